@@ -1,0 +1,429 @@
+//! [`ApiCall`]: one request, awaitable and an event emitter.
+
+use std::borrow::Cow;
+use std::error::Error as _;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+use crate::envelope::{Processed, Processor, parse_body};
+use crate::events::{CallInfo, Event, EventEmitter, EventHandler, Handlers};
+use crate::options::{CallOptions, Options, Patch};
+use crate::{Error, Response, Result, WebService};
+
+pub(crate) const HEADER_API_KEY: &str = "x-cloudmine-apikey";
+pub(crate) const HEADER_AGENT: &str = "x-cloudmine-agent";
+pub(crate) const HEADER_USER_TOKEN: &str = "x-cloudmine-ut";
+pub(crate) const HEADER_UNIQUE_ID: &str = "x-unique-id";
+pub(crate) const HEADER_SESSION: &str = "x-cloudmine-sessiontoken";
+
+/// What an endpoint sends, before options are merged in.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub method: Method,
+    /// Path segments under `/{version}/app/{appid}/` (encoded when the URL is built).
+    pub segments: Vec<String>,
+    /// Endpoint parameters; the server params follow them.
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Body>,
+    pub processor: Processor,
+    /// Account endpoints that always use the app level and never send the session.
+    pub force_app: bool,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl Request {
+    pub(crate) fn new(method: Method, segments: &[&str]) -> Self {
+        Request {
+            method,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            query: Vec::new(),
+            body: None,
+            processor: Processor::Text,
+            force_app: false,
+            version: "v1",
+        }
+    }
+
+    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    pub(crate) fn json(mut self, value: &Value) -> Self {
+        self.body = Some(Body {
+            bytes: value.to_string().into_bytes(),
+            content_type: "application/json",
+        });
+        self
+    }
+}
+
+/// One API call. Register handlers with the [`EventEmitter`] methods, set
+/// per-call options with [`options`](Self::options), then `.await` it.
+///
+/// Nothing is sent until the call is awaited. Once it runs, `complete` fires
+/// exactly once, last — also when it fails before sending (invalid options),
+/// on transport errors and timeouts, and when the running future is dropped
+/// (then `abort`, `error` and `complete` fire, and the request is cancelled).
+///
+/// ```no_run
+/// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+/// use cloudmine::{CallOptions, Event, EventEmitter};
+/// let response = ws
+///     .objects()
+///     .search(r#"[__class__ = "car", price < 20000]"#)
+///     .options(CallOptions::new().limit(5).count(true))
+///     .on(Event::Error, |errors, _call| eprintln!("failed: {errors}"))
+///     .await?;
+/// println!("{} of {:?} cars", response.keys().len(), response.count());
+/// # Ok(()) }
+/// ```
+#[must_use = "a call does nothing until it is awaited"]
+pub struct ApiCall {
+    ws: WebService,
+    request: Result<Request>,
+    overrides: Patch,
+    handlers: Handlers,
+}
+
+impl std::fmt::Debug for ApiCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("ApiCall");
+        match &self.request {
+            Ok(r) => d.field("method", &r.method).field("path", &r.segments.join("/")),
+            Err(e) => d.field("error", e),
+        };
+        d.field("handlers", &self.handlers).finish_non_exhaustive()
+    }
+}
+
+impl ApiCall {
+    pub(crate) fn new(ws: WebService, request: Result<Request>) -> Self {
+        ApiCall {
+            ws,
+            request,
+            overrides: Patch::default(),
+            handlers: Handlers::new(),
+        }
+    }
+
+    /// Overrides options for this call only (on top of earlier overrides).
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.overrides.merge(options.patch);
+        self
+    }
+
+    /// Adds an endpoint query parameter (for [`WebService::api`] calls).
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        if let Ok(request) = &mut self.request {
+            request.query.push((name, value.into()));
+        }
+        self
+    }
+
+    /// Sends `body` with this content type (for [`WebService::api`] calls).
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>, content_type: &'static str) -> Self {
+        if let Ok(request) = &mut self.request {
+            request.body = Some(Body {
+                bytes: bytes.into(),
+                content_type,
+            });
+        }
+        self
+    }
+
+    /// Sends `value` as a JSON body (for [`WebService::api`] calls).
+    pub fn json(mut self, value: &Value) -> Self {
+        if let Ok(request) = self.request {
+            self.request = Ok(request.json(value));
+        }
+        self
+    }
+
+    async fn run(self) -> Result<Response> {
+        let ApiCall {
+            ws,
+            request,
+            overrides,
+            handlers,
+        } = self;
+        let mut completion = Completion {
+            handlers,
+            info: CallInfo::default(),
+            done: false,
+        };
+        let processed = match request.and_then(|r| prepare(&ws, r, &overrides)) {
+            Err(error) => Processed::from_failure(error),
+            Ok(prepared) => {
+                completion.info.method = prepared.method.to_string();
+                completion.info.url = prepared.display_url.clone();
+                execute(&ws, prepared, &mut completion.info).await
+            }
+        };
+        completion.finish(processed)
+    }
+}
+
+impl EventEmitter for ApiCall {
+    fn on(mut self, event: Event, handler: impl EventHandler) -> Self {
+        self.handlers.on(event, handler);
+        self
+    }
+
+    fn once(mut self, event: Event, handler: impl EventHandler) -> Self {
+        self.handlers.once(event, handler);
+        self
+    }
+
+    fn off(mut self, event: Event) -> Self {
+        self.handlers.off(event);
+        self
+    }
+
+    fn emit(&mut self, event: Event, data: &Value) {
+        self.handlers.emit(event, data, &CallInfo::default());
+    }
+}
+
+impl IntoFuture for ApiCall {
+    type Output = Result<Response>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Response>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Fires the final events exactly once: from `finish`, or from `Drop` when the
+/// future is dropped mid-flight.
+struct Completion {
+    handlers: Handlers,
+    info: CallInfo,
+    done: bool,
+}
+
+impl Completion {
+    fn finish(mut self, processed: Processed) -> Result<Response> {
+        self.done = true;
+        self.info.status = processed.status;
+        self.info.count = processed.count;
+        self.info.has_errors = !processed.errors.is_empty();
+        self.info.error = processed.failure.clone().map(Arc::new);
+        processed.fire(&mut self.handlers, &self.info);
+        processed.into_result(&self.info)
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if !self.done {
+            self.done = true;
+            let processed = Processed::from_failure(Error::Aborted);
+            self.info.has_errors = true;
+            self.info.error = Some(Arc::new(Error::Aborted));
+            processed.fire(&mut self.handlers, &self.info);
+        }
+    }
+}
+
+struct Prepared {
+    method: Method,
+    url: Url,
+    display_url: String,
+    headers: HeaderMap,
+    body: Option<Body>,
+    processor: Processor,
+    snippet_set: bool,
+    timeout: std::time::Duration,
+}
+
+/// Merges options, picks the level, and builds URL and headers.
+fn prepare(ws: &WebService, request: Request, overrides: &Patch) -> Result<Prepared> {
+    let base = ws.options_arc();
+    let options: Cow<'_, Options> = if overrides.is_empty() {
+        Cow::Borrowed(&base)
+    } else {
+        let mut merged = (*base).clone();
+        merged.apply(overrides);
+        merged.validate()?;
+        Cow::Owned(merged)
+    };
+    let user_mode = !request.force_app && !options.is_application_data();
+
+    let mut url = options.api_root.clone();
+    {
+        let mut path = url
+            .path_segments_mut()
+            .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?;
+        path.pop_if_empty()
+            .extend([request.version, "app", &options.app_id]);
+        let is_account = request.segments.first().is_some_and(|s| s == "account");
+        if user_mode && !is_account {
+            path.push("user");
+        }
+        path.extend(&request.segments);
+    }
+    let display_url = url.as_str().to_owned();
+
+    let mut params: Vec<(&'static str, String)> = request.query;
+    options.server_params(&mut params);
+    if !params.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+    }
+
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(
+        HeaderName::from_static(HEADER_API_KEY),
+        secret_header(options.api_key.secret(), "api_key")?,
+    );
+    headers.insert(
+        HeaderName::from_static(HEADER_AGENT),
+        header_value(&options.agent(), "app_name")?,
+    );
+    headers.insert(
+        HeaderName::from_static(HEADER_USER_TOKEN),
+        header_value(&options.user_token, "user_token")?,
+    );
+    if let Some(id) = &options.unique_id {
+        headers.insert(
+            HeaderName::from_static(HEADER_UNIQUE_ID),
+            header_value(id, "unique_id")?,
+        );
+    }
+    if user_mode && let Some(token) = &options.session_token {
+        headers.insert(
+            HeaderName::from_static(HEADER_SESSION),
+            secret_header(token.secret(), "session_token")?,
+        );
+    }
+    if let Some(body) = &request.body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+    }
+
+    Ok(Prepared {
+        method: request.method,
+        url,
+        display_url,
+        headers,
+        body: request.body,
+        processor: request.processor,
+        snippet_set: options.snippet.is_some(),
+        timeout: options.timeout,
+    })
+}
+
+fn header_value(value: &str, option: &'static str) -> Result<HeaderValue> {
+    HeaderValue::from_str(value)
+        .map_err(|_| Error::invalid_option(option, "is not a valid HTTP header value"))
+}
+
+fn secret_header(value: &str, option: &'static str) -> Result<HeaderValue> {
+    let mut v = header_value(value, option)?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Sends the request and processes the answer; never panics.
+async fn execute(ws: &WebService, prepared: Prepared, info: &mut CallInfo) -> Processed {
+    let Prepared {
+        method,
+        url,
+        display_url,
+        headers,
+        body,
+        processor,
+        snippet_set,
+        timeout,
+    } = prepared;
+    let mut builder = ws
+        .client()
+        .request(method.clone(), url)
+        .headers(headers)
+        .timeout(timeout);
+    if let Some(body) = body {
+        builder = builder.body(body.bytes);
+    }
+    let started = Instant::now();
+    let outcome = async {
+        let response = builder.send().await?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let bytes = response.bytes().await?;
+        Ok::<_, reqwest::Error>((status, headers, bytes))
+    }
+    .await;
+    info.elapsed = started.elapsed();
+    match outcome {
+        Ok((status, headers, bytes)) => {
+            tracing::debug!(
+                method = %method,
+                url = %display_url,
+                status,
+                elapsed_ms = info.elapsed.as_millis() as u64,
+                "cloudmine call"
+            );
+            info.headers = headers;
+            Processed::from_http(
+                status,
+                parse_body(&bytes),
+                processor,
+                snippet_set,
+                method.as_str(),
+                &display_url,
+            )
+        }
+        Err(err) => {
+            let error = transport_error(err, method.as_str(), &display_url, timeout);
+            tracing::debug!(method = %method, url = %display_url, error = %error, "cloudmine call failed");
+            Processed::from_failure(error)
+        }
+    }
+}
+
+/// A reqwest error as ours, with no URL (it may carry a query) in the text.
+pub(crate) fn transport_error(
+    err: reqwest::Error,
+    method: &str,
+    url: &str,
+    timeout: std::time::Duration,
+) -> Error {
+    if err.is_timeout() {
+        return Error::Timeout {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            after: timeout,
+        };
+    }
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Transport {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        message,
+        source: Some(Arc::new(err)),
+    }
+}

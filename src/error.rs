@@ -1,0 +1,294 @@
+//! The one error type of the SDK.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A short alias for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why one key of a multi-key call failed while others succeeded.
+///
+/// CloudMine answers a call such as `GET text?keys=a,b` with a 2xx status and
+/// reports each failed key separately; the SDK groups them here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError {
+    /// The HTTP status the server gave this key (404 for a key that does not exist).
+    pub status: u16,
+    /// The server's message for this key.
+    pub message: String,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.status)
+    }
+}
+
+/// Every way a call can fail.
+///
+/// The enum is `#[non_exhaustive]` and so is each variant, so new kinds and
+/// new fields are not breaking changes: match with a `..` arm, or use the
+/// predicates ([`status`](Self::status), [`is_timeout`](Self::is_timeout), …).
+///
+/// Messages never contain API keys or session tokens, and URLs in errors carry
+/// no query string.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An option is missing or has a value the SDK refuses to send.
+    #[error("invalid option `{option}`: {reason}")]
+    #[non_exhaustive]
+    InvalidOptions {
+        /// The option's name, as in [`Options`](crate::Options).
+        option: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// An argument of a call cannot be sent as given (no keys, a key with a
+    /// comma, a body that is not a JSON object…). Nothing was sent.
+    #[error("invalid argument `{argument}`: {reason}")]
+    #[non_exhaustive]
+    InvalidArgument {
+        /// The argument's name.
+        argument: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// The server answered with a non-2xx status.
+    #[error("{method} {url} failed with HTTP {status}{}", messages_suffix(.messages))]
+    #[non_exhaustive]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The server's `errors` list (empty when the body had none).
+        messages: Vec<String>,
+        /// The whole response body, parsed as JSON (a string when it was not JSON).
+        body: Value,
+        /// The HTTP method.
+        method: String,
+        /// The URL without its query string.
+        url: String,
+    },
+
+    /// A 2xx answer in which every requested key failed (see [`KeyError`]).
+    /// Calls where only some keys failed succeed, and list the failures in
+    /// [`Response::key_errors`](crate::Response::key_errors).
+    #[error("{} key(s) failed: {}", .errors.len(), key_errors_summary(.errors))]
+    #[non_exhaustive]
+    Keys {
+        /// The failed keys and why.
+        errors: BTreeMap<String, KeyError>,
+    },
+
+    /// No complete answer arrived within the request timeout.
+    #[error("{method} {url} timed out after {after:?}")]
+    #[non_exhaustive]
+    Timeout {
+        /// The HTTP method.
+        method: String,
+        /// The URL without its query string.
+        url: String,
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+
+    /// The request could not be sent or the answer could not be read
+    /// (connection refused, reset, DNS, TLS…).
+    #[error("{method} {url} could not be completed: {message}")]
+    #[non_exhaustive]
+    Transport {
+        /// The HTTP method.
+        method: String,
+        /// The URL without its query string.
+        url: String,
+        /// What went wrong.
+        message: String,
+        /// The underlying error (its text carries no URL).
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The answer arrived but could not be turned into the requested type.
+    #[error("could not decode {what}: {message}")]
+    #[non_exhaustive]
+    Decode {
+        /// What was being decoded.
+        what: String,
+        /// The decoder's message.
+        message: String,
+    },
+
+    /// The call was dropped or cancelled before it completed.
+    #[error("the call was cancelled before it completed")]
+    Aborted,
+}
+
+fn messages_suffix(messages: &[String]) -> String {
+    if messages.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", messages.join("; "))
+    }
+}
+
+fn key_errors_summary(errors: &BTreeMap<String, KeyError>) -> String {
+    errors
+        .iter()
+        .map(|(key, e)| format!("{key:?}: {e}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Error {
+    pub(crate) fn invalid_option(option: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidOptions {
+            option,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_argument(argument: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            argument,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn decode(what: impl Into<String>, err: impl fmt::Display) -> Self {
+        Error::Decode {
+            what: what.into(),
+            message: err.to_string(),
+        }
+    }
+
+    /// The HTTP status of a [`Error::Status`] error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's error messages, for a [`Error::Status`] error.
+    pub fn server_messages(&self) -> &[String] {
+        match self {
+            Error::Status { messages, .. } => messages,
+            _ => &[],
+        }
+    }
+
+    /// The per-key failures of a [`Error::Keys`] error.
+    pub fn key_errors(&self) -> Option<&BTreeMap<String, KeyError>> {
+        match self {
+            Error::Keys { errors } => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// True for HTTP 400.
+    pub fn is_bad_request(&self) -> bool {
+        self.status() == Some(400)
+    }
+
+    /// True for HTTP 401 (bad API key, missing or expired session).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// True for HTTP 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// True for HTTP 409.
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// True when the request could not be sent or its answer not read.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport { .. })
+    }
+
+    /// True when a response could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode { .. })
+    }
+
+    /// True for invalid options or arguments: nothing was sent.
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidOptions { .. } | Error::InvalidArgument { .. }
+        )
+    }
+
+    /// True when the call was cancelled.
+    pub fn is_aborted(&self) -> bool {
+        matches!(self, Error::Aborted)
+    }
+
+    /// The key under which the `error` event groups this failure: the HTTP
+    /// status for server answers, a word for the others.
+    pub(crate) fn event_code(&self) -> String {
+        match self {
+            Error::Status { status, .. } => status.to_string(),
+            Error::InvalidOptions { .. } | Error::InvalidArgument { .. } => "invalid".into(),
+            Error::Keys { .. } => "keys".into(),
+            Error::Timeout { .. } => "timeout".into(),
+            Error::Transport { .. } => "transport".into(),
+            Error::Decode { .. } => "decode".into(),
+            Error::Aborted => "abort".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_error_display_lists_messages() {
+        let e = Error::Status {
+            status: 404,
+            messages: vec!["unknown application".into()],
+            body: Value::Null,
+            method: "GET".into(),
+            url: "http://127.0.0.1:1/v1/app/x/text".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://127.0.0.1:1/v1/app/x/text failed with HTTP 404: unknown application"
+        );
+        assert!(e.is_not_found());
+        assert!(!e.is_unauthorized());
+        assert_eq!(e.server_messages(), ["unknown application".to_string()]);
+    }
+
+    #[test]
+    fn key_errors_display() {
+        let mut errors = BTreeMap::new();
+        errors.insert(
+            "a".to_string(),
+            KeyError {
+                status: 404,
+                message: "key does not exist".into(),
+            },
+        );
+        let e = Error::Keys { errors };
+        assert_eq!(e.to_string(), "1 key(s) failed: \"a\": key does not exist (404)");
+        assert_eq!(e.key_errors().map(|m| m.len()), Some(1));
+        assert_eq!(e.status(), None);
+    }
+}

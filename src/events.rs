@@ -1,0 +1,369 @@
+//! Typed events, handlers and the [`EventEmitter`] trait shared by every call.
+//!
+//! Events follow the CloudMine JavaScript SDK: for a call that succeeds, the
+//! status-named event (`ok`, `created`…), the numeric status event
+//! ([`Event::Status`]), then [`Event::Success`]; then [`Event::Meta`] and
+//! [`Event::Result`] when the answer has them; then, for each failed status
+//! group, its named and numeric events followed by one [`Event::Error`]; and
+//! always, exactly once and last, [`Event::Complete`].
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// An event a call can fire. Typed, never a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Event {
+    /// The call produced success data (a 2xx answer, possibly with per-key errors).
+    Success,
+    /// The call failed, wholly or for some keys. Data: the failures grouped by
+    /// code (`{"404": {...}}`, `{"timeout": {"errors": [..]}}`).
+    Error,
+    /// Fires exactly once, last, whatever happened.
+    Complete,
+    /// The answer carried `meta` data.
+    Meta,
+    /// The answer carried a `result` (the output of a server-side snippet).
+    Result,
+    /// The call was cancelled before it completed (its future was dropped).
+    Abort,
+    /// HTTP 200.
+    Ok,
+    /// HTTP 201.
+    Created,
+    /// HTTP 400.
+    BadRequest,
+    /// HTTP 401.
+    Unauthorized,
+    /// HTTP 404.
+    NotFound,
+    /// HTTP 409.
+    Conflict,
+    /// HTTP 500.
+    ServerError,
+    /// A numeric status event; fires after the named one, for every status.
+    Status(u16),
+}
+
+impl Event {
+    /// The named event for an HTTP status, when CloudMine names it.
+    pub fn named(status: u16) -> Option<Event> {
+        Some(match status {
+            200 => Event::Ok,
+            201 => Event::Created,
+            400 => Event::BadRequest,
+            401 => Event::Unauthorized,
+            404 => Event::NotFound,
+            409 => Event::Conflict,
+            500 => Event::ServerError,
+            _ => return None,
+        })
+    }
+
+    /// The CloudMine name of the event (`"success"`, `"notfound"`, `"404"`…).
+    pub fn name(&self) -> String {
+        match self {
+            Event::Success => "success".into(),
+            Event::Error => "error".into(),
+            Event::Complete => "complete".into(),
+            Event::Meta => "meta".into(),
+            Event::Result => "result".into(),
+            Event::Abort => "abort".into(),
+            Event::Ok => "ok".into(),
+            Event::Created => "created".into(),
+            Event::BadRequest => "badrequest".into(),
+            Event::Unauthorized => "unauthorized".into(),
+            Event::NotFound => "notfound".into(),
+            Event::Conflict => "conflict".into(),
+            Event::ServerError => "servererror".into(),
+            Event::Status(code) => code.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// What a handler learns about the call besides the event's data: the
+/// second argument of every handler, like the JS SDK's `apicall`.
+#[derive(Debug, Clone, Default)]
+pub struct CallInfo {
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) count: Option<u64>,
+    pub(crate) has_errors: bool,
+    pub(crate) error: Option<Arc<Error>>,
+    pub(crate) elapsed: Duration,
+}
+
+impl CallInfo {
+    /// The HTTP method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request URL without its query string (it may carry user data).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The HTTP status, once an answer arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// A response header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The response headers (lower-case names).
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The total count the server reported (when the `count` option was set).
+    pub fn count(&self) -> Option<u64> {
+        self.count
+    }
+
+    /// True when the call had errors (whole or per key).
+    pub fn has_errors(&self) -> bool {
+        self.has_errors
+    }
+
+    /// The typed error, when the call failed wholly.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_deref()
+    }
+
+    /// Time from sending the request to the answer (zero when nothing was sent).
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+/// One fired event, as delivered to channel handlers.
+#[derive(Debug, Clone)]
+pub struct EventMessage {
+    /// Which event.
+    pub event: Event,
+    /// The event's data.
+    pub data: Value,
+    /// The call's details at the time the event fired.
+    pub call: CallInfo,
+}
+
+/// Something that receives events: a closure `FnMut(&Value, &CallInfo)`, a
+/// `std::sync::mpsc::Sender<EventMessage>` or a
+/// `tokio::sync::mpsc::UnboundedSender<EventMessage>`.
+///
+/// ```
+/// use cloudmine::{CallInfo, EventHandler, EventMessage};
+/// use serde_json::Value;
+///
+/// fn takes_handler(_h: impl EventHandler) {}
+/// takes_handler(|data: &Value, call: &CallInfo| println!("{data} {:?}", call.status()));
+/// let (tx, _rx) = std::sync::mpsc::channel::<EventMessage>();
+/// takes_handler(tx);
+/// ```
+pub trait EventHandler: Send + 'static {
+    /// Called for each event the handler was registered for.
+    fn handle(&mut self, event: Event, data: &Value, call: &CallInfo);
+}
+
+impl<F> EventHandler for F
+where
+    F: FnMut(&Value, &CallInfo) + Send + 'static,
+{
+    fn handle(&mut self, _event: Event, data: &Value, call: &CallInfo) {
+        self(data, call)
+    }
+}
+
+impl EventHandler for std::sync::mpsc::Sender<EventMessage> {
+    fn handle(&mut self, event: Event, data: &Value, call: &CallInfo) {
+        // A receiver that went away is not the call's problem.
+        let _ = self.send(EventMessage {
+            event,
+            data: data.clone(),
+            call: call.clone(),
+        });
+    }
+}
+
+impl EventHandler for tokio::sync::mpsc::UnboundedSender<EventMessage> {
+    fn handle(&mut self, event: Event, data: &Value, call: &CallInfo) {
+        let _ = self.send(EventMessage {
+            event,
+            data: data.clone(),
+            call: call.clone(),
+        });
+    }
+}
+
+struct Entry {
+    event: Event,
+    once: bool,
+    spent: bool,
+    handler: Box<dyn EventHandler>,
+}
+
+/// The handler list behind an [`EventEmitter`].
+///
+/// Implementors of [`EventEmitter`] keep one and delegate to it. A handler
+/// that panics is caught and logged; the other handlers and `complete` still
+/// run.
+#[derive(Default)]
+pub struct Handlers {
+    entries: Vec<Entry>,
+}
+
+impl fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| e.event))
+            .finish()
+    }
+}
+
+impl Handlers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a handler for every firing of `event`.
+    pub fn on(&mut self, event: Event, handler: impl EventHandler) {
+        self.push(event, handler, false);
+    }
+
+    /// Adds a handler for the next firing of `event` only.
+    pub fn once(&mut self, event: Event, handler: impl EventHandler) {
+        self.push(event, handler, true);
+    }
+
+    fn push(&mut self, event: Event, handler: impl EventHandler, once: bool) {
+        self.entries.push(Entry {
+            event,
+            once,
+            spent: false,
+            handler: Box::new(handler),
+        });
+    }
+
+    /// Removes every handler registered for `event`.
+    pub fn off(&mut self, event: Event) {
+        self.entries.retain(|e| e.event != event);
+    }
+
+    /// True when no handler is registered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Calls the handlers registered for `event`, in registration order.
+    pub fn emit(&mut self, event: Event, data: &Value, call: &CallInfo) {
+        for entry in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.event == event && !e.spent)
+        {
+            if entry.once {
+                entry.spent = true;
+            }
+            let handler = &mut entry.handler;
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(event, data, call)));
+            if outcome.is_err() {
+                tracing::error!(event = %event, "an event handler panicked; the call goes on");
+            }
+        }
+        self.entries.retain(|e| !e.spent);
+    }
+}
+
+/// The event interface of calls: register handlers before awaiting.
+///
+/// ```no_run
+/// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+/// use cloudmine::{Event, EventEmitter};
+/// let response = ws
+///     .objects()
+///     .get(["car"])
+///     .on(Event::Success, |data, _call| println!("got {data}"))
+///     .on(Event::NotFound, |data, _call| eprintln!("missing: {data}"))
+///     .once(Event::Complete, |_data, call| println!("done: {:?}", call.status()))
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub trait EventEmitter: Sized {
+    /// Calls `handler` every time `event` fires.
+    fn on(self, event: Event, handler: impl EventHandler) -> Self;
+    /// Calls `handler` the first time `event` fires.
+    fn once(self, event: Event, handler: impl EventHandler) -> Self;
+    /// Removes every handler of `event`.
+    fn off(self, event: Event) -> Self;
+    /// Fires `event` with `data` now, as the call would.
+    fn emit(&mut self, event: Event, data: &Value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn recorder(log: &Arc<Mutex<Vec<String>>>, tag: &'static str) -> impl EventHandler {
+        let log = Arc::clone(log);
+        move |_: &Value, _: &CallInfo| log.lock().unwrap().push(tag.to_string())
+    }
+
+    #[test]
+    fn on_once_off_and_panics() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut h = Handlers::new();
+        h.on(Event::Success, recorder(&log, "a"));
+        h.once(Event::Success, recorder(&log, "b"));
+        h.on(Event::Success, |_: &Value, _: &CallInfo| panic!("boom"));
+        h.on(Event::Success, recorder(&log, "c"));
+        h.on(Event::Error, recorder(&log, "e"));
+        let info = CallInfo::default();
+        h.emit(Event::Success, &Value::Null, &info);
+        h.emit(Event::Success, &Value::Null, &info);
+        h.off(Event::Error);
+        h.emit(Event::Error, &Value::Null, &info);
+        assert_eq!(*log.lock().unwrap(), ["a", "b", "c", "a", "c"]);
+    }
+
+    #[test]
+    fn channel_handlers_receive_messages() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut h = Handlers::new();
+        h.on(Event::Status(404), tx);
+        h.emit(Event::Status(404), &Value::from(1), &CallInfo::default());
+        let msg = rx.try_recv().unwrap();
+        assert_eq!(msg.event, Event::Status(404));
+        assert_eq!(msg.data, Value::from(1));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(Event::named(201), Some(Event::Created));
+        assert_eq!(Event::named(418), None);
+        assert_eq!(Event::NotFound.to_string(), "notfound");
+        assert_eq!(Event::Status(409).to_string(), "409");
+    }
+}

@@ -1,0 +1,70 @@
+//! # cloudmine
+//!
+//! A Rust client for the CloudMine v1 API: the Rust equivalent of the
+//! CloudMine JavaScript `WebService`. Every call returns an [`ApiCall`] that
+//! you can simply `.await`, and that also fires CloudMine's events
+//! (`success`, `ok`, `notfound`, `error`, `complete`…) to handlers you
+//! register first, through the [`EventEmitter`] trait.
+//!
+//! CloudMine itself is discontinued; the workspace ships `cloudmine-emulator`,
+//! a self-hostable server that implements the API this SDK uses.
+//!
+//! ```no_run
+//! use cloudmine::{CallOptions, Event, EventEmitter, WebService};
+//! use serde_json::json;
+//!
+//! # async fn demo() -> cloudmine::Result<()> {
+//! let ws = WebService::builder()
+//!     .app_id("my-app-id")
+//!     .api_key("my-api-key")
+//!     .api_root("http://127.0.0.1:8080") // a cloudmine-emulator
+//!     .build()?;
+//!
+//! ws.objects().set("car", json!({"__class__": "car", "make": "Tesla", "price": 40000})).await?;
+//! let cheap = ws
+//!     .objects()
+//!     .search(r#"[__class__ = "car", price < 50000]"#)
+//!     .options(CallOptions::new().limit(10).count(true))
+//!     .on(Event::Success, |data, _call| println!("found {data}"))
+//!     .await?;
+//! println!("{} cars, {:?} in all", cheap.keys().len(), cheap.count());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Levels: application and user data
+//! With no session token, calls work on application data. Once a session
+//! token is set ([`WebService::set_session_token`], or a login), objects and
+//! files calls work on that user's data (`/user/` paths), unless
+//! [`AppLevel::App`] is chosen for the client or one call.
+//!
+//! ## Errors
+//! One [`Error`] type, with predicates such as [`Error::status`],
+//! [`Error::is_timeout`] and [`Error::is_unauthorized`]. A call where some
+//! keys failed still succeeds and lists them in [`Response::key_errors`].
+//! Secrets (API keys, session tokens) never appear in `Debug`, `Display`,
+//! logs or errors: they are [`ApiKey`] and [`SessionToken`] values.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod call;
+mod envelope;
+mod error;
+mod events;
+mod objects;
+mod options;
+mod secret;
+mod web_service;
+
+pub use call::ApiCall;
+pub use envelope::Response;
+pub use error::{Error, KeyError, Result};
+pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers};
+pub use objects::{DestroyAll, Objects};
+pub use options::{
+    AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
+};
+pub use secret::{ApiKey, SessionToken};
+pub use web_service::WebService;
+
+/// Re-exported so that [`WebService::api`] callers need no direct reqwest dependency.
+pub use reqwest::Method;

@@ -1,0 +1,217 @@
+//! The objects API: CloudMine's key/value store of JSON values.
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::call::{ApiCall, Request};
+use crate::{Error, Result, WebService};
+
+/// Confirms [`Objects::destroy_all`]: it deletes every object **and file** at
+/// the level the call works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DestroyAll {
+    /// Yes: delete all objects and files.
+    ObjectsAndFiles,
+}
+
+/// The objects API, from [`WebService::objects`].
+///
+/// Every method returns an [`ApiCall`]. Calls work on the logged-in user's
+/// objects when a session token is set and on application objects otherwise
+/// (see [`AppLevel`](crate::AppLevel)).
+#[derive(Debug, Clone)]
+pub struct Objects {
+    ws: WebService,
+}
+
+fn join_keys<I, K>(keys: I) -> Result<String>
+where
+    I: IntoIterator<Item = K>,
+    K: AsRef<str>,
+{
+    let mut joined = String::new();
+    for key in keys {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return Err(Error::invalid_argument("keys", "a key must not be empty"));
+        }
+        if key.contains(',') {
+            return Err(Error::invalid_argument(
+                "keys",
+                format!(
+                    "key {key:?} contains a comma, which the `keys` parameter cannot carry; \
+                     use search(r#\"[__id__ = \"...\"]\"#) instead"
+                ),
+            ));
+        }
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        joined.push_str(key);
+    }
+    if joined.is_empty() {
+        return Err(Error::invalid_argument(
+            "keys",
+            "no keys given; use get_all() or destroy_all()",
+        ));
+    }
+    Ok(joined)
+}
+
+fn object_body(objects: impl Serialize) -> Result<Value> {
+    let value = serde_json::to_value(objects)
+        .map_err(|e| Error::invalid_argument("objects", format!("cannot be encoded as JSON: {e}")))?;
+    match &value {
+        Value::Object(map) if map.is_empty() => Err(Error::invalid_argument(
+            "objects",
+            "no objects given: pass a map of at least one key",
+        )),
+        Value::Object(map) if map.keys().any(String::is_empty) => Err(Error::invalid_argument(
+            "objects",
+            "a key must not be empty",
+        )),
+        Value::Object(_) => Ok(value),
+        _ => Err(Error::invalid_argument(
+            "objects",
+            "must encode to a JSON object of {key: value}",
+        )),
+    }
+}
+
+fn single(key: impl Into<String>, value: impl Serialize) -> Result<Value> {
+    let value = serde_json::to_value(value)
+        .map_err(|e| Error::invalid_argument("value", format!("cannot be encoded as JSON: {e}")))?;
+    let mut map = Map::new();
+    map.insert(key.into(), value);
+    object_body(Value::Object(map))
+}
+
+impl Objects {
+    pub(crate) fn new(ws: WebService) -> Self {
+        Objects { ws }
+    }
+
+    /// Gets the objects stored under `keys` (`GET text?keys=…`). Keys that do
+    /// not exist come back as per-key 404 errors; when none exists the call
+    /// fails with [`Error::Keys`].
+    pub fn get<I, K>(&self, keys: I) -> ApiCall
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<str>,
+    {
+        self.ws.call(join_keys(keys).map(|keys| {
+            Request::new(Method::GET, &["text"]).query("keys", keys)
+        }))
+    }
+
+    /// Gets all objects, one page at a time: use the `limit`, `skip`, `sort`
+    /// and `count` options.
+    pub fn get_all(&self) -> ApiCall {
+        self.ws.call(Ok(Request::new(Method::GET, &["text"])))
+    }
+
+    /// Creates or replaces the object under `key` (`PUT text`).
+    pub fn set(&self, key: impl Into<String>, value: impl Serialize) -> ApiCall {
+        self.put(Method::PUT, single(key, value))
+    }
+
+    /// Creates or replaces several objects: `objects` encodes to `{key: value, …}`.
+    pub fn set_many(&self, objects: impl Serialize) -> ApiCall {
+        self.put(Method::PUT, object_body(objects))
+    }
+
+    /// Stores `value` under a new random key (see [`WebService::keygen`]); the
+    /// key is the one key of the response.
+    pub fn create(&self, value: impl Serialize) -> ApiCall {
+        self.set(WebService::keygen(), value)
+    }
+
+    /// Merges `partial` into the object under `key` (`POST text`): nested
+    /// objects merge, arrays and scalars replace. Creates it when absent.
+    pub fn update(&self, key: impl Into<String>, partial: impl Serialize) -> ApiCall {
+        self.put(Method::POST, single(key, partial))
+    }
+
+    /// Merges several objects: `objects` encodes to `{key: partial, …}`.
+    pub fn update_many(&self, objects: impl Serialize) -> ApiCall {
+        self.put(Method::POST, object_body(objects))
+    }
+
+    fn put(&self, method: Method, body: Result<Value>) -> ApiCall {
+        self.ws
+            .call(body.map(|body| Request::new(method, &["text"]).json(&body)))
+    }
+
+    /// Deletes the objects (or files) under `keys` (`DELETE data?keys=…`).
+    pub fn destroy<I, K>(&self, keys: I) -> ApiCall
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<str>,
+    {
+        self.ws.call(join_keys(keys).map(|keys| {
+            Request::new(Method::DELETE, &["data"]).query("keys", keys)
+        }))
+    }
+
+    /// Deletes every object and file at this call's level (`DELETE data?all=true`).
+    pub fn destroy_all(&self, confirm: DestroyAll) -> ApiCall {
+        let DestroyAll::ObjectsAndFiles = confirm;
+        self.ws
+            .call(Ok(Request::new(Method::DELETE, &["data"]).query("all", "true")))
+    }
+
+    /// Deletes the objects matching a CloudMine query (`DELETE data?q=…`).
+    pub fn destroy_where(&self, query: impl Into<String>) -> ApiCall {
+        self.ws.call(non_empty_query(query.into()).map(|q| {
+            Request::new(Method::DELETE, &["data"]).query("q", q)
+        }))
+    }
+
+    /// Searches with a CloudMine query, passed through as given
+    /// (`GET search?q=…`), e.g. `[__class__ = "car", price < 20000]`.
+    pub fn search(&self, query: impl Into<String>) -> ApiCall {
+        self.ws.call(non_empty_query(query.into()).map(|q| {
+            Request::new(Method::GET, &["search"]).query("q", q)
+        }))
+    }
+
+    /// Like [`search`](Self::search), with the query in a POST body
+    /// (`{"q": …}`), for queries too long for a URL.
+    pub fn search_post(&self, query: impl Into<String>) -> ApiCall {
+        self.ws.call(non_empty_query(query.into()).map(|q| {
+            Request::new(Method::POST, &["search"]).json(&serde_json::json!({ "q": q }))
+        }))
+    }
+}
+
+fn non_empty_query(query: String) -> Result<String> {
+    if query.trim().is_empty() {
+        Err(Error::invalid_argument("query", "must not be empty"))
+    } else {
+        Ok(query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert_eq!(join_keys(["a", "b"]).unwrap(), "a,b");
+        assert!(join_keys(Vec::<String>::new()).unwrap_err().is_invalid());
+        assert!(join_keys(["a", ""]).unwrap_err().is_invalid());
+        let e = join_keys(["a,b"]).unwrap_err();
+        assert!(e.to_string().contains("comma"), "{e}");
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert!(object_body(serde_json::json!([1])).is_err());
+        assert!(object_body(serde_json::json!({})).is_err());
+        assert!(object_body(serde_json::json!({"": 1})).is_err());
+        assert_eq!(single("k", 5).unwrap(), serde_json::json!({"k": 5}));
+    }
+}

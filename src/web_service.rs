@@ -1,0 +1,178 @@
+//! [`WebService`]: the client. Cheap to clone; clones share options and connections.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use reqwest::Method;
+
+use crate::call::{ApiCall, Request};
+use crate::objects::Objects;
+use crate::options::{AppLevel, CallOptions, Options, WebServiceBuilder};
+use crate::secret::SessionToken;
+use crate::{Error, Result};
+
+/// The CloudMine client: holds [`Options`] and makes every call.
+///
+/// ```no_run
+/// # async fn demo() -> cloudmine::Result<()> {
+/// use cloudmine::WebService;
+/// let ws = WebService::builder()
+///     .app_id("my-app-id")
+///     .api_key("my-api-key")
+///     .api_root("http://127.0.0.1:8080")
+///     .build()?;
+/// ws.objects().set("car", serde_json::json!({"make": "Tesla"})).await?;
+/// let car = ws.objects().get(["car"]).await?;
+/// assert_eq!(car.value("car").unwrap()["make"], "Tesla");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct WebService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    options: RwLock<Arc<Options>>,
+}
+
+impl fmt::Debug for WebService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebService")
+            .field("options", &*self.options_arc())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP client the SDK builds when none is given: rustls, no redirects.
+pub(crate) fn default_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("cloudmine-rust/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            Error::invalid_option("http_client", format!("could not build the HTTP client: {e}"))
+        })
+}
+
+impl WebService {
+    /// Starts building a client; `app_id` and `api_key` are required.
+    pub fn builder() -> WebServiceBuilder {
+        WebServiceBuilder::default()
+    }
+
+    /// A client for the default API root with default options.
+    pub fn new(app_id: impl Into<String>, api_key: impl Into<String>) -> Result<Self> {
+        Self::builder()
+            .app_id(app_id)
+            .api_key(api_key.into())
+            .build()
+    }
+
+    pub(crate) fn from_parts(options: Options, client: reqwest::Client) -> Self {
+        WebService {
+            inner: Arc::new(Inner {
+                client,
+                options: RwLock::new(Arc::new(options)),
+            }),
+        }
+    }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    pub(crate) fn options_arc(&self) -> Arc<Options> {
+        let guard = self
+            .inner
+            .options
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(&guard)
+    }
+
+    /// A snapshot of the current options.
+    pub fn options(&self) -> Options {
+        (*self.options_arc()).clone()
+    }
+
+    /// Changes options for every later call; fails (and changes nothing) if
+    /// the result would be invalid.
+    pub fn update_options(&self, changes: CallOptions) -> Result<()> {
+        let mut guard = self
+            .inner
+            .options
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut next = (**guard).clone();
+        next.apply(&changes.patch);
+        next.validate()?;
+        *guard = Arc::new(next);
+        Ok(())
+    }
+
+    /// Sets the session token: later calls work on this user's data (see [`AppLevel`]).
+    pub fn set_session_token(&self, token: impl Into<SessionToken>) -> Result<()> {
+        self.update_options(CallOptions::new().session_token(token))
+    }
+
+    /// Forgets the session token and user id: later calls work on application data.
+    pub fn clear_session_token(&self) {
+        // Unsetting can never make options invalid.
+        let _ = self.update_options(CallOptions::new().unset_session_token().unset_user_id());
+    }
+
+    /// The current session token, if a user is logged in.
+    pub fn session_token(&self) -> Option<SessionToken> {
+        self.options_arc().session_token.clone()
+    }
+
+    /// True when calls work on application data (CloudMine's `isApplicationData()`).
+    pub fn is_application_data(&self) -> bool {
+        self.options_arc().is_application_data()
+    }
+
+    /// Sets the `applevel` option (CloudMine's `useApplicationData()`).
+    pub fn use_application_data(&self, level: AppLevel) {
+        let _ = self.update_options(CallOptions::new().applevel(level));
+    }
+
+    /// A new random key: 32 lower-case hex characters (a UUID v4 without dashes).
+    pub fn keygen() -> String {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+
+    /// The objects (key/value) API.
+    pub fn objects(&self) -> Objects {
+        Objects::new(self.clone())
+    }
+
+    /// A call to any endpoint, for what the SDK has no method for yet
+    /// (CloudMine's `api()`). `action` is the path under
+    /// `/v1/app/{appid}/[user/]`, split on `/`; each segment is percent-encoded.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use reqwest::Method;
+    /// let out = ws.api(Method::GET, "run/my_snippet").query("x", "1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn api(&self, method: Method, action: &str) -> ApiCall {
+        let segments: Vec<&str> = action.trim_matches('/').split('/').collect();
+        let request = if action.trim_matches('/').is_empty() {
+            Err(Error::invalid_argument("action", "must not be empty"))
+        } else if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+            Err(Error::invalid_argument(
+                "action",
+                format!("{action:?} has an empty, '.' or '..' segment"),
+            ))
+        } else {
+            Ok(Request::new(method, &segments))
+        };
+        ApiCall::new(self.clone(), request)
+    }
+
+    pub(crate) fn call(&self, request: Result<Request>) -> ApiCall {
+        ApiCall::new(self.clone(), request)
+    }
+}
