@@ -86,7 +86,7 @@ impl Request {
 ///     .objects()
 ///     .search(r#"[__class__ = "car", price < 20000]"#)
 ///     .options(CallOptions::new().limit(5).count(true))
-///     .on(Event::Error, |errors, _call| eprintln!("failed: {errors}"))
+///     .on(Event::Error, |errors: &serde_json::Value, _call: &cloudmine::CallInfo| eprintln!("failed: {errors}"))
 ///     .await?;
 /// println!("{} of {:?} cars", response.keys().len(), response.count());
 /// # Ok(()) }
@@ -103,7 +103,9 @@ impl std::fmt::Debug for ApiCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("ApiCall");
         match &self.request {
-            Ok(r) => d.field("method", &r.method).field("path", &r.segments.join("/")),
+            Ok(r) => d
+                .field("method", &r.method)
+                .field("path", &r.segments.join("/")),
             Err(e) => d.field("error", e),
         };
         d.field("handlers", &self.handlers).finish_non_exhaustive()

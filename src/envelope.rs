@@ -153,7 +153,9 @@ impl Processed {
                 if let Some(Value::Object(errors)) = envelope.remove("errors") {
                     for (key, error) in errors {
                         let (code, message) = match error {
-                            Value::Object(ref e) if e.get("code").and_then(Value::as_u64).is_some() => {
+                            Value::Object(ref e)
+                                if e.get("code").and_then(Value::as_u64).is_some() =>
+                            {
                                 let code = e.get("code").and_then(Value::as_u64).unwrap_or(400);
                                 let message = e.get("message").cloned().unwrap_or(error.clone());
                                 (u16::try_from(code).unwrap_or(400), message)
@@ -469,13 +471,27 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut h = Handlers::new();
         for e in [
-            Event::Success, Event::Error, Event::Complete, Event::Meta, Event::Result,
-            Event::Abort, Event::Ok, Event::Created, Event::BadRequest, Event::Unauthorized,
-            Event::NotFound, Event::Conflict, Event::ServerError, Event::Status(200),
-            Event::Status(401), Event::Status(404),
+            Event::Success,
+            Event::Error,
+            Event::Complete,
+            Event::Meta,
+            Event::Result,
+            Event::Abort,
+            Event::Ok,
+            Event::Created,
+            Event::BadRequest,
+            Event::Unauthorized,
+            Event::NotFound,
+            Event::Conflict,
+            Event::ServerError,
+            Event::Status(200),
+            Event::Status(401),
+            Event::Status(404),
         ] {
             let log = Arc::clone(&log);
-            h.on(e, move |_: &Value, _: &CallInfo| log.lock().unwrap().push(e.to_string()));
+            h.on(e, move |_: &Value, _: &CallInfo| {
+                log.lock().unwrap().push(e.to_string())
+            });
         }
         p.fire(&mut h, &CallInfo::default());
         let v = log.lock().unwrap().clone();
@@ -492,7 +508,19 @@ mod tests {
         let p = Processed::from_http(200, body, Processor::Text, false, "GET", "u");
         assert_eq!(
             events_of(&p),
-            ["ok", "200", "success", "meta", "result", "unauthorized", "401", "notfound", "404", "error", "complete"]
+            [
+                "ok",
+                "200",
+                "success",
+                "meta",
+                "result",
+                "unauthorized",
+                "401",
+                "notfound",
+                "404",
+                "error",
+                "complete"
+            ]
         );
         let r = p.into_result(&CallInfo::default()).unwrap();
         assert_eq!(r.count(), Some(3));
@@ -503,7 +531,8 @@ mod tests {
 
     #[test]
     fn all_keys_failed_is_an_error_without_success() {
-        let body = json!({"success": {}, "errors": {"x": {"code": 404, "message": "key does not exist"}}});
+        let body =
+            json!({"success": {}, "errors": {"x": {"code": 404, "message": "key does not exist"}}});
         let p = Processed::from_http(200, body, Processor::Text, false, "GET", "u");
         assert_eq!(events_of(&p), ["notfound", "404", "error", "complete"]);
         let e = p.into_result(&CallInfo::default()).unwrap_err();
@@ -512,9 +541,23 @@ mod tests {
 
     #[test]
     fn empty_envelope_still_succeeds_or_results() {
-        let p = Processed::from_http(200, json!({"success": {}}), Processor::Text, false, "GET", "u");
+        let p = Processed::from_http(
+            200,
+            json!({"success": {}}),
+            Processor::Text,
+            false,
+            "GET",
+            "u",
+        );
         assert_eq!(p.success, Some(json!({})));
-        let p = Processed::from_http(200, json!({"success": {}}), Processor::Text, true, "GET", "u");
+        let p = Processed::from_http(
+            200,
+            json!({"success": {}}),
+            Processor::Text,
+            true,
+            "GET",
+            "u",
+        );
         assert_eq!(p.result, Some(json!({})));
         assert!(p.success.is_none());
         let p = Processed::from_http(200, json!({"plain": 1}), Processor::Text, false, "GET", "u");
@@ -525,18 +568,42 @@ mod tests {
 
     #[test]
     fn non_2xx_becomes_status_error() {
-        let p = Processed::from_http(404, json!({"errors": ["gone"]}), Processor::Text, false, "GET", "http://h/p");
+        let p = Processed::from_http(
+            404,
+            json!({"errors": ["gone"]}),
+            Processor::Text,
+            false,
+            "GET",
+            "http://h/p",
+        );
         assert_eq!(events_of(&p), ["notfound", "404", "error", "complete"]);
         let e = p.into_result(&CallInfo::default()).unwrap_err();
         assert_eq!(e.status(), Some(404));
         assert_eq!(e.server_messages(), ["gone".to_string()]);
-        let p = Processed::from_http(502, Value::String("bad gateway".into()), Processor::Text, false, "GET", "u");
-        assert_eq!(p.errors[&Code::Http(502)], json!({"errors": ["bad gateway"]}));
+        let p = Processed::from_http(
+            502,
+            Value::String("bad gateway".into()),
+            Processor::Text,
+            false,
+            "GET",
+            "u",
+        );
+        assert_eq!(
+            p.errors[&Code::Http(502)],
+            json!({"errors": ["bad gateway"]})
+        );
     }
 
     #[test]
     fn emptiness_follows_cloudmine() {
-        for v in [json!(0), json!(false), json!(""), json!({}), json!([]), Value::Null] {
+        for v in [
+            json!(0),
+            json!(false),
+            json!(""),
+            json!({}),
+            json!([]),
+            Value::Null,
+        ] {
             assert!(is_empty(&v), "{v}");
         }
         for v in [json!(42), json!("s"), json!({"a": 1}), json!(true)] {

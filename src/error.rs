@@ -287,7 +287,10 @@ mod tests {
             },
         );
         let e = Error::Keys { errors };
-        assert_eq!(e.to_string(), "1 key(s) failed: \"a\": key does not exist (404)");
+        assert_eq!(
+            e.to_string(),
+            "1 key(s) failed: \"a\": key does not exist (404)"
+        );
         assert_eq!(e.key_errors().map(|m| m.len()), Some(1));
         assert_eq!(e.status(), None);
     }

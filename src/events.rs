@@ -172,6 +172,9 @@ pub struct EventMessage {
 /// `std::sync::mpsc::Sender<EventMessage>` or a
 /// `tokio::sync::mpsc::UnboundedSender<EventMessage>`.
 ///
+/// Closures name their argument types (`|data: &Value, call: &CallInfo|`):
+/// Rust cannot infer them through a trait that channel senders implement too.
+///
 /// ```
 /// use cloudmine::{CallInfo, EventHandler, EventMessage};
 /// use serde_json::Value;
@@ -300,13 +303,14 @@ impl Handlers {
 ///
 /// ```no_run
 /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
-/// use cloudmine::{Event, EventEmitter};
+/// use cloudmine::{CallInfo, Event, EventEmitter};
+/// use serde_json::Value;
 /// let response = ws
 ///     .objects()
 ///     .get(["car"])
-///     .on(Event::Success, |data, _call| println!("got {data}"))
-///     .on(Event::NotFound, |data, _call| eprintln!("missing: {data}"))
-///     .once(Event::Complete, |_data, call| println!("done: {:?}", call.status()))
+///     .on(Event::Success, |data: &Value, _call: &CallInfo| println!("got {data}"))
+///     .on(Event::NotFound, |data: &Value, _call: &CallInfo| eprintln!("missing: {data}"))
+///     .once(Event::Complete, |_data: &Value, call: &CallInfo| println!("done: {:?}", call.status()))
 ///     .await?;
 /// # Ok(()) }
 /// ```

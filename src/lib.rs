@@ -10,8 +10,8 @@
 //! a self-hostable server that implements the API this SDK uses.
 //!
 //! ```no_run
-//! use cloudmine::{CallOptions, Event, EventEmitter, WebService};
-//! use serde_json::json;
+//! use cloudmine::{CallInfo, CallOptions, Event, EventEmitter, WebService};
+//! use serde_json::{Value, json};
 //!
 //! # async fn demo() -> cloudmine::Result<()> {
 //! let ws = WebService::builder()
@@ -25,7 +25,7 @@
 //!     .objects()
 //!     .search(r#"[__class__ = "car", price < 50000]"#)
 //!     .options(CallOptions::new().limit(10).count(true))
-//!     .on(Event::Success, |data, _call| println!("found {data}"))
+//!     .on(Event::Success, |data: &Value, _call: &CallInfo| println!("found {data}"))
 //!     .await?;
 //! println!("{} cars, {:?} in all", cheap.keys().len(), cheap.count());
 //! # Ok(()) }

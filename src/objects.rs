@@ -61,8 +61,9 @@ where
 }
 
 fn object_body(objects: impl Serialize) -> Result<Value> {
-    let value = serde_json::to_value(objects)
-        .map_err(|e| Error::invalid_argument("objects", format!("cannot be encoded as JSON: {e}")))?;
+    let value = serde_json::to_value(objects).map_err(|e| {
+        Error::invalid_argument("objects", format!("cannot be encoded as JSON: {e}"))
+    })?;
     match &value {
         Value::Object(map) if map.is_empty() => Err(Error::invalid_argument(
             "objects",
@@ -101,9 +102,9 @@ impl Objects {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.ws.call(join_keys(keys).map(|keys| {
-            Request::new(Method::GET, &["text"]).query("keys", keys)
-        }))
+        self.ws.call(
+            join_keys(keys).map(|keys| Request::new(Method::GET, &["text"]).query("keys", keys)),
+        )
     }
 
     /// Gets all objects, one page at a time: use the `limit`, `skip`, `sort`
@@ -150,39 +151,44 @@ impl Objects {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.ws.call(join_keys(keys).map(|keys| {
-            Request::new(Method::DELETE, &["data"]).query("keys", keys)
-        }))
+        self.ws.call(
+            join_keys(keys).map(|keys| Request::new(Method::DELETE, &["data"]).query("keys", keys)),
+        )
     }
 
     /// Deletes every object and file at this call's level (`DELETE data?all=true`).
     pub fn destroy_all(&self, confirm: DestroyAll) -> ApiCall {
         let DestroyAll::ObjectsAndFiles = confirm;
-        self.ws
-            .call(Ok(Request::new(Method::DELETE, &["data"]).query("all", "true")))
+        self.ws.call(Ok(
+            Request::new(Method::DELETE, &["data"]).query("all", "true")
+        ))
     }
 
     /// Deletes the objects matching a CloudMine query (`DELETE data?q=…`).
     pub fn destroy_where(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(non_empty_query(query.into()).map(|q| {
-            Request::new(Method::DELETE, &["data"]).query("q", q)
-        }))
+        self.ws.call(
+            non_empty_query(query.into())
+                .map(|q| Request::new(Method::DELETE, &["data"]).query("q", q)),
+        )
     }
 
     /// Searches with a CloudMine query, passed through as given
     /// (`GET search?q=…`), e.g. `[__class__ = "car", price < 20000]`.
     pub fn search(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(non_empty_query(query.into()).map(|q| {
-            Request::new(Method::GET, &["search"]).query("q", q)
-        }))
+        self.ws.call(
+            non_empty_query(query.into())
+                .map(|q| Request::new(Method::GET, &["search"]).query("q", q)),
+        )
     }
 
     /// Like [`search`](Self::search), with the query in a POST body
     /// (`{"q": …}`), for queries too long for a URL.
     pub fn search_post(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(non_empty_query(query.into()).map(|q| {
-            Request::new(Method::POST, &["search"]).json(&serde_json::json!({ "q": q }))
-        }))
+        self.ws.call(
+            non_empty_query(query.into()).map(|q| {
+                Request::new(Method::POST, &["search"]).json(&serde_json::json!({ "q": q }))
+            }),
+        )
     }
 }
 

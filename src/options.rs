@@ -100,20 +100,20 @@ macro_rules! nullable_options {
 }
 
 macro_rules! getter {
-    ($field:ident, $ty:ty, copy) => {
-        #[allow(missing_docs)]
+    ([$($doc:literal)*] $field:ident, $ty:ty, copy) => {
+        $(#[doc = $doc])*
         pub fn $field(&self) -> Option<$ty> {
             self.$field
         }
     };
-    ($field:ident, $ty:ty, deref) => {
-        #[allow(missing_docs)]
+    ([$($doc:literal)*] $field:ident, $ty:ty, deref) => {
+        $(#[doc = $doc])*
         pub fn $field(&self) -> Option<&str> {
             self.$field.as_deref()
         }
     };
-    ($field:ident, $ty:ty, ref) => {
-        #[allow(missing_docs)]
+    ([$($doc:literal)*] $field:ident, $ty:ty, ref) => {
+        $(#[doc = $doc])*
         pub fn $field(&self) -> Option<&$ty> {
             self.$field.as_ref()
         }
@@ -186,7 +186,7 @@ macro_rules! define_options {
             }
 
             $(
-                getter!($field, $ty, $mode);
+                getter!([$($doc)*] $field, $ty, $mode);
             )*
         }
 
@@ -396,7 +396,10 @@ impl Options {
             ));
         }
         if self.sort.iter().any(|f| f.trim().is_empty()) {
-            return Err(Error::invalid_option("sort", "field names must not be empty"));
+            return Err(Error::invalid_option(
+                "sort",
+                "field names must not be empty",
+            ));
         }
         if self.timeout.is_zero() {
             return Err(Error::invalid_option("timeout", "must be longer than zero"));
@@ -517,11 +520,10 @@ impl WebServiceBuilder {
             .app_id
             .clone()
             .ok_or_else(|| Error::invalid_option("app_id", "is required: call .app_id(..)"))?;
-        let api_key = self
-            .patch
-            .api_key
-            .clone()
-            .ok_or_else(|| Error::invalid_option("api_key", "is required: call .api_key(..)"))?;
+        let api_key =
+            self.patch.api_key.clone().ok_or_else(|| {
+                Error::invalid_option("api_key", "is required: call .api_key(..)")
+            })?;
         let api_root = parse_api_root(self.api_root.as_deref().unwrap_or(DEFAULT_API_ROOT))?;
         let mut options = Options {
             app_id,
@@ -557,13 +559,15 @@ impl WebServiceBuilder {
 }
 
 fn parse_api_root(raw: &str) -> Result<Url> {
-    let url = Url::parse(raw).map_err(|e| {
-        Error::invalid_option("api_root", format!("{raw:?} is not a URL: {e}"))
-    })?;
+    let url = Url::parse(raw)
+        .map_err(|e| Error::invalid_option("api_root", format!("{raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::invalid_option(
             "api_root",
-            format!("scheme {:?} is not supported; use http or https", url.scheme()),
+            format!(
+                "scheme {:?} is not supported; use http or https",
+                url.scheme()
+            ),
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -594,7 +598,11 @@ mod tests {
 
     #[test]
     fn agent_is_sanitized() {
-        let o = builder().app_name("My App!").app_version("1.0 beta").options().unwrap();
+        let o = builder()
+            .app_name("My App!")
+            .app_version("1.0 beta")
+            .options()
+            .unwrap();
         assert_eq!(
             o.agent(),
             format!("Rust/{} My_App_/1.0_beta", env!("CARGO_PKG_VERSION"))
@@ -606,7 +614,10 @@ mod tests {
     #[test]
     fn patch_sets_and_unsets() {
         let mut o = builder().limit(5).units("km").options().unwrap();
-        let call = CallOptions::new().unset_limit().skip(3u64).sort(["a", "b:desc"]);
+        let call = CallOptions::new()
+            .unset_limit()
+            .skip(3u64)
+            .sort(["a", "b:desc"]);
         assert!(!call.patch.is_empty());
         assert!(CallOptions::new().patch.is_empty());
         o.apply(&call.patch);
@@ -628,23 +639,89 @@ mod tests {
 
     #[test]
     fn validation_errors() {
-        let e = WebServiceBuilder::default().api_key("k").options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "app_id", .. }), "{e}");
-        let e = WebServiceBuilder::default().app_id("a").options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "api_key", .. }), "{e}");
-        for root in ["ftp://x", "not a url", "http://u:p@host", "http://h/?a=1", "file:///tmp"] {
+        let e = WebServiceBuilder::default()
+            .api_key("k")
+            .options()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOptions {
+                    option: "app_id",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = WebServiceBuilder::default()
+            .app_id("a")
+            .options()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOptions {
+                    option: "api_key",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        for root in [
+            "ftp://x",
+            "not a url",
+            "http://u:p@host",
+            "http://h/?a=1",
+            "file:///tmp",
+        ] {
             let e = builder().api_root(root).options().unwrap_err();
-            assert!(matches!(e, Error::InvalidOptions { option: "api_root", .. }), "{root}: {e}");
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidOptions {
+                        option: "api_root",
+                        ..
+                    }
+                ),
+                "{root}: {e}"
+            );
         }
         let e = builder().limit(-2).options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "limit", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "limit",
+                ..
+            }
+        ));
         let e = builder().app_id("a/b").options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "app_id", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "app_id",
+                ..
+            }
+        ));
         let e = builder().session_token("bad\ntoken").options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "session_token", .. }));
-        assert!(!e.to_string().contains("bad"), "the token must not leak: {e}");
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "session_token",
+                ..
+            }
+        ));
+        assert!(
+            !e.to_string().contains("bad"),
+            "the token must not leak: {e}"
+        );
         let e = builder().timeout(Duration::ZERO).options().unwrap_err();
-        assert!(matches!(e, Error::InvalidOptions { option: "timeout", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "timeout",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -653,7 +730,11 @@ mod tests {
         assert!(o.is_application_data());
         let o = builder().session_token("t").options().unwrap();
         assert!(!o.is_application_data());
-        let o = builder().session_token("t").applevel(AppLevel::App).options().unwrap();
+        let o = builder()
+            .session_token("t")
+            .applevel(AppLevel::App)
+            .options()
+            .unwrap();
         assert!(o.is_application_data());
         let o = builder().applevel(AppLevel::User).options().unwrap();
         assert!(!o.is_application_data());

@@ -51,7 +51,10 @@ pub(crate) fn default_client() -> Result<reqwest::Client> {
         .user_agent(concat!("cloudmine-rust/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| {
-            Error::invalid_option("http_client", format!("could not build the HTTP client: {e}"))
+            Error::invalid_option(
+                "http_client",
+                format!("could not build the HTTP client: {e}"),
+            )
         })
 }
 
@@ -161,7 +164,10 @@ impl WebService {
         let segments: Vec<&str> = action.trim_matches('/').split('/').collect();
         let request = if action.trim_matches('/').is_empty() {
             Err(Error::invalid_argument("action", "must not be empty"))
-        } else if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        } else if segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
+        {
             Err(Error::invalid_argument(
                 "action",
                 format!("{action:?} has an empty, '.' or '..' segment"),

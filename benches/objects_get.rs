@@ -1,0 +1,193 @@
+//! Object GET through `WebService` against the same request through a bare
+//! `reqwest::Client`, same emulator, same run.
+//!
+//! ```text
+//! cargo bench --bench objects_get
+//! ```
+//!
+//! Prints a Markdown table: p50/p99 latency of sequential requests and
+//! throughput at 64 concurrent requests, with the SDK/baseline ratios.
+//! `BENCH_SCALE` (default 1) multiplies the request counts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cloudmine::WebService;
+use cloudmine_emulator::Emulator;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+const APP: &str = "bench";
+const KEY: &str = "bench-key";
+const CONCURRENCY: usize = 64;
+
+struct Baseline {
+    client: reqwest::Client,
+    url: String,
+    headers: HeaderMap,
+}
+
+impl Baseline {
+    async fn get(&self) -> Value {
+        let bytes = self
+            .client
+            .get(&self.url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+            .expect("baseline request")
+            .bytes()
+            .await
+            .expect("baseline body");
+        serde_json::from_slice(&bytes).expect("baseline JSON")
+    }
+}
+
+async fn sdk_get(ws: &WebService) -> Value {
+    ws.objects()
+        .get(["car"])
+        .await
+        .expect("sdk request")
+        .into_success()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let scale: usize = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let emu = Emulator::builder()
+        .app(APP, KEY)
+        .start()
+        .await
+        .expect("emulator");
+    let ws = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(emu.base_url())
+        .build()
+        .expect("client");
+    ws.objects()
+        .set(
+            "car",
+            json!({"make": "Tesla", "model": "3", "price": 40000, "tags": ["ev", "sedan"]}),
+        )
+        .await
+        .expect("seed");
+
+    let options = ws.options();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-cloudmine-apikey", HeaderValue::from_static(KEY));
+    headers.insert(
+        "x-cloudmine-agent",
+        HeaderValue::from_str(&options.agent()).unwrap(),
+    );
+    headers.insert(
+        "x-cloudmine-ut",
+        HeaderValue::from_str(options.user_token()).unwrap(),
+    );
+    let baseline = Arc::new(Baseline {
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        url: format!("{}/v1/app/{APP}/text?keys=car", emu.base_url()),
+        headers,
+    });
+    assert_eq!(sdk_get(&ws).await, baseline.get().await["success"]);
+
+    // Warm both connection pools.
+    for _ in 0..200 {
+        sdk_get(&ws).await;
+        baseline.get().await;
+    }
+
+    // Sequential latency, interleaved in blocks so drift hits both alike.
+    let blocks = 20 * scale;
+    let per_block = 100;
+    let (mut sdk_lat, mut base_lat) = (Vec::new(), Vec::new());
+    for _ in 0..blocks {
+        for _ in 0..per_block {
+            let t = Instant::now();
+            sdk_get(&ws).await;
+            sdk_lat.push(t.elapsed());
+        }
+        for _ in 0..per_block {
+            let t = Instant::now();
+            baseline.get().await;
+            base_lat.push(t.elapsed());
+        }
+    }
+    sdk_lat.sort();
+    base_lat.sort();
+
+    // Throughput at 64 concurrent requests, three alternating rounds each.
+    let total = 6400 * scale;
+    let (mut sdk_rps, mut base_rps) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for sdk in [true, false] {
+            let started = Instant::now();
+            let mut tasks = Vec::with_capacity(CONCURRENCY);
+            for _ in 0..CONCURRENCY {
+                let ws = ws.clone();
+                let baseline = Arc::clone(&baseline);
+                tasks.push(tokio::spawn(async move {
+                    for _ in 0..total / CONCURRENCY {
+                        if sdk {
+                            sdk_get(&ws).await;
+                        } else {
+                            baseline.get().await;
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.expect("task");
+            }
+            let rps = total as f64 / started.elapsed().as_secs_f64();
+            if sdk {
+                sdk_rps.push(rps)
+            } else {
+                base_rps.push(rps)
+            }
+        }
+    }
+    sdk_rps.sort_by(f64::total_cmp);
+    base_rps.sort_by(f64::total_cmp);
+    let (sdk_tp, base_tp) = (sdk_rps[1], base_rps[1]);
+
+    let (s50, b50) = (percentile(&sdk_lat, 0.5), percentile(&base_lat, 0.5));
+    let (s99, b99) = (percentile(&sdk_lat, 0.99), percentile(&base_lat, 0.99));
+    println!("| measure | WebService | bare reqwest | ratio (SDK / baseline) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| p50 latency, sequential ({} requests each) | {:.1} µs | {:.1} µs | {:.3}× |",
+        sdk_lat.len(),
+        micros(s50),
+        micros(b50),
+        micros(s50) / micros(b50)
+    );
+    println!(
+        "| p99 latency, sequential | {:.1} µs | {:.1} µs | {:.3}× |",
+        micros(s99),
+        micros(b99),
+        micros(s99) / micros(b99)
+    );
+    println!(
+        "| throughput, {CONCURRENCY} concurrent ({total} requests, median of 3) | {:.0} req/s | {:.0} req/s | {:.3}× |",
+        sdk_tp,
+        base_tp,
+        sdk_tp / base_tp
+    );
+    emu.shutdown().await.expect("shutdown");
+}

@@ -1,0 +1,356 @@
+//! SQLite storage: schema, and every read and write the server makes.
+//!
+//! One connection behind a mutex, used from blocking tasks; every write runs
+//! in a transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::EmulatorError;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS apps (
+    app_id  TEXT PRIMARY KEY,
+    api_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    app_id        TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    email         TEXT,
+    username      TEXT,
+    password_hash TEXT,
+    profile       TEXT NOT NULL DEFAULT '{}',
+    created       INTEGER NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    app_id       TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    expires_ms   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    app_id  TEXT NOT NULL,
+    owner   TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (app_id, owner, key)
+);
+";
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The database.
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+/// Whether a written key was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The key did not exist.
+    Created,
+    /// The key existed and was replaced or merged.
+    Updated,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, or in memory for `:memory:`.
+    pub fn open(path: &Path) -> Result<Self, EmulatorError> {
+        let conn = if path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(EmulatorError::Config(format!(
+                "database schema version {version} is newer than this emulator's {SCHEMA_VERSION}"
+            )));
+        }
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates or replaces an app.
+    pub fn upsert_app(&self, app_id: &str, api_key: &str) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "INSERT INTO apps (app_id, api_key) VALUES (?1, ?2)
+             ON CONFLICT(app_id) DO UPDATE SET api_key = excluded.api_key",
+            params![app_id, api_key],
+        )?;
+        Ok(())
+    }
+
+    /// The API key of an app.
+    pub fn app_key(&self, app_id: &str) -> Result<Option<String>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT api_key FROM apps WHERE app_id = ?1",
+                [app_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Creates a user; returns its id.
+    pub fn create_user(&self, app_id: &str, id: &str, email: &str) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "INSERT INTO users (app_id, id, email, created) VALUES (?1, ?2, ?3, ?4)",
+            params![app_id, id, email, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a session (by the SHA-256 of its token).
+    pub fn create_session(
+        &self,
+        token_sha256: &str,
+        app_id: &str,
+        user_id: &str,
+        expires_ms: i64,
+    ) -> Result<(), EmulatorError> {
+        let conn = self.conn();
+        let exists: bool = conn
+            .query_row(
+                "SELECT 1 FROM users WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !exists {
+            return Err(EmulatorError::Config(format!(
+                "no user {user_id} in app {app_id}"
+            )));
+        }
+        conn.execute(
+            "INSERT INTO sessions (token_sha256, app_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![token_sha256, app_id, user_id, expires_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The user of a live session of `app_id`.
+    pub fn session_user(
+        &self,
+        app_id: &str,
+        token_sha256: &str,
+    ) -> Result<Option<String>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT user_id FROM sessions
+                 WHERE token_sha256 = ?1 AND app_id = ?2 AND expires_ms > ?3",
+                params![token_sha256, app_id, now_ms()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Objects of one namespace, ordered by key: all of them, or the given keys.
+    pub fn get_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        keys: Option<&[String]>,
+    ) -> Result<Vec<(String, Value)>, EmulatorError> {
+        let conn = self.conn();
+        let mut out = Vec::new();
+        match keys {
+            None => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT key, value FROM objects WHERE app_id = ?1 AND owner = ?2 ORDER BY key",
+                )?;
+                let rows = stmt.query_map(params![app_id, owner], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    let (key, text) = row?;
+                    out.push((key, parse_stored(&text)));
+                }
+            }
+            Some(keys) => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT value FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
+                )?;
+                for key in keys {
+                    let text: Option<String> = stmt
+                        .query_row(params![app_id, owner, key], |r| r.get(0))
+                        .optional()?;
+                    if let Some(text) = text {
+                        out.push((key.clone(), parse_stored(&text)));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes objects in one transaction; `merge` deep-merges into existing values.
+    pub fn put_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        objects: &serde_json::Map<String, Value>,
+        merge: bool,
+    ) -> Result<Vec<(String, Written)>, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(objects.len());
+        for (key, value) in objects {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
+                    params![app_id, owner, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let written = match existing {
+                Some(text) => {
+                    let new_value = if merge {
+                        let mut current = parse_stored(&text);
+                        deep_merge(&mut current, value);
+                        current
+                    } else {
+                        value.clone()
+                    };
+                    tx.execute(
+                        "UPDATE objects SET value = ?4, updated = ?5
+                         WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
+                        params![app_id, owner, key, new_value.to_string(), now],
+                    )?;
+                    Written::Updated
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO objects (app_id, owner, key, value, created, updated)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        params![app_id, owner, key, value.to_string(), now],
+                    )?;
+                    Written::Created
+                }
+            };
+            out.push((key.clone(), written));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Deletes keys in one transaction; returns each key with whether it existed.
+    pub fn delete_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, bool)>, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let n = tx.execute(
+                "DELETE FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
+                params![app_id, owner, key],
+            )?;
+            out.push((key.clone(), n > 0));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn parse_stored(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// CloudMine's update: nested objects merge recursively; arrays, scalars and
+/// non-object patches replace; `{}` changes nothing.
+pub fn deep_merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                match t.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        deep_merge(existing, v)
+                    }
+                    _ => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_rules() {
+        let mut v = json!({"a": {"b": 1, "c": [1, 2]}, "d": 1});
+        deep_merge(&mut v, &json!({"a": {"c": [3], "e": 2}, "d": {"x": 1}}));
+        assert_eq!(v, json!({"a": {"b": 1, "c": [3], "e": 2}, "d": {"x": 1}}));
+        let before = v.clone();
+        deep_merge(&mut v, &json!({}));
+        assert_eq!(v, before);
+        deep_merge(&mut v, &json!(5));
+        assert_eq!(v, json!(5));
+    }
+
+    #[test]
+    fn objects_round_trip_in_memory() {
+        let db = Db::open(Path::new(":memory:")).unwrap();
+        let mut m = serde_json::Map::new();
+        m.insert("k".into(), json!({"x": 1}));
+        assert_eq!(
+            db.put_objects("a", "", &m, false).unwrap()[0].1,
+            Written::Created
+        );
+        assert_eq!(
+            db.put_objects("a", "", &m, true).unwrap()[0].1,
+            Written::Updated
+        );
+        assert_eq!(
+            db.get_objects("a", "", None).unwrap(),
+            vec![("k".into(), json!({"x": 1}))]
+        );
+        assert!(db.get_objects("a", "u", None).unwrap().is_empty());
+        assert_eq!(
+            db.delete_objects("a", "", &["k".into(), "z".into()])
+                .unwrap(),
+            vec![("k".into(), true), ("z".into(), false)]
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! # cloudmine-emulator
+//!
+//! A self-hostable server for the subset of the CloudMine v1 API that the
+//! `cloudmine` SDK uses, on SQLite. Run it as a binary
+//! (`cloudmine-emulator --app ID:KEY`) or start it inside tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cloudmine_emulator::EmulatorError> {
+//! use cloudmine_emulator::Emulator;
+//! let emulator = Emulator::builder()
+//!     .app("my-app", "my-api-key")
+//!     .database(":memory:")
+//!     .start()
+//!     .await?;
+//! println!("API root: {}", emulator.base_url()); // http://127.0.0.1:<free port>
+//! // ... point a client at it ...
+//! let seen = emulator.requests(); // what the server received, for assertions
+//! emulator.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! What it serves, its status codes, the supported query language and where
+//! it differs from CloudMine are in `docs/EMULATOR.md`.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod db;
+mod hooks;
+pub mod query;
+mod server;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use hooks::{Fault, RecordedRequest};
+
+/// Everything that can go wrong starting or driving the emulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// Binding, serving or file I/O failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A setting or argument is wrong.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What a snippet receives.
+#[derive(Debug, Clone)]
+pub struct SnippetInput {
+    /// For `run/{name}`: the query parameters (GET) or the JSON body (POST).
+    /// For `f=` post-processing: the `params` query value parsed as JSON.
+    /// `Null` when there are none.
+    pub params: Value,
+    /// For `f=` post-processing: the answer the request would have had.
+    pub response: Option<Value>,
+    /// The logged-in user, for user-level calls.
+    pub user_id: Option<String>,
+}
+
+type SnippetFn = dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync;
+
+/// Configures and starts an [`Emulator`].
+pub struct EmulatorBuilder {
+    apps: Vec<(String, String)>,
+    database: PathBuf,
+    listen: SocketAddr,
+    max_body_bytes: usize,
+    snippets: HashMap<String, Arc<SnippetFn>>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field(
+                "apps",
+                &self.apps.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
+            .field("database", &self.database)
+            .field("listen", &self.listen)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The default request body limit: 16 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+impl EmulatorBuilder {
+    /// Adds an application with its API key (repeatable; stored at start).
+    pub fn app(mut self, app_id: impl Into<String>, api_key: impl Into<String>) -> Self {
+        self.apps.push((app_id.into(), api_key.into()));
+        self
+    }
+
+    /// The SQLite database: `":memory:"` (the default) or a file path.
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.database = path.into();
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The largest request body accepted; larger ones get 413.
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// Registers a server-side snippet, callable with `run/{name}` or `f={name}`.
+    pub fn snippet<F>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(SnippetInput) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        self.snippets.insert(name.into(), Arc::new(f));
+        self
+    }
+
+    /// Opens the database, binds the address and starts serving.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        for (id, key) in &self.apps {
+            if id.is_empty() || key.is_empty() {
+                return Err(EmulatorError::Config(
+                    "app id and API key must not be empty".into(),
+                ));
+            }
+        }
+        let database = self.database.clone();
+        let apps = self.apps.clone();
+        let db = tokio::task::spawn_blocking(move || {
+            let db = db::Db::open(&database)?;
+            for (id, key) in &apps {
+                db.upsert_app(id, key)?;
+            }
+            Ok::<_, EmulatorError>(db)
+        })
+        .await
+        .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+
+        let shared = Arc::new(server::Shared {
+            db: Arc::new(db),
+            max_body: self.max_body_bytes,
+            snippets: self.snippets,
+            recorded: Mutex::new(VecDeque::new()),
+            delay_ms: AtomicU64::new(0),
+            faults: Mutex::new(Vec::new()),
+        });
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let app = server::router(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        Ok(Emulator {
+            local_addr,
+            shared,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server in the background;
+/// [`shutdown`](Self::shutdown) stops it and waits.
+pub struct Emulator {
+    local_addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String, EmulatorError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| EmulatorError::Config(format!("the OS random generator failed: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+impl Emulator {
+    /// Starts configuring an emulator.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            apps: Vec::new(),
+            database: PathBuf::from(":memory:"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            snippets: HashMap::new(),
+        }
+    }
+
+    /// The API root to give a client: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and
+    /// waits until the port is released.
+    pub async fn shutdown(mut self) -> Result<(), EmulatorError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .map_err(|e| EmulatorError::Config(format!("server task failed: {e}")))??;
+        }
+        Ok(())
+    }
+
+    /// Every request received so far, oldest first (the last 10 000).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        let recorded = self
+            .shared
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        recorded.iter().cloned().collect()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.shared
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Delays every answer by `delay` (`Duration::ZERO` turns it off).
+    pub fn set_response_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Answers the next matching request with `fault` instead of handling it.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
+    }
+
+    /// Creates a user in `app_id`; returns its id (32 hex characters).
+    pub async fn create_user(&self, app_id: &str, email: &str) -> Result<String, EmulatorError> {
+        let id = random_hex(16)?;
+        let (app, email, uid) = (app_id.to_owned(), email.to_owned(), id.clone());
+        let db = Arc::clone(&self.shared.db);
+        tokio::task::spawn_blocking(move || db.create_user(&app, &uid, &email))
+            .await
+            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        Ok(id)
+    }
+
+    /// Starts a session for a user; returns its token (256 random bits, hex).
+    /// The database keeps only the token's SHA-256.
+    pub async fn create_session(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        ttl: Duration,
+    ) -> Result<String, EmulatorError> {
+        let token = random_hex(32)?;
+        let hash = server::sha256_hex(&token);
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires = db::now_ms().saturating_add(ttl_ms);
+        let (app, user) = (app_id.to_owned(), user_id.to_owned());
+        let db = Arc::clone(&self.shared.db);
+        tokio::task::spawn_blocking(move || db.create_session(&hash, &app, &user, expires))
+            .await
+            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        Ok(token)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

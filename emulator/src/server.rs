@@ -1,0 +1,650 @@
+//! The HTTP side: one handler that records, delays or faults a request, then
+//! routes it under `/v1/app/{appid}/[user/]`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, Written};
+use crate::hooks::{Fault, RECORDED_BODY_LIMIT, RecordedRequest};
+use crate::query;
+use crate::{EmulatorError, SnippetInput};
+
+/// A server-side snippet.
+pub(crate) type Snippet = Arc<dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync>;
+
+const MAX_RECORDED: usize = 10_000;
+const SERVER_PARAMS: &[&str] = &[
+    "limit",
+    "skip",
+    "count",
+    "sort",
+    "f",
+    "params",
+    "async",
+    "result_only",
+    "shared",
+    "shared_only",
+    "extended_responses",
+    "distance",
+    "units",
+    "userid",
+];
+
+pub(crate) struct Shared {
+    pub db: Arc<Db>,
+    pub max_body: usize,
+    pub snippets: HashMap<String, Snippet>,
+    pub recorded: Mutex<VecDeque<RecordedRequest>>,
+    pub delay_ms: AtomicU64,
+    pub faults: Mutex<Vec<Fault>>,
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
+}
+
+/// A refusal: status and message, sent as `{"errors": [message]}`.
+struct Fail(StatusCode, String);
+
+impl Fail {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Fail(status, message.into())
+    }
+}
+
+impl From<EmulatorError> for Fail {
+    fn from(e: EmulatorError) -> Self {
+        tracing::error!(error = %e, "internal error");
+        Fail::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error in the emulator",
+        )
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({ "errors": [self.1] }))).into_response()
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "0".repeat(32);
+    }
+    hex::encode(bytes)
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut response = match dispatch(&shared, req).await {
+        Ok(r) => r,
+        Err(fail) => fail.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+async fn blocking<T: Send + 'static>(
+    db: &Arc<Db>,
+    f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
+) -> Result<T, Fail> {
+    let db = Arc::clone(db);
+    tokio::task::spawn_blocking(move || f(&db))
+        .await
+        .map_err(|e| Fail::from(EmulatorError::Config(format!("database task failed: {e}"))))?
+        .map_err(Fail::from)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> {
+    let (parts, body) = req.into_parts();
+    let raw_path = parts.uri.path().to_owned();
+    let raw_query = parts.uri.query().map(str::to_owned);
+    let query: Vec<(String, String)> = raw_query
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let declared_len = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {} bytes", shared.max_body),
+        )
+    };
+    let mut record = RecordedRequest {
+        method: parts.method.to_string(),
+        path: decode(&raw_path),
+        raw_query,
+        query,
+        headers,
+        body: Vec::new(),
+    };
+    let body = if declared_len.is_some_and(|n| n > shared.max_body) {
+        None
+    } else {
+        to_bytes(body, shared.max_body).await.ok()
+    };
+    if let Some(bytes) = &body {
+        record.body = bytes[..bytes.len().min(RECORDED_BODY_LIMIT)].to_vec();
+    }
+    let request = record.clone();
+    {
+        let mut recorded = shared.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        if recorded.len() == MAX_RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(record);
+    }
+    let delay = shared.delay_ms.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let fault = {
+        let mut faults = shared.faults.lock().unwrap_or_else(|p| p.into_inner());
+        faults
+            .iter()
+            .position(|f| f.applies_to(&request.path))
+            .map(|i| faults.remove(i))
+    };
+    if let Some(fault) = fault {
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Ok(json_response(status, fault.body));
+    }
+    let body = body.ok_or_else(too_large)?;
+
+    let segments: Vec<String> = raw_path.split('/').skip(1).map(decode).collect();
+    let [v1, app_word, app_id, rest @ ..] = segments.as_slice() else {
+        return Err(no_endpoint(&parts.method, &request.path));
+    };
+    if v1 != "v1" || app_word != "app" || rest.is_empty() {
+        return Err(no_endpoint(&parts.method, &request.path));
+    }
+
+    let app = app_id.clone();
+    let Some(api_key) = blocking(&shared.db, move |db| db.app_key(&app)).await? else {
+        return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
+    };
+    let given = request.header("x-cloudmine-apikey").unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), api_key.as_bytes()) {
+        return Err(Fail::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid or missing API key",
+        ));
+    }
+
+    let (user_id, rest) = if rest[0] == "user" {
+        let token = request
+            .header("x-cloudmine-sessiontoken")
+            .unwrap_or("")
+            .to_owned();
+        let app = app_id.clone();
+        let user = if token.is_empty() {
+            None
+        } else {
+            let hash = sha256_hex(&token);
+            blocking(&shared.db, move |db| db.session_user(&app, &hash)).await?
+        };
+        match user {
+            Some(user) => (Some(user), &rest[1..]),
+            None => {
+                return Err(Fail::new(
+                    StatusCode::UNAUTHORIZED,
+                    "a valid session token is required for user-level data",
+                ));
+            }
+        }
+    } else {
+        (None, rest)
+    };
+
+    let ctx = Ctx {
+        shared: Arc::clone(shared),
+        app_id: app_id.clone(),
+        owner: user_id.clone().unwrap_or_default(),
+        user_id,
+        params: ServerParams::parse(&request.query)?,
+        request,
+        body: body.to_vec(),
+    };
+    let method = parts.method;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (rest.as_slice(), &method) {
+        (["text"], &Method::GET) => ctx.get_text().await,
+        (["text"], &Method::PUT) => ctx.put_text(false).await,
+        (["text"], &Method::POST) => ctx.put_text(true).await,
+        (["data"], &Method::DELETE) => ctx.delete_data().await,
+        (["search"], &Method::GET | &Method::POST) => ctx.search(method == Method::POST).await,
+        (["run", name], &Method::GET | &Method::POST) => ctx.run(name, method == Method::POST),
+        (["text" | "data" | "search"] | ["run", _], m) => Err(Fail::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {m} is not allowed on {}", rest.join("/")),
+        )),
+        _ => Err(no_endpoint(&method, &ctx.request.path)),
+    }
+}
+
+fn no_endpoint(method: &Method, path: &str) -> Fail {
+    Fail::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {path}"),
+    )
+}
+
+/// The server params of a request.
+struct ServerParams {
+    limit: i64,
+    skip: usize,
+    count: bool,
+    sort: Vec<(String, bool)>,
+    snippet: Option<String>,
+    snippet_params: Value,
+    result_only: bool,
+}
+
+fn flag(name: &str, value: &str) -> Result<bool, Fail> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(Fail::new(
+            StatusCode::BAD_REQUEST,
+            format!("invalid {name}: {other:?} is not true or false"),
+        )),
+    }
+}
+
+impl ServerParams {
+    fn parse(query: &[(String, String)]) -> Result<Self, Fail> {
+        let mut p = ServerParams {
+            limit: 50,
+            skip: 0,
+            count: false,
+            sort: Vec::new(),
+            snippet: None,
+            snippet_params: Value::Null,
+            result_only: false,
+        };
+        let number_error = |name: &str, v: &str| {
+            Fail::new(
+                StatusCode::BAD_REQUEST,
+                format!("invalid {name}: {v:?} is not a number"),
+            )
+        };
+        for (name, value) in query {
+            match name.as_str() {
+                "limit" => {
+                    p.limit = value.parse().map_err(|_| number_error("limit", value))?;
+                    if p.limit < -1 {
+                        return Err(Fail::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("invalid limit: {value} (use -1 for no limit)"),
+                        ));
+                    }
+                }
+                "skip" => p.skip = value.parse().map_err(|_| number_error("skip", value))?,
+                "count" => p.count = flag("count", value)?,
+                "result_only" => p.result_only = flag("result_only", value)?,
+                "sort" => {
+                    let (field, desc) = match value.rsplit_once(':') {
+                        Some((f, "desc")) => (f, true),
+                        Some((f, "asc")) => (f, false),
+                        _ => (value.as_str(), false),
+                    };
+                    if field.is_empty() {
+                        return Err(Fail::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid sort: empty field",
+                        ));
+                    }
+                    p.sort.push((field.to_owned(), desc));
+                }
+                "f" => p.snippet = Some(value.clone()),
+                "params" => {
+                    p.snippet_params = serde_json::from_str(value).map_err(|e| {
+                        Fail::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("invalid params: not JSON: {e}"),
+                        )
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    /// Sorts, counts and pages a list.
+    fn page(&self, mut items: Vec<(String, Value)>) -> (Vec<(String, Value)>, usize) {
+        if !self.sort.is_empty() {
+            items.sort_by(|(ka, a), (kb, b)| {
+                for (field, desc) in &self.sort {
+                    let va = query::sort_value(ka, a, field);
+                    let vb = query::sort_value(kb, b, field);
+                    let ord = query::compare(va.as_ref(), vb.as_ref());
+                    let ord = if *desc { ord.reverse() } else { ord };
+                    if ord.is_ne() {
+                        return ord;
+                    }
+                }
+                ka.cmp(kb)
+            });
+        }
+        let total = items.len();
+        let page = items.into_iter().skip(self.skip);
+        let page = match usize::try_from(self.limit) {
+            Ok(n) => page.take(n).collect(),
+            Err(_) => page.collect(), // -1: no limit
+        };
+        (page, total)
+    }
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
+    app_id: String,
+    owner: String,
+    user_id: Option<String>,
+    params: ServerParams,
+    request: RecordedRequest,
+    body: Vec<u8>,
+}
+
+fn key_error(message: &str) -> Value {
+    json!({ "code": 404, "message": message })
+}
+
+impl Ctx {
+    fn json_body(&self) -> Result<Value, Fail> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Fail::new(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
+    }
+
+    fn keys_param(&self) -> Result<Option<Vec<String>>, Fail> {
+        let values = self.request.query_values("keys");
+        if values.is_empty() {
+            return Ok(None);
+        }
+        let keys: Vec<String> = values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::to_owned)
+            .collect();
+        if keys.iter().any(String::is_empty) {
+            return Err(Fail::new(
+                StatusCode::BAD_REQUEST,
+                "keys: a key must not be empty",
+            ));
+        }
+        Ok(Some(keys))
+    }
+
+    /// Builds `{success, errors[, count]}` and applies an `f=` snippet.
+    fn envelope(
+        &self,
+        status: StatusCode,
+        success: Map<String, Value>,
+        errors: Map<String, Value>,
+        count: Option<usize>,
+    ) -> Result<Response, Fail> {
+        let mut body = json!({ "success": success, "errors": errors });
+        if let Some(n) = count.filter(|_| self.params.count) {
+            body["count"] = json!(n);
+        }
+        if let Some(name) = &self.params.snippet {
+            let output =
+                self.call_snippet(name, self.params.snippet_params.clone(), Some(body.clone()))?;
+            if self.params.result_only {
+                body = json!({ "result": output });
+            } else {
+                body["result"] = output;
+            }
+        }
+        Ok(json_response(status, body))
+    }
+
+    fn call_snippet(
+        &self,
+        name: &str,
+        params: Value,
+        response: Option<Value>,
+    ) -> Result<Value, Fail> {
+        let snippet =
+            self.shared.snippets.get(name).ok_or_else(|| {
+                Fail::new(StatusCode::NOT_FOUND, format!("unknown snippet: {name}"))
+            })?;
+        snippet(SnippetInput {
+            params,
+            response,
+            user_id: self.user_id.clone(),
+        })
+        .map_err(|message| Fail::new(StatusCode::BAD_REQUEST, message))
+    }
+
+    async fn load(&self, keys: Option<Vec<String>>) -> Result<Vec<(String, Value)>, Fail> {
+        let (app, owner) = (self.app_id.clone(), self.owner.clone());
+        blocking(&self.shared.db, move |db| {
+            db.get_objects(&app, &owner, keys.as_deref())
+        })
+        .await
+    }
+
+    async fn get_text(self) -> Result<Response, Fail> {
+        let keys = self.keys_param()?;
+        let mut errors = Map::new();
+        let (found, total) = match keys {
+            Some(keys) => {
+                let found = self.load(Some(keys.clone())).await?;
+                for key in keys {
+                    if !found.iter().any(|(k, _)| *k == key) {
+                        errors.insert(key, key_error("key does not exist"));
+                    }
+                }
+                let total = found.len();
+                (found, total)
+            }
+            None => {
+                let all = self.load(None).await?;
+                self.params.page(all)
+            }
+        };
+        self.envelope(
+            StatusCode::OK,
+            found.into_iter().collect(),
+            errors,
+            Some(total),
+        )
+    }
+
+    async fn put_text(self, merge: bool) -> Result<Response, Fail> {
+        let Value::Object(objects) = self.json_body()? else {
+            return Err(Fail::new(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object of {key: value}",
+            ));
+        };
+        if objects.is_empty() {
+            return Err(Fail::new(StatusCode::BAD_REQUEST, "the body has no keys"));
+        }
+        if objects.keys().any(String::is_empty) {
+            return Err(Fail::new(
+                StatusCode::BAD_REQUEST,
+                "a key must not be empty",
+            ));
+        }
+        let (app, owner) = (self.app_id.clone(), self.owner.clone());
+        let written = blocking(&self.shared.db, move |db| {
+            db.put_objects(&app, &owner, &objects, merge)
+        })
+        .await?;
+        let all_created = written.iter().all(|(_, w)| *w == Written::Created);
+        let success = written
+            .into_iter()
+            .map(|(k, w)| {
+                let word = if w == Written::Created {
+                    "created"
+                } else {
+                    "updated"
+                };
+                (k, Value::from(word))
+            })
+            .collect();
+        let status = if all_created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        self.envelope(status, success, Map::new(), None)
+    }
+
+    async fn delete_data(self) -> Result<Response, Fail> {
+        let keys = if let Some(keys) = self.keys_param()? {
+            keys
+        } else if self.request.query_value("all") == Some("true") {
+            self.load(None).await?.into_iter().map(|(k, _)| k).collect()
+        } else if let Some(q) = self.request.query_value("q") {
+            let query = query::parse(q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
+            self.load(None)
+                .await?
+                .into_iter()
+                .filter(|(k, v)| query.matches(k, v))
+                .map(|(k, _)| k)
+                .collect()
+        } else {
+            return Err(Fail::new(
+                StatusCode::BAD_REQUEST,
+                "specify keys, all=true or q",
+            ));
+        };
+        let (app, owner) = (self.app_id.clone(), self.owner.clone());
+        let deleted = blocking(&self.shared.db, move |db| {
+            db.delete_objects(&app, &owner, &keys)
+        })
+        .await?;
+        let mut success = Map::new();
+        let mut errors = Map::new();
+        for (key, existed) in deleted {
+            if existed {
+                success.insert(key, Value::from("deleted"));
+            } else {
+                errors.insert(key, key_error("key does not exist"));
+            }
+        }
+        self.envelope(StatusCode::OK, success, errors, None)
+    }
+
+    async fn search(self, post: bool) -> Result<Response, Fail> {
+        let q = if post {
+            match self.json_body()? {
+                Value::Object(mut o) => match o.remove("q") {
+                    Some(Value::String(q)) => q,
+                    _ => {
+                        return Err(Fail::new(
+                            StatusCode::BAD_REQUEST,
+                            "the body needs a string \"q\"",
+                        ));
+                    }
+                },
+                _ => {
+                    return Err(Fail::new(
+                        StatusCode::BAD_REQUEST,
+                        "the body must be {\"q\": \"<query>\"}",
+                    ));
+                }
+            }
+        } else {
+            self.request
+                .query_value("q")
+                .ok_or_else(|| Fail::new(StatusCode::BAD_REQUEST, "missing query parameter q"))?
+                .to_owned()
+        };
+        let query = query::parse(&q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
+        let matching: Vec<(String, Value)> = self
+            .load(None)
+            .await?
+            .into_iter()
+            .filter(|(k, v)| query.matches(k, v))
+            .collect();
+        let (page, total) = self.params.page(matching);
+        self.envelope(
+            StatusCode::OK,
+            page.into_iter().collect(),
+            Map::new(),
+            Some(total),
+        )
+    }
+
+    fn run(self, name: &str, post: bool) -> Result<Response, Fail> {
+        let params = if post {
+            if self.body.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else {
+                self.json_body()?
+            }
+        } else {
+            Value::Object(
+                self.request
+                    .query
+                    .iter()
+                    .filter(|(n, _)| !SERVER_PARAMS.contains(&n.as_str()))
+                    .map(|(n, v)| (n.clone(), Value::from(v.as_str())))
+                    .collect(),
+            )
+        };
+        let output = self.call_snippet(name, params, None)?;
+        Ok(json_response(StatusCode::OK, json!({ "result": output })))
+    }
+}

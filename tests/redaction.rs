@@ -1,0 +1,92 @@
+//! Secrets never appear in Debug, Display, errors or tracing output.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cloudmine::{CallInfo, CallOptions, Event, EventEmitter, WebService};
+use serde_json::{Value, json};
+use support::*;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_in_logs_errors_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emu = emulator().await;
+    let (ws, _) = user_client(&emu, "secret@example.com").await;
+    let token = ws.session_token().unwrap().secret().to_string();
+    let mut seen = String::new();
+
+    // Success at user level, with every handler recording what it sees.
+    let infos = Arc::new(Mutex::new(String::new()));
+    let i = Arc::clone(&infos);
+    let r = ws
+        .objects()
+        .set("k", json!({"v": 1}))
+        .on(Event::Complete, move |d: &Value, c: &CallInfo| {
+            i.lock().unwrap().push_str(&format!("{d} {c:?}"))
+        })
+        .await
+        .unwrap();
+    seen.push_str(&format!("{r:?}"));
+
+    // 401 with a wrong key, a transport error and a timeout.
+    let e = ws
+        .objects()
+        .get_all()
+        .options(CallOptions::new().api_key("wrong-secret-key"))
+        .await
+        .unwrap_err();
+    seen.push_str(&format!("{e} {e:?}"));
+    let offline = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .session_token(token.as_str())
+        .api_root(format!("http://127.0.0.1:{}", closed_port()))
+        .build()
+        .unwrap();
+    let e = offline.objects().get(["a"]).await.unwrap_err();
+    seen.push_str(&format!("{e} {e:?}"));
+    emu.set_response_delay(Duration::from_secs(2));
+    let e = ws
+        .objects()
+        .get_all()
+        .options(CallOptions::new().timeout(Duration::from_millis(100)))
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout());
+    seen.push_str(&format!("{e} {e:?} {ws:?} {:?}", ws.options()));
+    seen.push_str(&infos.lock().unwrap());
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("cloudmine call"),
+        "the SDK logged its calls: {logs}"
+    );
+    for secret in [token.as_str(), KEY, "wrong-secret-key"] {
+        assert!(!logs.contains(secret), "secret in logs");
+        assert!(!seen.contains(secret), "secret in Debug/Display: {seen}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Shared test support: a real emulator on loopback and clients for it.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cloudmine::{ApiCall, CallInfo, Event, EventEmitter, WebService};
+use cloudmine_emulator::Emulator;
+use serde_json::Value;
+
+pub const APP: &str = "test-app";
+pub const KEY: &str = "test-api-key";
+
+/// Starts an in-memory emulator with one app.
+pub async fn emulator() -> Emulator {
+    Emulator::builder()
+        .app(APP, KEY)
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
+/// A client for the emulator's app, with no session.
+pub fn client(emu: &Emulator) -> WebService {
+    WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(emu.base_url())
+        .build()
+        .expect("valid options")
+}
+
+/// A client logged in as a new user; returns it with the user's id.
+pub async fn user_client(emu: &Emulator, email: &str) -> (WebService, String) {
+    let user_id = emu.create_user(APP, email).await.expect("user created");
+    let token = emu
+        .create_session(APP, &user_id, Duration::from_secs(3600))
+        .await
+        .expect("session created");
+    let ws = client(emu);
+    ws.set_session_token(token).expect("valid token");
+    (ws, user_id)
+}
+
+/// The events a call fired, by name, in order.
+#[derive(Clone, Default)]
+pub struct EventLog(Arc<Mutex<Vec<(String, Value)>>>);
+
+/// Every event the tests look at.
+pub const ALL_EVENTS: &[Event] = &[
+    Event::Success,
+    Event::Error,
+    Event::Complete,
+    Event::Meta,
+    Event::Result,
+    Event::Abort,
+    Event::Ok,
+    Event::Created,
+    Event::BadRequest,
+    Event::Unauthorized,
+    Event::NotFound,
+    Event::Conflict,
+    Event::ServerError,
+    Event::Status(200),
+    Event::Status(201),
+    Event::Status(400),
+    Event::Status(401),
+    Event::Status(404),
+    Event::Status(409),
+    Event::Status(500),
+];
+
+impl EventLog {
+    /// Registers a recorder for every event in [`ALL_EVENTS`].
+    pub fn attach(&self, mut call: ApiCall) -> ApiCall {
+        for &event in ALL_EVENTS {
+            let log = Arc::clone(&self.0);
+            call = call.on(event, move |data: &Value, _: &CallInfo| {
+                log.lock().unwrap().push((event.to_string(), data.clone()));
+            });
+        }
+        call
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    pub fn data(&self, name: &str) -> Option<Value> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.names().iter().filter(|n| *n == name).count()
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
