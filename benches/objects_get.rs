@@ -106,6 +106,32 @@ async fn main() {
     });
     assert_eq!(sdk_get(&ws).await, baseline.get().await["success"]);
 
+    // `BENCH_ONLY=sdk|baseline`: only that side, 64 concurrent, for measuring
+    // the process's CPU time per request from outside (perf stat).
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        let sdk = only == "sdk";
+        let n = 32_000 * scale;
+        let mut tasks = Vec::new();
+        for _ in 0..CONCURRENCY {
+            let ws = ws.clone();
+            let baseline = Arc::clone(&baseline);
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..n / CONCURRENCY {
+                    if sdk {
+                        sdk_get(&ws).await;
+                    } else {
+                        baseline.get().await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        println!("{only}: {n} requests");
+        return;
+    }
+
     // Warm both connection pools.
     for _ in 0..200 {
         sdk_get(&ws).await;
@@ -116,27 +142,43 @@ async fn main() {
     let blocks = 20 * scale;
     let per_block = 100;
     let (mut sdk_lat, mut base_lat) = (Vec::new(), Vec::new());
-    for _ in 0..blocks {
-        for _ in 0..per_block {
-            let t = Instant::now();
-            sdk_get(&ws).await;
-            sdk_lat.push(t.elapsed());
-        }
-        for _ in 0..per_block {
-            let t = Instant::now();
-            baseline.get().await;
-            base_lat.push(t.elapsed());
+    for block in 0..blocks {
+        let order = if block % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for sdk in order {
+            for _ in 0..per_block {
+                let t = Instant::now();
+                if sdk {
+                    sdk_get(&ws).await;
+                    sdk_lat.push(t.elapsed());
+                } else {
+                    baseline.get().await;
+                    base_lat.push(t.elapsed());
+                }
+            }
         }
     }
     sdk_lat.sort();
     base_lat.sort();
 
-    // Throughput at 64 concurrent requests, three alternating rounds each.
+    // Throughput at 64 concurrent requests: five rounds each, alternating
+    // which side goes first, so server warm-up and drift hit both alike.
     let total = 6400 * scale;
+    let rounds = 9;
     let (mut sdk_rps, mut base_rps) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        for sdk in [true, false] {
+    let (mut sdk_cpu, mut base_cpu) = (0.0, 0.0);
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for sdk in order {
             let started = Instant::now();
+            let cpu_before = process_cpu_seconds();
             let mut tasks = Vec::with_capacity(CONCURRENCY);
             for _ in 0..CONCURRENCY {
                 let ws = ws.clone();
@@ -155,6 +197,12 @@ async fn main() {
                 t.await.expect("task");
             }
             let rps = total as f64 / started.elapsed().as_secs_f64();
+            let cpu = process_cpu_seconds() - cpu_before;
+            if sdk {
+                sdk_cpu += cpu
+            } else {
+                base_cpu += cpu
+            }
             if sdk {
                 sdk_rps.push(rps)
             } else {
@@ -164,7 +212,7 @@ async fn main() {
     }
     sdk_rps.sort_by(f64::total_cmp);
     base_rps.sort_by(f64::total_cmp);
-    let (sdk_tp, base_tp) = (sdk_rps[1], base_rps[1]);
+    let (sdk_tp, base_tp) = (sdk_rps[rounds / 2], base_rps[rounds / 2]);
 
     let (s50, b50) = (percentile(&sdk_lat, 0.5), percentile(&base_lat, 0.5));
     let (s99, b99) = (percentile(&sdk_lat, 0.99), percentile(&base_lat, 0.99));
@@ -184,10 +232,39 @@ async fn main() {
         micros(s99) / micros(b99)
     );
     println!(
-        "| throughput, {CONCURRENCY} concurrent ({total} requests, median of 3) | {:.0} req/s | {:.0} req/s | {:.3}× |",
+        "| throughput, {CONCURRENCY} concurrent ({total} requests, median of {rounds}) | {:.0} req/s | {:.0} req/s | {:.3}× |",
         sdk_tp,
         base_tp,
         sdk_tp / base_tp
     );
+    let per_request = |cpu: f64| cpu / (total * rounds) as f64 * 1e6;
+    if sdk_cpu > 0.0 && base_cpu > 0.0 {
+        println!(
+            "| process CPU per request at 64 concurrent (client + emulator) | {:.1} µs | {:.1} µs | {:.3}× |",
+            per_request(sdk_cpu),
+            per_request(base_cpu),
+            sdk_cpu / base_cpu
+        );
+    }
     emu.shutdown().await.expect("shutdown");
+}
+
+/// User + system CPU time of this process so far (Linux; 0 elsewhere).
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields overall, in clock ticks (100 per second on Linux).
+    let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }

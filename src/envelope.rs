@@ -127,7 +127,7 @@ impl Processed {
             out.failure = Some(Error::Status {
                 status,
                 messages: messages_of(&body),
-                body: body.clone(),
+                body: Box::new(body.clone()),
                 method: method.to_owned(),
                 url: url.to_owned(),
             });
@@ -295,7 +295,7 @@ impl Processed {
     }
 
     /// The awaited value: `Ok` when success data fired, the error otherwise.
-    pub(crate) fn into_result(self, info: &CallInfo) -> Result<Response> {
+    pub(crate) fn into_result(self, headers: reqwest::header::HeaderMap) -> Result<Response> {
         if let Some(failure) = self.failure.clone() {
             return Err(failure);
         }
@@ -308,7 +308,7 @@ impl Processed {
                 result: self.result,
                 count: self.count,
                 key_errors,
-                headers: info.headers.clone(),
+                headers,
             }),
             None if self.result.is_some() || self.meta.is_some() => Ok(Response {
                 status: self.status.unwrap_or(200),
@@ -317,7 +317,7 @@ impl Processed {
                 result: self.result,
                 count: self.count,
                 key_errors,
-                headers: info.headers.clone(),
+                headers,
             }),
             None => Err(Error::Keys { errors: key_errors }),
         }
@@ -337,7 +337,7 @@ pub struct Response {
     result: Option<Value>,
     count: Option<u64>,
     key_errors: BTreeMap<String, KeyError>,
-    headers: Vec<(String, String)>,
+    headers: reqwest::header::HeaderMap,
 }
 
 impl Response {
@@ -442,12 +442,14 @@ impl Response {
         }
     }
 
+    /// All response headers.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
     /// A response header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -494,8 +496,7 @@ mod tests {
             });
         }
         p.fire(&mut h, &CallInfo::default());
-        let v = log.lock().unwrap().clone();
-        v
+        log.lock().unwrap().clone()
     }
 
     #[test]
@@ -522,7 +523,7 @@ mod tests {
                 "complete"
             ]
         );
-        let r = p.into_result(&CallInfo::default()).unwrap();
+        let r = p.into_result(Default::default()).unwrap();
         assert_eq!(r.count(), Some(3));
         assert_eq!(r.key_errors()["b"].status, 404);
         assert_eq!(r.key_errors()["c"].message, "nope");
@@ -535,7 +536,7 @@ mod tests {
             json!({"success": {}, "errors": {"x": {"code": 404, "message": "key does not exist"}}});
         let p = Processed::from_http(200, body, Processor::Text, false, "GET", "u");
         assert_eq!(events_of(&p), ["notfound", "404", "error", "complete"]);
-        let e = p.into_result(&CallInfo::default()).unwrap_err();
+        let e = p.into_result(Default::default()).unwrap_err();
         assert_eq!(e.key_errors().unwrap()["x"].status, 404);
     }
 
@@ -577,7 +578,7 @@ mod tests {
             "http://h/p",
         );
         assert_eq!(events_of(&p), ["notfound", "404", "error", "complete"]);
-        let e = p.into_result(&CallInfo::default()).unwrap_err();
+        let e = p.into_result(Default::default()).unwrap_err();
         assert_eq!(e.status(), Some(404));
         assert_eq!(e.server_messages(), ["gone".to_string()]);
         let p = Processed::from_http(

@@ -69,7 +69,7 @@ pub enum Error {
         /// The server's `errors` list (empty when the body had none).
         messages: Vec<String>,
         /// The whole response body, parsed as JSON (a string when it was not JSON).
-        body: Value,
+        body: Box<Value>,
         /// The HTTP method.
         method: String,
         /// The URL without its query string.
@@ -263,7 +263,7 @@ mod tests {
         let e = Error::Status {
             status: 404,
             messages: vec!["unknown application".into()],
-            body: Value::Null,
+            body: Box::new(Value::Null),
             method: "GET".into(),
             url: "http://127.0.0.1:1/v1/app/x/text".into(),
         };

@@ -100,7 +100,7 @@ pub struct CallInfo {
     pub(crate) method: String,
     pub(crate) url: String,
     pub(crate) status: Option<u16>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) count: Option<u64>,
     pub(crate) has_errors: bool,
     pub(crate) error: Option<Arc<Error>>,
@@ -125,14 +125,11 @@ impl CallInfo {
 
     /// A response header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The response headers (lower-case names).
-    pub fn headers(&self) -> &[(String, String)] {
+    /// The response headers.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
         &self.headers
     }
 

@@ -66,5 +66,6 @@ pub use options::{
 pub use secret::{ApiKey, SessionToken};
 pub use web_service::WebService;
 
-/// Re-exported so that [`WebService::api`] callers need no direct reqwest dependency.
-pub use reqwest::Method;
+/// Re-exported so that callers of [`WebService::api`] and readers of response
+/// headers need no direct reqwest dependency.
+pub use reqwest::{Method, header};

@@ -21,9 +21,9 @@ pub enum DestroyAll {
 /// Every method returns an [`ApiCall`]. Calls work on the logged-in user's
 /// objects when a session token is set and on application objects otherwise
 /// (see [`AppLevel`](crate::AppLevel)).
-#[derive(Debug, Clone)]
-pub struct Objects {
-    ws: WebService,
+#[derive(Debug, Clone, Copy)]
+pub struct Objects<'a> {
+    ws: &'a WebService,
 }
 
 fn join_keys<I, K>(keys: I) -> Result<String>
@@ -89,8 +89,8 @@ fn single(key: impl Into<String>, value: impl Serialize) -> Result<Value> {
     object_body(Value::Object(map))
 }
 
-impl Objects {
-    pub(crate) fn new(ws: WebService) -> Self {
+impl<'a> Objects<'a> {
+    pub(crate) fn new(ws: &'a WebService) -> Self {
         Objects { ws }
     }
 

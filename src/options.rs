@@ -99,6 +99,13 @@ macro_rules! nullable_options {
     };
 }
 
+// Setter argument types: plain for `copy` options (so `.skip(20)` infers),
+// `impl Into<T>` for the others.
+macro_rules! setter_arg {
+    (copy, $ty:ty) => { $ty };
+    ($mode:ident, $ty:ty) => { impl Into<$ty> };
+}
+
 macro_rules! getter {
     ([$($doc:literal)*] $field:ident, $ty:ty, copy) => {
         $(#[doc = $doc])*
@@ -194,7 +201,7 @@ macro_rules! define_options {
             () => {
                 $(
                     $(#[doc = $doc])*
-                    pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                    pub fn $field(mut self, value: setter_arg!($mode, $ty)) -> Self {
                         self.patch.$field = Setting::Set(value.into());
                         self
                     }
@@ -512,7 +519,7 @@ impl WebServiceBuilder {
             Some(client) => client,
             None => crate::web_service::default_client()?,
         };
-        Ok(crate::WebService::from_parts(options, client))
+        crate::WebService::from_parts(options, client)
     }
 
     pub(crate) fn options(&self) -> Result<Options> {

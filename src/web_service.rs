@@ -33,13 +33,26 @@ pub struct WebService {
 
 struct Inner {
     client: reqwest::Client,
-    options: RwLock<Arc<Options>>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+/// Options and the headers they fix for every call, computed once per change.
+pub(crate) struct Snapshot {
+    pub options: Options,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Snapshot {
+    fn new(options: Options) -> Result<Self> {
+        let headers = crate::call::base_headers(&options)?;
+        Ok(Snapshot { options, headers })
+    }
 }
 
 impl fmt::Debug for WebService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebService")
-            .field("options", &*self.options_arc())
+            .field("options", &self.snapshot().options)
             .finish_non_exhaustive()
     }
 }
@@ -72,23 +85,23 @@ impl WebService {
             .build()
     }
 
-    pub(crate) fn from_parts(options: Options, client: reqwest::Client) -> Self {
-        WebService {
+    pub(crate) fn from_parts(options: Options, client: reqwest::Client) -> Result<Self> {
+        Ok(WebService {
             inner: Arc::new(Inner {
                 client,
-                options: RwLock::new(Arc::new(options)),
+                current: RwLock::new(Arc::new(Snapshot::new(options)?)),
             }),
-        }
+        })
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.inner.client
     }
 
-    pub(crate) fn options_arc(&self) -> Arc<Options> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         let guard = self
             .inner
-            .options
+            .current
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(&guard)
@@ -96,7 +109,7 @@ impl WebService {
 
     /// A snapshot of the current options.
     pub fn options(&self) -> Options {
-        (*self.options_arc()).clone()
+        self.snapshot().options.clone()
     }
 
     /// Changes options for every later call; fails (and changes nothing) if
@@ -104,13 +117,13 @@ impl WebService {
     pub fn update_options(&self, changes: CallOptions) -> Result<()> {
         let mut guard = self
             .inner
-            .options
+            .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut next = (**guard).clone();
+        let mut next = guard.options.clone();
         next.apply(&changes.patch);
         next.validate()?;
-        *guard = Arc::new(next);
+        *guard = Arc::new(Snapshot::new(next)?);
         Ok(())
     }
 
@@ -127,12 +140,12 @@ impl WebService {
 
     /// The current session token, if a user is logged in.
     pub fn session_token(&self) -> Option<SessionToken> {
-        self.options_arc().session_token.clone()
+        self.snapshot().options.session_token.clone()
     }
 
     /// True when calls work on application data (CloudMine's `isApplicationData()`).
     pub fn is_application_data(&self) -> bool {
-        self.options_arc().is_application_data()
+        self.snapshot().options.is_application_data()
     }
 
     /// Sets the `applevel` option (CloudMine's `useApplicationData()`).
@@ -146,8 +159,8 @@ impl WebService {
     }
 
     /// The objects (key/value) API.
-    pub fn objects(&self) -> Objects {
-        Objects::new(self.clone())
+    pub fn objects(&self) -> Objects<'_> {
+        Objects::new(self)
     }
 
     /// A call to any endpoint, for what the SDK has no method for yet

@@ -89,7 +89,11 @@ async fn exercise_objects(ws: &WebService) {
         .await
         .unwrap();
     assert_eq!(r.count(), Some(4));
-    assert_eq!(r.keys().len(), 2);
+    assert_eq!(
+        r.keys(),
+        ["car1", "car2"],
+        "the server's sort order is kept"
+    );
     let all: BTreeMap<String, Value> = objects.get_all().await.unwrap().into_map().unwrap();
     assert_eq!(all.len(), 4);
 

@@ -278,3 +278,21 @@ async fn keys_and_paths_are_encoded() {
         Some("a key/with ünïcode")
     );
 }
+
+#[tokio::test]
+async fn api_root_path_prefix_is_kept() {
+    let emu = emulator().await;
+    let ws = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(format!("{}/behind/a/proxy/", emu.base_url()))
+        .build()
+        .unwrap();
+    // The emulator serves no prefix, so it answers 404, but the path shows what was sent.
+    let e = ws.objects().get_all().await.unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(
+        last_request_of(&emu).await.path,
+        format!("/behind/a/proxy/v1/app/{APP}/text")
+    );
+}

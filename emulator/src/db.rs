@@ -109,16 +109,12 @@ impl Db {
         Ok(())
     }
 
-    /// The API key of an app.
-    pub fn app_key(&self, app_id: &str) -> Result<Option<String>, EmulatorError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT api_key FROM apps WHERE app_id = ?1",
-                [app_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+    /// Every app with its API key (loaded once at start).
+    pub fn apps(&self) -> Result<Vec<(String, String)>, EmulatorError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT app_id, api_key FROM apps")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Creates a user; returns its id.

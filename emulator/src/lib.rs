@@ -149,13 +149,16 @@ impl EmulatorBuilder {
             for (id, key) in &apps {
                 db.upsert_app(id, key)?;
             }
-            Ok::<_, EmulatorError>(db)
+            let apps = db.apps()?.into_iter().collect::<HashMap<_, _>>();
+            Ok::<_, EmulatorError>((db, apps))
         })
         .await
         .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        let (db, apps) = db;
 
         let shared = Arc::new(server::Shared {
             db: Arc::new(db),
+            apps,
             max_body: self.max_body_bytes,
             snippets: self.snippets,
             recorded: Mutex::new(VecDeque::new()),

@@ -42,6 +42,8 @@ const SERVER_PARAMS: &[&str] = &[
 
 pub(crate) struct Shared {
     pub db: Arc<Db>,
+    /// App id → API key; apps are only added at start, so this is read-only.
+    pub apps: HashMap<String, String>,
     pub max_body: usize,
     pub snippets: HashMap<String, Snippet>,
     pub recorded: Mutex<VecDeque<RecordedRequest>>,
@@ -215,8 +217,7 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
         return Err(no_endpoint(&parts.method, &request.path));
     }
 
-    let app = app_id.clone();
-    let Some(api_key) = blocking(&shared.db, move |db| db.app_key(&app)).await? else {
+    let Some(api_key) = shared.apps.get(app_id) else {
         return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
     };
     let given = request.header("x-cloudmine-apikey").unwrap_or("");

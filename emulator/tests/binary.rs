@@ -1,0 +1,124 @@
+//! The `cloudmine-emulator` binary: flags, and data that survives a restart.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cloudmine-emulator");
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &std::path::Path) -> Running {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--app",
+            "app1:key1",
+            "--app",
+            "app2:key2",
+            "--db",
+        ])
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("cloudmine-emulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    Running { child, base }
+}
+
+fn terminate(mut running: Running) {
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = running.child.wait().unwrap();
+    assert!(exit.success(), "graceful exit on SIGTERM: {exit:?}");
+}
+
+#[test]
+fn help_lists_every_flag() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--db",
+        "--app",
+        "--max-body-bytes",
+        "APP_ID:API_KEY",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
+    }
+}
+
+#[test]
+fn bad_app_flag_is_a_clear_error() {
+    let out = Command::new(BIN)
+        .args(["--app", "no-colon"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("APP_ID:API_KEY"), "{err}");
+    let out = Command::new(BIN).output().unwrap();
+    assert!(!out.status.success(), "--app is required");
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data.sqlite");
+    let http = reqwest::Client::new();
+
+    let running = start(&db);
+    let r = http
+        .put(format!("{}/v1/app/app1/text", running.base))
+        .header("x-cloudmine-apikey", "key1")
+        .body(r#"{"kept": {"n": 1}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    terminate(running);
+
+    let running = start(&db);
+    let body: serde_json::Value = http
+        .get(format!("{}/v1/app/app1/text?keys=kept", running.base))
+        .header("x-cloudmine-apikey", "key1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["success"]["kept"]["n"], 1);
+    // The second app has its own namespace and key.
+    let r = http
+        .get(format!("{}/v1/app/app2/text?keys=kept", running.base))
+        .header("x-cloudmine-apikey", "key1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    terminate(running);
+}
