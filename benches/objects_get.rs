@@ -51,6 +51,27 @@ async fn sdk_get(ws: &WebService) -> Value {
         .into_success()
 }
 
+/// `total` GETs from `CONCURRENCY` tasks, through the SDK or the baseline.
+async fn concurrent(ws: &WebService, baseline: &Arc<Baseline>, sdk: bool, total: usize) {
+    let mut tasks = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        let ws = ws.clone();
+        let baseline = Arc::clone(baseline);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..total / CONCURRENCY {
+                if sdk {
+                    sdk_get(&ws).await;
+                } else {
+                    baseline.get().await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
@@ -111,23 +132,7 @@ async fn main() {
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         let sdk = only == "sdk";
         let n = 32_000 * scale;
-        let mut tasks = Vec::new();
-        for _ in 0..CONCURRENCY {
-            let ws = ws.clone();
-            let baseline = Arc::clone(&baseline);
-            tasks.push(tokio::spawn(async move {
-                for _ in 0..n / CONCURRENCY {
-                    if sdk {
-                        sdk_get(&ws).await;
-                    } else {
-                        baseline.get().await;
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.expect("task");
-        }
+        concurrent(&ws, &baseline, sdk, n).await;
         println!("{only}: {n} requests");
         return;
     }
@@ -179,23 +184,7 @@ async fn main() {
         for sdk in order {
             let started = Instant::now();
             let cpu_before = process_cpu_seconds();
-            let mut tasks = Vec::with_capacity(CONCURRENCY);
-            for _ in 0..CONCURRENCY {
-                let ws = ws.clone();
-                let baseline = Arc::clone(&baseline);
-                tasks.push(tokio::spawn(async move {
-                    for _ in 0..total / CONCURRENCY {
-                        if sdk {
-                            sdk_get(&ws).await;
-                        } else {
-                            baseline.get().await;
-                        }
-                    }
-                }));
-            }
-            for t in tasks {
-                t.await.expect("task");
-            }
+            concurrent(&ws, &baseline, sdk, total).await;
             let rps = total as f64 / started.elapsed().as_secs_f64();
             let cpu = process_cpu_seconds() - cpu_before;
             if sdk {

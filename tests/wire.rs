@@ -40,10 +40,7 @@ async fn default_headers_and_no_server_params() {
 #[tokio::test]
 async fn identity_options_become_headers() {
     let emu = emulator().await;
-    let ws = WebService::builder()
-        .app_id(APP)
-        .api_key(KEY)
-        .api_root(emu.base_url())
+    let ws = builder(&emu)
         .app_name("My App!")
         .app_version("2.1")
         .unique_id("device-42")
@@ -69,10 +66,7 @@ async fn identity_options_become_headers() {
 #[tokio::test]
 async fn server_params_are_sent_in_order() {
     let emu = emulator().await;
-    let ws = WebService::builder()
-        .app_id(APP)
-        .api_key(KEY)
-        .api_root(emu.base_url())
+    let ws = builder(&emu)
         .limit(10)
         .skip(5u64)
         .count(true)
@@ -163,14 +157,7 @@ async fn snippet_options_are_sent() {
 #[tokio::test]
 async fn per_call_options_override_and_unset() {
     let emu = emulator().await;
-    let ws = WebService::builder()
-        .app_id(APP)
-        .api_key(KEY)
-        .api_root(emu.base_url())
-        .limit(10)
-        .units("km")
-        .build()
-        .unwrap();
+    let ws = builder(&emu).limit(10).units("km").build().unwrap();
     ws.objects()
         .get_all()
         .options(CallOptions::new().limit(3))

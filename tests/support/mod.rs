@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudmine::{ApiCall, CallInfo, Event, EventEmitter, WebService};
+use cloudmine::{ApiCall, CallInfo, Event, EventEmitter, WebService, WebServiceBuilder};
 use cloudmine_emulator::Emulator;
 use serde_json::Value;
 
@@ -20,14 +20,17 @@ pub async fn emulator() -> Emulator {
         .expect("the emulator starts")
 }
 
-/// A client for the emulator's app, with no session.
-pub fn client(emu: &Emulator) -> WebService {
+/// A builder for the emulator's app, to add options to.
+pub fn builder(emu: &Emulator) -> WebServiceBuilder {
     WebService::builder()
         .app_id(APP)
         .api_key(KEY)
         .api_root(emu.base_url())
-        .build()
-        .expect("valid options")
+}
+
+/// A client for the emulator's app, with no session.
+pub fn client(emu: &Emulator) -> WebService {
+    builder(emu).build().expect("valid options")
 }
 
 /// A client logged in as a new user; returns it with the user's id.
