@@ -74,10 +74,12 @@ impl Request {
 /// One API call. Register handlers with the [`EventEmitter`] methods, set
 /// per-call options with [`options`](Self::options), then `.await` it.
 ///
-/// Nothing is sent until the call is awaited. Once it runs, `complete` fires
-/// exactly once, last — also when it fails before sending (invalid options),
-/// on transport errors and timeouts, and when the running future is dropped
-/// (then `abort`, `error` and `complete` fire, and the request is cancelled).
+/// Nothing is sent until the call is awaited. From the moment it is awaited
+/// (turned into a future), `complete` fires exactly once, last — also when it
+/// fails before sending (invalid options), on transport errors and timeouts,
+/// and when the future is dropped before it finished (then `abort`, `error`
+/// and `complete` fire, and the request is cancelled). A call that is dropped
+/// without ever being awaited fires nothing.
 ///
 /// ```no_run
 /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
