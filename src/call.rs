@@ -57,6 +57,11 @@ impl Request {
         }
     }
 
+    pub(crate) fn app_level(mut self) -> Self {
+        self.force_app = true;
+        self
+    }
+
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
@@ -225,14 +230,22 @@ impl IntoFuture for ApiCall {
 
 /// Fires the final events exactly once: from `finish`, or from `Drop` when the
 /// future is dropped mid-flight.
-struct Completion {
-    handlers: Handlers,
-    info: CallInfo,
-    done: bool,
+pub(crate) struct Completion {
+    pub(crate) handlers: Handlers,
+    pub(crate) info: CallInfo,
+    pub(crate) done: bool,
 }
 
 impl Completion {
-    fn finish(mut self, processed: Processed) -> Result<Response> {
+    pub(crate) fn new(handlers: Handlers) -> Self {
+        Completion {
+            handlers,
+            info: CallInfo::default(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn finish(mut self, processed: Processed) -> Result<Response> {
         self.done = true;
         self.info.status = processed.status;
         self.info.count = processed.count;

@@ -127,6 +127,18 @@ pub enum Error {
     /// The call was dropped or cancelled before it completed.
     #[error("the call was cancelled before it completed")]
     Aborted,
+
+    /// A social login did not complete: the user denied access
+    /// (`access_denied`), the identity belongs to another user
+    /// (`identity_conflict`), the provider failed (`server_error`)…
+    #[error("social login failed: {description} ({code})")]
+    #[non_exhaustive]
+    Login {
+        /// The OAuth-style error code.
+        code: String,
+        /// What the server or provider said.
+        description: String,
+    },
 }
 
 fn messages_suffix(messages: &[String]) -> String {
@@ -206,9 +218,23 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// True for HTTP 409.
+    /// True for HTTP 409, and for a social login whose identity already
+    /// belongs to another user.
     pub fn is_conflict(&self) -> bool {
-        self.status() == Some(409)
+        self.status() == Some(409) || self.login_error_code() == Some("identity_conflict")
+    }
+
+    /// The error code of a failed social login (`access_denied`, …).
+    pub fn login_error_code(&self) -> Option<&str> {
+        match self {
+            Error::Login { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True when the user refused the social login.
+    pub fn is_access_denied(&self) -> bool {
+        self.login_error_code() == Some("access_denied")
     }
 
     /// True when the request timed out.
@@ -250,6 +276,7 @@ impl Error {
             Error::Transport { .. } => "transport".into(),
             Error::Decode { .. } => "decode".into(),
             Error::Aborted => "abort".into(),
+            Error::Login { .. } => "login".into(),
         }
     }
 }

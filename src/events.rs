@@ -33,6 +33,11 @@ pub enum Event {
     Result,
     /// The call was cancelled before it completed (its future was dropped).
     Abort,
+    /// A social login's URL is ready. Data: `{"url": …, "opened": bool,
+    /// "reason": …}`; when `opened` is false, show the URL to the user.
+    /// The URL can carry the API key and, when linking, the session token:
+    /// show it to the user, never log it.
+    Open,
     /// HTTP 200.
     Ok,
     /// HTTP 201.
@@ -75,6 +80,7 @@ impl Event {
             Event::Meta => "meta".into(),
             Event::Result => "result".into(),
             Event::Abort => "abort".into(),
+            Event::Open => "open".into(),
             Event::Ok => "ok".into(),
             Event::Created => "created".into(),
             Event::BadRequest => "badrequest".into(),

@@ -53,6 +53,7 @@ mod events;
 mod objects;
 mod options;
 mod secret;
+mod social;
 mod web_service;
 
 pub use call::ApiCall;
@@ -64,6 +65,10 @@ pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
 pub use secret::{ApiKey, SessionToken};
+pub use social::{
+    BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
+    Profile, SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
+};
 pub use web_service::WebService;
 
 /// Re-exported so that callers of [`WebService::api`] and readers of response

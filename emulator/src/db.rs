@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::EmulatorError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS apps (
@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_id      TEXT NOT NULL,
     expires_ms   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS social_identities (
+    app_id      TEXT NOT NULL,
+    network     TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    PRIMARY KEY (app_id, network, provider_id)
+);
 CREATE TABLE IF NOT EXISTS objects (
     app_id  TEXT NOT NULL,
     owner   TEXT NOT NULL,
@@ -57,6 +65,15 @@ pub fn now_ms() -> i64 {
 /// The database.
 pub struct Db {
     conn: Mutex<Connection>,
+}
+
+/// Who a social identity logs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocialUser {
+    /// This user (found, created, or the one it was linked to).
+    Found(String),
+    /// Linking was asked, but the identity belongs to another user.
+    Conflict,
 }
 
 /// Whether a written key was new.
@@ -170,6 +187,103 @@ impl Db {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Finds the user of a social identity, links it to `link_user`, or
+    /// creates a user for it, in one transaction.
+    pub fn social_user(
+        &self,
+        app_id: &str,
+        identity: &crate::provider::Identity,
+        link_user: Option<&str>,
+    ) -> Result<SocialUser, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user_id FROM social_identities WHERE app_id = ?1 AND network = ?2 AND provider_id = ?3",
+                params![app_id, identity.network, identity.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let user = match (owner, link_user) {
+            (Some(owner), Some(link)) if owner != link => return Ok(SocialUser::Conflict),
+            (Some(owner), _) => owner,
+            (None, link) => {
+                let user = match link {
+                    Some(link) => link.to_owned(),
+                    None => {
+                        let id = crate::provider::random_hex(16);
+                        if id.is_empty() {
+                            return Err(EmulatorError::Config(
+                                "the OS random generator failed".into(),
+                            ));
+                        }
+                        let profile =
+                            serde_json::json!({ "name": identity.name, "email": identity.email });
+                        tx.execute(
+                            "INSERT INTO users (app_id, id, email, profile, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![app_id, id, identity.email, profile.to_string(), now_ms()],
+                        )?;
+                        id
+                    }
+                };
+                tx.execute(
+                    "INSERT INTO social_identities (app_id, network, provider_id, user_id, created)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![app_id, identity.network, identity.id, user, now_ms()],
+                )?;
+                user
+            }
+        };
+        tx.commit()?;
+        Ok(SocialUser::Found(user))
+    }
+
+    /// A user's profile as CloudMine shows it: `__id__`, `__type__`,
+    /// `__services__` (linked networks, sorted), email and profile fields.
+    pub fn user_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Value>, EmulatorError> {
+        let conn = self.conn();
+        let row: Option<(Option<String>, String)> = conn
+            .query_row(
+                "SELECT email, profile FROM users WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((email, profile)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT network FROM social_identities WHERE app_id = ?1 AND user_id = ?2 ORDER BY network",
+        )?;
+        let services = stmt
+            .query_map(params![app_id, user_id], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = match serde_json::from_str::<Value>(&profile) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(email) = email {
+            out.entry("email").or_insert(Value::from(email));
+        }
+        out.insert("__id__".into(), Value::from(user_id));
+        out.insert("__type__".into(), Value::from("user"));
+        out.insert("__services__".into(), Value::from(services));
+        Ok(Some(Value::Object(out)))
+    }
+
+    /// Ends a session.
+    pub fn delete_session(&self, token_sha256: &str) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "DELETE FROM sessions WHERE token_sha256 = ?1",
+            [token_sha256],
+        )?;
+        Ok(())
     }
 
     /// Objects of one namespace, ordered by key: all of them, or the given keys.

@@ -24,8 +24,11 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod broker;
 mod db;
 mod hooks;
+mod pages;
+mod provider;
 pub mod query;
 mod server;
 
@@ -40,7 +43,37 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use broker::is_loopback_redirect;
 pub use hooks::{Fault, RecordedRequest};
+
+/// A real OAuth 2 provider for one network, used instead of the built-in
+/// test provider (authorization-code flow; the identity is read from
+/// `userinfo_url`'s `id` or `sub`, `name` and `email`).
+#[derive(Clone, serde::Deserialize)]
+pub struct ProviderConfig {
+    /// The provider's authorize endpoint.
+    pub authorize_url: String,
+    /// The provider's token endpoint.
+    pub token_url: String,
+    /// The provider's user-info endpoint.
+    pub userinfo_url: String,
+    /// This server's client id at the provider.
+    pub client_id: String,
+    /// This server's client secret at the provider (redacted in `Debug`).
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("userinfo_url", &self.userinfo_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
 
 /// Everything that can go wrong starting or driving the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +112,7 @@ pub struct EmulatorBuilder {
     listen: SocketAddr,
     max_body_bytes: usize,
     snippets: HashMap<String, Arc<SnippetFn>>,
+    social: broker::SocialSettings,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -92,6 +126,9 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("listen", &self.listen)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
+            .field("auto_consent", &self.social.auto_consent)
+            .field("identities", &self.social.identities)
+            .field("redirect_support", &self.social.redirect_support)
             .finish()
     }
 }
@@ -121,6 +158,50 @@ impl EmulatorBuilder {
     /// The largest request body accepted; larger ones get 413.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
+        self
+    }
+
+    /// The built-in identity provider approves at once, as the first seeded
+    /// identity (or `Test User <test.user@example.com>`), with no page: for
+    /// headless runs.
+    pub fn auto_consent(mut self, on: bool) -> Self {
+        self.social.auto_consent = on;
+        self
+    }
+
+    /// A seeded test identity, shown as "Continue as NAME" (repeatable).
+    pub fn identity(mut self, name: impl Into<String>, email: impl Into<String>) -> Self {
+        self.social.identities.push((name.into(), email.into()));
+        self
+    }
+
+    /// Whether the social-login start honours `redirect_uri` and PKCE
+    /// (default true). `false` behaves like a server without the loopback
+    /// extension: the flow ends on the "login complete" page.
+    pub fn redirect_support(mut self, on: bool) -> Self {
+        self.social.redirect_support = on;
+        self
+    }
+
+    /// Restricts the networks an app may log in with (default: all).
+    pub fn social_networks<I, S>(mut self, app_id: impl Into<String>, networks: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let set = networks
+            .into_iter()
+            .map(|n| n.into().to_ascii_lowercase())
+            .collect();
+        self.social.networks.insert(app_id.into(), set);
+        self
+    }
+
+    /// A real OAuth 2 provider for `network` instead of the built-in one.
+    pub fn provider(mut self, network: impl Into<String>, config: ProviderConfig) -> Self {
+        self.social
+            .providers
+            .insert(network.into().to_ascii_lowercase(), config);
         self
     }
 
@@ -156,8 +237,14 @@ impl EmulatorBuilder {
         .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
         let (db, apps) = db;
 
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let local_addr = listener.local_addr()?;
         let shared = Arc::new(server::Shared {
             db: Arc::new(db),
+            base_url: format!("http://{local_addr}"),
+            social: self.social,
+            provider: provider::ProviderState::default(),
+            logins: Mutex::new(broker::Logins::default()),
             apps,
             max_body: self.max_body_bytes,
             snippets: self.snippets,
@@ -165,8 +252,6 @@ impl EmulatorBuilder {
             delay_ms: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
         });
-        let listener = tokio::net::TcpListener::bind(self.listen).await?;
-        let local_addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
         let task = tokio::spawn(async move {
@@ -218,6 +303,10 @@ impl Emulator {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             snippets: HashMap::new(),
+            social: broker::SocialSettings {
+                redirect_support: true,
+                ..Default::default()
+            },
         }
     }
 

@@ -28,6 +28,35 @@ struct Args {
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// The built-in identity provider approves social logins at once, as the
+    /// first --identity, without a consent page (for headless runs).
+    #[arg(long)]
+    auto_consent: bool,
+
+    /// A test identity shown on the consent page as "Continue as NAME".
+    /// Repeat for several.
+    #[arg(long = "identity", value_name = "NAME:EMAIL", value_parser = parse_identity)]
+    identities: Vec<(String, String)>,
+
+    /// Ignore `redirect_uri` and PKCE in social-login starts, like a server
+    /// without the loopback extension (clients then poll).
+    #[arg(long)]
+    no_redirect_support: bool,
+
+    /// Real OAuth 2 providers: a JSON file mapping network names to
+    /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
+    #[arg(long, value_name = "FILE")]
+    provider_config: Option<PathBuf>,
+}
+
+fn parse_identity(s: &str) -> Result<(String, String), String> {
+    match s.rsplit_once(':') {
+        Some((name, email)) if !name.trim().is_empty() && email.contains('@') => {
+            Ok((name.trim().to_owned(), email.trim().to_owned()))
+        }
+        _ => Err("expected NAME:EMAIL, e.g. \"Ada Lovelace:ada@example.com\"".to_owned()),
+    }
 }
 
 fn parse_app(s: &str) -> Result<(String, String), String> {
@@ -74,6 +103,36 @@ async fn main() -> ExitCode {
         .max_body_bytes(args.max_body_bytes);
     for (id, key) in &args.apps {
         builder = builder.app(id, key);
+    }
+    for (name, email) in &args.identities {
+        builder = builder.identity(name, email);
+    }
+    builder = builder
+        .auto_consent(args.auto_consent)
+        .redirect_support(!args.no_redirect_support);
+    if let Some(path) = &args.provider_config {
+        let providers = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                serde_json::from_str::<
+                    std::collections::HashMap<String, cloudmine_emulator::ProviderConfig>,
+                >(&text)
+                .map_err(|e| e.to_string())
+            });
+        match providers {
+            Ok(providers) => {
+                for (network, config) in providers {
+                    builder = builder.provider(network, config);
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "cloudmine-emulator: --provider-config {}: {e}",
+                    path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let emulator = match builder.start().await {
         Ok(e) => e,

@@ -42,6 +42,11 @@ const SERVER_PARAMS: &[&str] = &[
 
 pub(crate) struct Shared {
     pub db: Arc<Db>,
+    /// `http://127.0.0.1:PORT`, for absolute URLs in redirects.
+    pub base_url: String,
+    pub social: crate::broker::SocialSettings,
+    pub provider: crate::provider::ProviderState,
+    pub logins: Mutex<crate::broker::Logins>,
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
     pub max_body: usize,
@@ -130,7 +135,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(Fail::from)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -210,6 +215,17 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
     let body = body.ok_or_else(too_large)?;
 
     let segments: Vec<String> = raw_path.split('/').skip(1).map(decode).collect();
+    if segments.first().map(String::as_str) == Some("idp") {
+        let rest: Vec<&str> = segments[1..].iter().map(String::as_str).collect();
+        return Ok(crate::provider::route(
+            shared,
+            &parts.method,
+            &rest,
+            &request.query,
+            &body,
+            request.header("authorization"),
+        ));
+    }
     let [v1, app_word, app_id, rest @ ..] = segments.as_slice() else {
         return Err(no_endpoint(&parts.method, &request.path));
     };
@@ -220,12 +236,40 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
     let Some(api_key) = shared.apps.get(app_id) else {
         return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
     };
+    // Browser-facing social routes: the key (when needed) is a query parameter.
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (words.as_slice(), &parts.method) {
+        (["account", "social", "login"], &Method::GET) => {
+            return Ok(crate::broker::start(
+                shared,
+                app_id,
+                api_key,
+                &request.query,
+                request.header("x-cloudmine-apikey"),
+            )
+            .await);
+        }
+        (["account", "social", "callback"], &Method::GET) => {
+            return Ok(crate::broker::callback(shared, app_id, &request.query).await);
+        }
+        (["account", "social", "login", "complete"], &Method::GET) => {
+            return Ok(crate::broker::complete());
+        }
+        _ => {}
+    }
+
     let given = request.header("x-cloudmine-apikey").unwrap_or("");
     if !constant_time_eq(given.as_bytes(), api_key.as_bytes()) {
         return Err(Fail::new(
             StatusCode::UNAUTHORIZED,
             "invalid or missing API key",
         ));
+    }
+
+    if let (["account", "social", "login", "status", challenge], &Method::GET) =
+        (words.as_slice(), &parts.method)
+    {
+        return Ok(crate::broker::status(shared, app_id, challenge, &request.query).await);
     }
 
     let (user_id, rest) = if rest[0] == "user" {

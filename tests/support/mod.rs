@@ -1,6 +1,8 @@
 //! Shared test support: a real emulator on loopback and clients for it.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,0 +1,85 @@
+//! Small HTML pages for the browser-facing routes; everything reflected is escaped.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}\
+h1{font-size:1.3rem}.sub{color:#666;margin-top:-.6rem}button{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem;border-radius:6px;border:1px solid #888;background:#f4f4f4;cursor:pointer}\
+button.primary{background:#2563eb;color:#fff;border-color:#2563eb}input{width:100%;padding:.5rem;margin:.2rem 0;box-sizing:border-box}fieldset{border:1px solid #ddd;border-radius:6px;margin:1rem 0}";
+
+/// A whole page: `body` is trusted HTML built by this crate.
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action *",
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// An error page with a heading and one escaped message.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        "Sign-in error",
+        &format!(
+            "<h1 id=\"error\">Sign-in error</h1><p id=\"message\">{}</p>",
+            escape(message)
+        ),
+    )
+}
+
+/// A 302 to `location`.
+pub fn redirect(location: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("a\nb"), "a b");
+    }
+}

@@ -1,0 +1,146 @@
+//! How the login URL reaches a browser.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Opens the login URL in a browser.
+///
+/// When `open` fails, the login does not: the URL is emitted as an
+/// [`Event::Open`](crate::Event::Open) with `"opened": false` (a CLI prints
+/// "Open this URL to continue"), and the listener keeps waiting until the
+/// timeout. Implement it to open a particular browser, print a QR code…
+/// Embedded web views are out of scope (RFC 8252 §8.12).
+pub trait BrowserOpener: Send + Sync + 'static {
+    /// Opens `url`; `Err` says why it could not.
+    fn open(&self, url: &str) -> Result<(), String>;
+}
+
+/// The system's default browser, through the `webbrowser` crate (which
+/// honours `$BROWSER`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemBrowser;
+
+/// How long a browser launcher may take before the login goes on without it
+/// (a text-mode browser would otherwise hold the caller).
+const LAUNCH_WAIT: Duration = Duration::from_secs(10);
+
+/// Refuses anything but an `http(s)` URL without control characters.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    if url.chars().any(char::is_control) {
+        return Err("the URL contains control characters".into());
+    }
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) => Err(format!("refusing to open a {:?} URL", u.scheme())),
+        Err(e) => Err(format!("not a URL: {e}")),
+    }
+}
+
+impl BrowserOpener for SystemBrowser {
+    fn open(&self, url: &str) -> Result<(), String> {
+        check_url(url)?;
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if std::env::var_os("BROWSER").is_none()
+            && std::env::var_os("DISPLAY").is_none()
+            && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        {
+            return Err("no display and no $BROWSER: open the URL yourself".into());
+        }
+        let (tx, rx) = mpsc::channel();
+        let url = url.to_owned();
+        std::thread::Builder::new()
+            .name("cloudmine-browser-launch".into())
+            .spawn(move || {
+                let _ = tx.send(webbrowser::open(&url).map_err(|e| e.to_string()));
+            })
+            .map_err(|e| format!("cannot start the browser launcher: {e}"))?;
+        match rx.recv_timeout(LAUNCH_WAIT) {
+            Ok(result) => result,
+            // Still running (a browser that blocks its launcher): it is open.
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err("the browser launcher failed".into()),
+        }
+    }
+}
+
+/// Follows the login with plain HTTP requests, as a browser that clicks
+/// nothing would: for servers that approve without a page (the emulator's
+/// auto-consent mode), headless demos and tests. Needs a Tokio runtime.
+#[derive(Debug, Clone)]
+pub struct HttpOpener {
+    client: reqwest::Client,
+}
+
+impl Default for HttpOpener {
+    fn default() -> Self {
+        HttpOpener {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::limited(10))
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl HttpOpener {
+    /// An opener with its own HTTP client.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl BrowserOpener for HttpOpener {
+    fn open(&self, url: &str) -> Result<(), String> {
+        check_url(url)?;
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| "HttpOpener needs a Tokio runtime".to_string())?;
+        let client = self.client.clone();
+        let url = url.to_owned();
+        handle.spawn(async move {
+            match client.get(&url).send().await {
+                Ok(response) => {
+                    tracing::debug!(status = response.status().as_u16(), "HTTP opener finished")
+                }
+                Err(e) => tracing::debug!(error = %e.without_url(), "HTTP opener failed"),
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Opens nothing: the URL only goes out as an [`Event::Open`](crate::Event::Open),
+/// for apps that show it themselves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ManualOpener;
+
+impl BrowserOpener for ManualOpener {
+    fn open(&self, _url: &str) -> Result<(), String> {
+        Err("not opened: the app shows the URL itself".into())
+    }
+}
+
+impl<F> BrowserOpener for F
+where
+    F: Fn(&str) -> Result<(), String> + Send + Sync + 'static,
+{
+    fn open(&self, url: &str) -> Result<(), String> {
+        self(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_are_opened() {
+        assert!(check_url("http://127.0.0.1:1/x").is_ok());
+        assert!(check_url("https://example.com/").is_ok());
+        assert!(check_url("file:///etc/passwd").is_err());
+        assert!(check_url("javascript:alert(1)").is_err());
+        assert!(check_url("http://x/\n").is_err());
+        assert!(SystemBrowser.open("file:///etc/passwd").is_err());
+        assert!(ManualOpener.open("http://x/").is_err());
+    }
+}
