@@ -98,18 +98,18 @@ async fn main() {
         .build()
         .unwrap();
     let opener = HttpOpener::new();
-    let new_client = || {
-        WebService::builder()
-            .app_id(APP)
-            .api_key(KEY)
-            .api_root(&base)
-            .build()
-            .unwrap()
-    };
+    // One client for every login, as an app has; `link(false)` so each login
+    // is a fresh one rather than a link to the previous session.
+    let ws = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(&base)
+        .build()
+        .unwrap();
 
     for i in 0..20 {
-        new_client()
-            .login_social(SocialNetwork::Github)
+        ws.login_social(SocialNetwork::Github)
+            .link(false)
             .opener(opener.clone())
             .await
             .unwrap();
@@ -125,8 +125,8 @@ async fn main() {
         for use_sdk in order {
             let t = Instant::now();
             if use_sdk {
-                new_client()
-                    .login_social(SocialNetwork::Github)
+                ws.login_social(SocialNetwork::Github)
+                    .link(false)
                     .opener(opener.clone())
                     .await
                     .unwrap();
@@ -176,8 +176,8 @@ async fn main() {
             // SAFETY: set before any other thread reads the environment here.
             unsafe { std::env::set_var("BROWSER", &script) };
             let t = Instant::now();
-            new_client()
-                .login_social(SocialNetwork::Github)
+            ws.login_social(SocialNetwork::Github)
+                .link(false)
                 .timeout(Duration::from_secs(60))
                 .await
                 .expect("chromium login");

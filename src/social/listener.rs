@@ -113,7 +113,7 @@ impl Drop for Listener {
         while std::time::Instant::now() < deadline {
             match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))) {
                 Ok(_) => return,
-                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                Err(_) => std::thread::sleep(Duration::from_micros(200)),
             }
         }
         tracing::debug!(
@@ -436,15 +436,13 @@ mod tests {
     }
 
     #[test]
-    fn dropping_releases_the_port_quickly() {
+    fn dropping_releases_the_port() {
         let (listener, _rx, port) = start();
-        let started = std::time::Instant::now();
+        // `Drop` returns once the port can be bound again, or after
+        // RELEASE_WAIT (100 ms) at most: binding right after it proves the
+        // release happened within that bound, with no clock in the test.
         drop(listener);
-        let elapsed = started.elapsed();
         std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free again");
-        // Not a timing assertion on the SDK's speed: the contract is
-        // that the port is released within 100 ms of dropping.
-        assert!(elapsed < Duration::from_millis(100), "took {elapsed:?}");
     }
 
     #[test]
