@@ -13,7 +13,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::envelope::{Processed, Processor, parse_body};
-use crate::events::{CallInfo, Event, EventEmitter, EventHandler, Handlers};
+use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
 use crate::{Error, Response, Result, WebService};
 
@@ -76,7 +76,7 @@ impl Request {
     }
 }
 
-/// One API call. Register handlers with the [`EventEmitter`] methods, set
+/// One API call. Register handlers with the [`EventEmitter`](crate::EventEmitter) methods, set
 /// per-call options with [`options`](Self::options), then `.await` it.
 ///
 /// Nothing is sent until the call is awaited. From the moment it is awaited
@@ -165,26 +165,7 @@ impl ApiCall {
     }
 }
 
-impl EventEmitter for ApiCall {
-    fn on(mut self, event: Event, handler: impl EventHandler) -> Self {
-        self.handlers.on(event, handler);
-        self
-    }
-
-    fn once(mut self, event: Event, handler: impl EventHandler) -> Self {
-        self.handlers.once(event, handler);
-        self
-    }
-
-    fn off(mut self, event: Event) -> Self {
-        self.handlers.off(event);
-        self
-    }
-
-    fn emit(&mut self, event: Event, data: &Value) {
-        self.handlers.emit(event, data, &CallInfo::default());
-    }
-}
+crate::events::impl_event_emitter!(ApiCall);
 
 impl IntoFuture for ApiCall {
     type Output = Result<Response>;

@@ -302,6 +302,34 @@ impl Handlers {
     }
 }
 
+/// Implements [`EventEmitter`] for a type with a `handlers: Handlers` field.
+macro_rules! impl_event_emitter {
+    ($ty:ty) => {
+        impl $crate::events::EventEmitter for $ty {
+            fn on(mut self, event: $crate::Event, handler: impl $crate::EventHandler) -> Self {
+                self.handlers.on(event, handler);
+                self
+            }
+
+            fn once(mut self, event: $crate::Event, handler: impl $crate::EventHandler) -> Self {
+                self.handlers.once(event, handler);
+                self
+            }
+
+            fn off(mut self, event: $crate::Event) -> Self {
+                self.handlers.off(event);
+                self
+            }
+
+            fn emit(&mut self, event: $crate::Event, data: &serde_json::Value) {
+                self.handlers
+                    .emit(event, data, &$crate::CallInfo::default());
+            }
+        }
+    };
+}
+pub(crate) use impl_event_emitter;
+
 /// The event interface of calls: register handlers before awaiting.
 ///
 /// ```no_run

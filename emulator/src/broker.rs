@@ -292,6 +292,18 @@ pub(crate) async fn start(
     }
 }
 
+/// Sends a request to a provider and reads its JSON answer; errors carry no URL.
+async fn fetch_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    request
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+        .json()
+        .await
+        .map_err(|e| e.without_url().to_string())
+}
+
 /// Exchanges the code with a configured real provider.
 async fn exchange_real(
     p: &ProviderConfig,
@@ -304,35 +316,18 @@ async fn exchange_real(
         .timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| e.to_string())?;
-    let token: Value = http
-        .post(&p.token_url)
-        .header("accept", "application/json")
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", &p.client_id),
-            ("client_secret", &p.client_secret),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-        .json()
-        .await
-        .map_err(|e| e.without_url().to_string())?;
+    let token = fetch_json(http.post(&p.token_url).form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", &p.client_id),
+        ("client_secret", &p.client_secret),
+    ]))
+    .await?;
     let access = token["access_token"]
         .as_str()
         .ok_or("the provider gave no access_token")?;
-    let info: Value = http
-        .get(&p.userinfo_url)
-        .bearer_auth(access)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-        .json()
-        .await
-        .map_err(|e| e.without_url().to_string())?;
+    let info = fetch_json(http.get(&p.userinfo_url).bearer_auth(access)).await?;
     let id = info["id"]
         .as_str()
         .map(str::to_owned)

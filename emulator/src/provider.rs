@@ -198,6 +198,21 @@ pub(crate) fn route(
     }
 }
 
+/// `client_id`, `redirect_uri` and `state`, checked, or what is wrong.
+fn grant_params(pairs: &[(String, String)]) -> Result<(&str, &str, &str), &'static str> {
+    let (Some(client_id), Some(redirect_uri), Some(state)) = (
+        param(pairs, "client_id"),
+        param(pairs, "redirect_uri"),
+        param(pairs, "state"),
+    ) else {
+        return Err("client_id, redirect_uri and state are required.");
+    };
+    if !valid_redirect(redirect_uri) {
+        return Err("redirect_uri must be an http(s) URL without a fragment.");
+    }
+    Ok((client_id, redirect_uri, state))
+}
+
 fn title_case(network: &str) -> String {
     let mut c = network.chars();
     c.next()
@@ -206,22 +221,10 @@ fn title_case(network: &str) -> String {
 }
 
 fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response {
-    let (Some(client_id), Some(redirect_uri), Some(state)) = (
-        param(q, "client_id"),
-        param(q, "redirect_uri"),
-        param(q, "state"),
-    ) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "client_id, redirect_uri and state are required.",
-        );
+    let (client_id, redirect_uri, state) = match grant_params(q) {
+        Ok(p) => p,
+        Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
     };
-    if !valid_redirect(redirect_uri) {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri must be an http(s) URL without a fragment.",
-        );
-    }
     let code_challenge = param(q, "code_challenge");
     if code_challenge.is_some() && param(q, "code_challenge_method") != Some("S256") {
         return pages::error(
@@ -300,22 +303,10 @@ fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response
 }
 
 fn consent(shared: &Shared, network: &str, form: &[(String, String)]) -> Response {
-    let (Some(client_id), Some(redirect_uri), Some(state)) = (
-        param(form, "client_id"),
-        param(form, "redirect_uri"),
-        param(form, "state"),
-    ) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "client_id, redirect_uri and state are required.",
-        );
+    let (client_id, redirect_uri, state) = match grant_params(form) {
+        Ok(p) => p,
+        Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
     };
-    if !valid_redirect(redirect_uri) {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri must be an http(s) URL without a fragment.",
-        );
-    }
     let location = if param(form, "action") == Some("deny") {
         with_query(
             redirect_uri,

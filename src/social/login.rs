@@ -15,7 +15,7 @@ use super::opener::{BrowserOpener, SystemBrowser};
 use super::pkce;
 use crate::call::{Completion, Request};
 use crate::envelope::Processed;
-use crate::events::{CallInfo, Event, EventEmitter, EventHandler, Handlers};
+use crate::events::{Event, Handlers};
 use crate::options::CallOptions;
 use crate::secret::SessionToken;
 use crate::{Error, Result, WebService};
@@ -212,26 +212,7 @@ impl SocialLoginCall {
     }
 }
 
-impl EventEmitter for SocialLoginCall {
-    fn on(mut self, event: Event, handler: impl EventHandler) -> Self {
-        self.handlers.on(event, handler);
-        self
-    }
-
-    fn once(mut self, event: Event, handler: impl EventHandler) -> Self {
-        self.handlers.once(event, handler);
-        self
-    }
-
-    fn off(mut self, event: Event) -> Self {
-        self.handlers.off(event);
-        self
-    }
-
-    fn emit(&mut self, event: Event, data: &Value) {
-        self.handlers.emit(event, data, &CallInfo::default());
-    }
-}
+crate::events::impl_event_emitter!(SocialLoginCall);
 
 impl IntoFuture for SocialLoginCall {
     type Output = Result<SocialLogin>;
