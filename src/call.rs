@@ -35,7 +35,24 @@ pub(crate) struct Request {
     pub processor: Processor,
     /// Account endpoints that always use the app level and never send the session.
     pub force_app: bool,
+    /// Send the session header even at app level (logout).
+    pub send_session: bool,
+    /// What the call does to the client's session.
+    pub hook: Option<Hook>,
     pub version: &'static str,
+}
+
+/// What a call does to the client's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hook {
+    /// A login: keep the returned session (its token is redacted in the
+    /// events and the response; the client holds it).
+    StoreSession,
+    /// Logout: forget the session before the request goes out, so it is
+    /// gone locally even when the server call fails.
+    ClearSessionFirst,
+    /// Deleting one's account: forget the session once it succeeded.
+    ClearSessionOnSuccess,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +70,8 @@ impl Request {
             body: None,
             processor: Processor::Text,
             force_app: false,
+            send_session: false,
+            hook: None,
             version: "v1",
         }
     }
@@ -185,6 +204,7 @@ impl IntoFuture for ApiCall {
             info: CallInfo::default(),
             done: false,
         };
+        let hook = request.as_ref().ok().and_then(|r| r.hook);
         let ready = request
             .and_then(|r| prepare(&ws, r, overrides.as_deref()))
             .and_then(|prepared| {
@@ -192,10 +212,13 @@ impl IntoFuture for ApiCall {
                 completion.info.url = prepared.display_url.clone();
                 prepared.into_request(ws.client())
             });
+        if hook == Some(Hook::ClearSessionFirst) {
+            ws.clear_session_token();
+        }
         // An `async move` block rather than an `async fn`: its captures are
         // stored once, which keeps the boxed future under 1 KiB.
         Box::pin(async move {
-            let processed = match ready {
+            let mut processed = match ready {
                 Err(error) => Processed::from_failure(error),
                 Ok((request, reading)) => {
                     // Started inside the runtime (reqwest needs it for the
@@ -204,8 +227,54 @@ impl IntoFuture for ApiCall {
                     execute(pending, reading, &mut completion.info).await
                 }
             };
+            match hook {
+                Some(Hook::StoreSession) => store_session(&ws, &mut processed),
+                Some(Hook::ClearSessionOnSuccess) if processed.failure.is_none() => {
+                    ws.clear_session_token()
+                }
+                _ => {}
+            }
             completion.finish(processed)
         })
+    }
+}
+
+/// Keeps the session a login returned, and redacts its token in the data
+/// handlers and the caller see (the client holds it).
+fn store_session(ws: &WebService, processed: &mut Processed) {
+    if processed.failure.is_some() {
+        return;
+    }
+    let Some(success) = processed.success.as_ref() else {
+        return;
+    };
+    let token = success
+        .get("session_token")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let user_id = success
+        .pointer("/profile/__id__")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(token) = token else {
+        *processed = Processed::from_failure(Error::decode("the login answer", "no session_token"));
+        return;
+    };
+    let changes = CallOptions::new().session_token(token);
+    let changes = match user_id {
+        Some(id) => changes.user_id(id),
+        None => changes.unset_user_id(),
+    };
+    if let Err(e) = ws.update_options(changes) {
+        *processed = Processed::from_failure(e);
+        return;
+    }
+    if let Some(slot) = processed
+        .success
+        .as_mut()
+        .and_then(|s| s.get_mut("session_token"))
+    {
+        *slot = Value::from("[redacted]");
     }
 }
 
@@ -298,7 +367,9 @@ fn prepare(ws: &WebService, request: Request, overrides: Option<&Patch>) -> Resu
             .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
     }
 
-    if user_mode && let Some(token) = &options.session_token {
+    if (user_mode || request.send_session)
+        && let Some(token) = &options.session_token
+    {
         headers.insert(
             HeaderName::from_static(HEADER_SESSION),
             secret_header(token.secret(), "session_token")?,

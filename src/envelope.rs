@@ -20,7 +20,6 @@ pub(crate) enum Processor {
     /// The `{success, errors, meta, result, count}` envelope.
     Text,
     /// The whole body is the success data (account endpoints).
-    #[allow(dead_code)] // used by the users API
     Basic,
 }
 

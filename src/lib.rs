@@ -54,6 +54,7 @@ mod objects;
 mod options;
 mod secret;
 mod social;
+mod users;
 mod web_service;
 
 pub use call::ApiCall;
@@ -64,11 +65,12 @@ pub use objects::{DestroyAll, Objects};
 pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
-pub use secret::{ApiKey, SessionToken};
+pub use secret::{ApiKey, Password, SessionToken};
 pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     Profile, SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
+pub use users::{Credentials, NewCredentials, Users};
 pub use web_service::WebService;
 
 /// Re-exported so that callers of [`WebService::api`] and readers of response

@@ -65,6 +65,11 @@ secret_type!(
     ApiKey
 );
 
+secret_type!(
+    /// A user's password.
+    Password
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS social_identities (
     created     INTEGER NOT NULL,
     PRIMARY KEY (app_id, network, provider_id)
 );
+CREATE TABLE IF NOT EXISTS password_resets (
+    token_sha256 TEXT PRIMARY KEY,
+    app_id       TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    expires_ms   INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     app_id  TEXT NOT NULL,
     owner   TEXT NOT NULL,
@@ -248,14 +254,14 @@ impl Db {
         user_id: &str,
     ) -> Result<Option<Value>, EmulatorError> {
         let conn = self.conn();
-        let row: Option<(Option<String>, String)> = conn
+        let row: Option<(Option<String>, Option<String>, String)> = conn
             .query_row(
-                "SELECT email, profile FROM users WHERE app_id = ?1 AND id = ?2",
+                "SELECT email, username, profile FROM users WHERE app_id = ?1 AND id = ?2",
                 params![app_id, user_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((email, profile)) = row else {
+        let Some((email, username, profile)) = row else {
             return Ok(None);
         };
         let mut stmt = conn.prepare(
@@ -269,12 +275,201 @@ impl Db {
             _ => serde_json::Map::new(),
         };
         if let Some(email) = email {
-            out.entry("email").or_insert(Value::from(email));
+            out.insert("email".into(), Value::from(email));
+        }
+        if let Some(username) = username {
+            out.insert("username".into(), Value::from(username));
         }
         out.insert("__id__".into(), Value::from(user_id));
         out.insert("__type__".into(), Value::from("user"));
         out.insert("__services__".into(), Value::from(services));
         Ok(Some(Value::Object(out)))
+    }
+
+    /// A user with credentials; `Ok(false)` when the email or username is taken.
+    pub fn create_account(
+        &self,
+        app_id: &str,
+        id: &str,
+        email: Option<&str>,
+        username: Option<&str>,
+        password_hash: &str,
+        profile: &Value,
+    ) -> Result<bool, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if taken(&tx, app_id, None, email, username)? {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO users (app_id, id, email, username, password_hash, profile, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                app_id,
+                id,
+                email,
+                username,
+                password_hash,
+                profile.to_string(),
+                now_ms()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The id and password hash of the user with this email or username.
+    pub fn find_login(
+        &self,
+        app_id: &str,
+        email: Option<&str>,
+        username: Option<&str>,
+    ) -> Result<Option<(String, Option<String>)>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, password_hash FROM users WHERE app_id = ?1
+                 AND ((?2 IS NOT NULL AND lower(email) = lower(?2))
+                   OR (?3 IS NOT NULL AND lower(username) = lower(?3)))",
+                params![app_id, email, username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Merges `patch` into a user's profile (deep merge, as objects).
+    pub fn update_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        patch: &Value,
+    ) -> Result<(), EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT profile FROM users WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut profile =
+            current.map_or(Value::Object(serde_json::Map::new()), |t| parse_stored(&t));
+        deep_merge(&mut profile, patch);
+        tx.execute(
+            "UPDATE users SET profile = ?3 WHERE app_id = ?1 AND id = ?2",
+            params![app_id, user_id, profile.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces a user's password hash.
+    pub fn set_password(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        hash: &str,
+    ) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "UPDATE users SET password_hash = ?3 WHERE app_id = ?1 AND id = ?2",
+            params![app_id, user_id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Changes email and/or username; `Ok(false)` when one is taken.
+    pub fn set_credentials(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        email: Option<&str>,
+        username: Option<&str>,
+    ) -> Result<bool, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if taken(&tx, app_id, Some(user_id), email, username)? {
+            return Ok(false);
+        }
+        if let Some(email) = email {
+            tx.execute(
+                "UPDATE users SET email = ?3 WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id, email],
+            )?;
+        }
+        if let Some(username) = username {
+            tx.execute(
+                "UPDATE users SET username = ?3 WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id, username],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Deletes a user with their sessions, identities, resets and objects.
+    pub fn delete_user(&self, app_id: &str, user_id: &str) -> Result<(), EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for sql in [
+            "DELETE FROM sessions WHERE app_id = ?1 AND user_id = ?2",
+            "DELETE FROM social_identities WHERE app_id = ?1 AND user_id = ?2",
+            "DELETE FROM password_resets WHERE app_id = ?1 AND user_id = ?2",
+            "DELETE FROM objects WHERE app_id = ?1 AND owner = ?2",
+            "DELETE FROM users WHERE app_id = ?1 AND id = ?2",
+        ] {
+            tx.execute(sql, params![app_id, user_id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every user id of an app, by id.
+    pub fn user_ids(&self, app_id: &str) -> Result<Vec<String>, EmulatorError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id FROM users WHERE app_id = ?1 ORDER BY id")?;
+        let ids = stmt
+            .query_map([app_id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
+    /// Stores a password-reset token (by its SHA-256).
+    pub fn create_reset(
+        &self,
+        token_sha256: &str,
+        app_id: &str,
+        user_id: &str,
+        expires_ms: i64,
+    ) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "INSERT INTO password_resets (token_sha256, app_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![token_sha256, app_id, user_id, expires_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Consumes a live reset token; returns its user.
+    pub fn take_reset(
+        &self,
+        token_sha256: &str,
+        app_id: &str,
+    ) -> Result<Option<String>, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let user: Option<String> = tx
+            .query_row(
+                "SELECT user_id FROM password_resets WHERE token_sha256 = ?1 AND app_id = ?2 AND expires_ms > ?3",
+                params![token_sha256, app_id, now_ms()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.execute(
+            "DELETE FROM password_resets WHERE token_sha256 = ?1",
+            [token_sha256],
+        )?;
+        tx.commit()?;
+        Ok(user)
     }
 
     /// Ends a session.
@@ -396,6 +591,26 @@ impl Db {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// True when another user of the app has this email or username.
+fn taken(
+    tx: &rusqlite::Transaction<'_>,
+    app_id: &str,
+    except: Option<&str>,
+    email: Option<&str>,
+    username: Option<&str>,
+) -> Result<bool, EmulatorError> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM users WHERE app_id = ?1 AND id IS NOT ?2
+             AND ((?3 IS NOT NULL AND lower(email) = lower(?3))
+               OR (?4 IS NOT NULL AND lower(username) = lower(?4)))",
+            params![app_id, except, email, username],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false))
 }
 
 fn parse_stored(text: &str) -> Value {

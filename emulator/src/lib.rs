@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod broker;
 mod db;
 mod hooks;
@@ -43,6 +44,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use accounts::{MIN_PASSWORD_LEN, Mail};
 pub use broker::is_loopback_redirect;
 pub use hooks::{Fault, RecordedRequest};
 
@@ -245,6 +247,7 @@ impl EmulatorBuilder {
             social: self.social,
             provider: provider::ProviderState::default(),
             logins: Mutex::new(broker::Logins::default()),
+            outbox: Mutex::new(Vec::new()),
             apps,
             max_body: self.max_body_bytes,
             snippets: self.snippets,
@@ -341,6 +344,15 @@ impl Emulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         recorded.iter().cloned().collect()
+    }
+
+    /// The mails sent so far (password resets), oldest first.
+    pub fn outbox(&self) -> Vec<Mail> {
+        self.shared
+            .outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Forgets the recorded requests.

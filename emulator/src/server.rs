@@ -47,6 +47,7 @@ pub(crate) struct Shared {
     pub social: crate::broker::SocialSettings,
     pub provider: crate::provider::ProviderState,
     pub logins: Mutex<crate::broker::Logins>,
+    pub outbox: Mutex<Vec<crate::accounts::Mail>>,
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
     pub max_body: usize,
@@ -61,10 +62,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// A refusal: status and message, sent as `{"errors": [message]}`.
-struct Fail(StatusCode, String);
+#[derive(Debug)]
+pub(crate) struct Fail(pub(crate) StatusCode, pub(crate) String);
 
 impl Fail {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Fail(status, message.into())
     }
 }
@@ -85,7 +87,7 @@ impl IntoResponse for Fail {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -124,7 +126,7 @@ fn decode(segment: &str) -> String {
         .into_owned()
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     db: &Arc<Db>,
     f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
 ) -> Result<T, Fail> {
@@ -226,6 +228,37 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
             request.header("authorization"),
         ));
     }
+    // Test hook: `GET /_emulator/{app}/outbox` lists the mails sent for an
+    // app (password resets), behind that app's API key.
+    if let ["_emulator", app, "outbox"] = segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        let Some(key) = shared.apps.get(*app) else {
+            return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
+        };
+        let given = request.header("x-cloudmine-apikey").unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), key.as_bytes()) {
+            return Err(Fail::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid or missing API key",
+            ));
+        }
+        let mails: Vec<crate::accounts::Mail> = shared
+            .outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|m| m.app_id == *app)
+            .cloned()
+            .collect();
+        return Ok(json_response(
+            StatusCode::OK,
+            serde_json::json!({ "mails": mails }),
+        ));
+    }
     let [v1, app_word, app_id, rest @ ..] = segments.as_slice() else {
         return Err(no_endpoint(&parts.method, &request.path));
     };
@@ -270,6 +303,21 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
         (words.as_slice(), &parts.method)
     {
         return Ok(crate::broker::status(shared, app_id, challenge, &request.query).await);
+    }
+
+    if words.first() == Some(&"account")
+        && let Some(answer) = crate::accounts::route(
+            shared,
+            app_id,
+            &parts.method,
+            &words,
+            request.header("x-cloudmine-sessiontoken"),
+            &request.query,
+            &body,
+        )
+        .await
+    {
+        return answer;
     }
 
     let (user_id, rest) = if rest[0] == "user" {
@@ -331,10 +379,10 @@ fn no_endpoint(method: &Method, path: &str) -> Fail {
 }
 
 /// The server params of a request.
-struct ServerParams {
+pub(crate) struct ServerParams {
     limit: i64,
     skip: usize,
-    count: bool,
+    pub(crate) count: bool,
     sort: Vec<(String, bool)>,
     snippet: Option<String>,
     snippet_params: Value,
@@ -353,7 +401,7 @@ fn flag(name: &str, value: &str) -> Result<bool, Fail> {
 }
 
 impl ServerParams {
-    fn parse(query: &[(String, String)]) -> Result<Self, Fail> {
+    pub(crate) fn parse(query: &[(String, String)]) -> Result<Self, Fail> {
         let mut p = ServerParams {
             limit: 50,
             skip: 0,
@@ -413,7 +461,7 @@ impl ServerParams {
     }
 
     /// Sorts, counts and pages a list.
-    fn page(&self, mut items: Vec<(String, Value)>) -> (Vec<(String, Value)>, usize) {
+    pub(crate) fn page(&self, mut items: Vec<(String, Value)>) -> (Vec<(String, Value)>, usize) {
         if !self.sort.is_empty() {
             items.sort_by(|(ka, a), (kb, b)| {
                 for (field, desc) in &self.sort {
