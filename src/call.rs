@@ -53,6 +53,9 @@ pub(crate) enum Hook {
     ClearSessionFirst,
     /// Deleting one's account: forget the session once it succeeded.
     ClearSessionOnSuccess,
+    /// `restore()`: load the saved session before sending; forget it if the
+    /// server says it is no longer valid.
+    Restore,
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +208,10 @@ impl IntoFuture for ApiCall {
             done: false,
         };
         let hook = request.as_ref().ok().and_then(|r| r.hook);
+        let request = match hook {
+            Some(Hook::Restore) => request.and_then(|r| load_saved_session(&ws).map(|()| r)),
+            _ => request,
+        };
         let ready = request
             .and_then(|r| prepare(&ws, r, overrides.as_deref()))
             .and_then(|prepared| {
@@ -229,8 +236,25 @@ impl IntoFuture for ApiCall {
             };
             match hook {
                 Some(Hook::StoreSession) => store_session(&ws, &mut processed),
+                Some(Hook::ClearSessionFirst) => {
+                    if let Err(e) = ws.forget_saved_session() {
+                        processed = Processed::from_failure(e);
+                    }
+                }
                 Some(Hook::ClearSessionOnSuccess) if processed.failure.is_none() => {
-                    ws.clear_session_token()
+                    ws.clear_session_token();
+                    if let Err(e) = ws.forget_saved_session() {
+                        processed = Processed::from_failure(e);
+                    }
+                }
+                Some(Hook::Restore)
+                    if processed
+                        .failure
+                        .as_ref()
+                        .is_some_and(Error::is_unauthorized) =>
+                {
+                    ws.clear_session_token();
+                    let _ = ws.forget_saved_session();
                 }
                 _ => {}
             }
@@ -252,6 +276,10 @@ fn store_session(ws: &WebService, processed: &mut Processed) {
         .get("session_token")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let expires = success
+        .get("expires")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let user_id = success
         .pointer("/profile/__id__")
         .and_then(Value::as_str)
@@ -269,6 +297,12 @@ fn store_session(ws: &WebService, processed: &mut Processed) {
         *processed = Processed::from_failure(e);
         return;
     }
+    if let Err(e) = ws.persist_session(expires) {
+        // The login as a whole failed: do not leave it half done.
+        ws.clear_session_token();
+        *processed = Processed::from_failure(e);
+        return;
+    }
     if let Some(slot) = processed
         .success
         .as_mut()
@@ -276,6 +310,20 @@ fn store_session(ws: &WebService, processed: &mut Processed) {
     {
         *slot = Value::from("[redacted]");
     }
+}
+
+/// Puts the saved session on the client, for `restore()`.
+fn load_saved_session(ws: &WebService) -> Result<()> {
+    let store = ws
+        .store()
+        .ok_or_else(|| Error::invalid_option("session_store", "restore() needs a session store"))?;
+    let saved = store.load(&ws.store_key())?.ok_or(Error::NoSession)?;
+    let changes = CallOptions::new().session_token(saved.session_token);
+    let changes = match saved.user_id {
+        Some(id) => changes.user_id(id),
+        None => changes.unset_user_id(),
+    };
+    ws.update_options(changes)
 }
 
 /// Fires the final events exactly once: from `finish`, or from `Drop` when the

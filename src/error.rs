@@ -128,6 +128,23 @@ pub enum Error {
     #[error("the call was cancelled before it completed")]
     Aborted,
 
+    /// A session store failed (a locked or absent keychain, an unreadable or
+    /// corrupt session file…). Nothing falls back to another store silently.
+    #[error(
+        "the {store} session store failed: {message}; fix it or choose another store with WebService::builder().session_store(..)"
+    )]
+    #[non_exhaustive]
+    SessionStore {
+        /// Which store ("file", "keyring", "memory", or a custom store's name).
+        store: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// `restore()` found no saved session for this API root and app.
+    #[error("no saved session for this app; log in first")]
+    NoSession,
+
     /// A social login did not complete: the user denied access
     /// (`access_denied`), the identity belongs to another user
     /// (`identity_conflict`), the provider failed (`server_error`)…
@@ -176,6 +193,20 @@ impl Error {
         Error::Decode {
             what: what.into(),
             message: err.to_string(),
+        }
+    }
+
+    /// The error a [`SessionStore`](crate::SessionStore) returns when it
+    /// cannot do its job (for stores written outside this crate).
+    ///
+    /// ```
+    /// let e = cloudmine::Error::session_store("keyring", "the collection is locked");
+    /// assert!(e.is_session_store());
+    /// ```
+    pub fn session_store(store: &'static str, message: impl Into<String>) -> Self {
+        Error::SessionStore {
+            store,
+            message: message.into(),
         }
     }
 
@@ -260,6 +291,16 @@ impl Error {
         )
     }
 
+    /// True when `restore()` found nothing saved.
+    pub fn is_no_session(&self) -> bool {
+        matches!(self, Error::NoSession)
+    }
+
+    /// True when a session store failed.
+    pub fn is_session_store(&self) -> bool {
+        matches!(self, Error::SessionStore { .. })
+    }
+
     /// True when the call was cancelled.
     pub fn is_aborted(&self) -> bool {
         matches!(self, Error::Aborted)
@@ -277,6 +318,8 @@ impl Error {
             Error::Decode { .. } => "decode".into(),
             Error::Aborted => "abort".into(),
             Error::Login { .. } => "login".into(),
+            Error::SessionStore { .. } => "store".into(),
+            Error::NoSession => "nosession".into(),
         }
     }
 }

@@ -53,6 +53,7 @@ mod events;
 mod objects;
 mod options;
 mod secret;
+mod session_store;
 mod social;
 mod users;
 mod web_service;
@@ -66,6 +67,7 @@ pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
 pub use secret::{ApiKey, Password, SessionToken};
+pub use session_store::{FileStore, MemoryStore, SessionStore, StoreKey, StoredSession};
 pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     Profile, SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,

@@ -482,7 +482,18 @@ pub struct WebServiceBuilder {
     pub(crate) app_id: Option<String>,
     pub(crate) api_root: Option<String>,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) store: Option<StoreHandle>,
     pub(crate) patch: Patch,
+}
+
+/// A session store, shown by name in `Debug`.
+#[derive(Clone)]
+pub(crate) struct StoreHandle(pub(crate) std::sync::Arc<dyn crate::SessionStore>);
+
+impl std::fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionStore({})", self.0.name())
+    }
 }
 
 impl WebServiceBuilder {
@@ -509,6 +520,14 @@ impl WebServiceBuilder {
 
     patch_setters!();
 
+    /// Where logins are kept between runs (see [`SessionStore`](crate::SessionStore)):
+    /// with `savelogin(true)` every successful login is saved there, logout
+    /// clears it, and [`WebService::restore`](crate::WebService::restore) loads it.
+    pub fn session_store(mut self, store: impl crate::SessionStore) -> Self {
+        self.store = Some(StoreHandle(std::sync::Arc::new(store)));
+        self
+    }
+
     /// Checks the options and builds the [`WebService`](crate::WebService).
     ///
     /// Fails with [`Error::InvalidOptions`] for a missing app id or API key, an
@@ -519,7 +538,7 @@ impl WebServiceBuilder {
             Some(client) => client,
             None => crate::web_service::default_client()?,
         };
-        crate::WebService::from_parts(options, client)
+        crate::WebService::from_parts(options, client, self.store)
     }
 
     pub(crate) fn options(&self) -> Result<Options> {

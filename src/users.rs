@@ -302,6 +302,17 @@ impl Users<'_> {
         self.ws.call(request)
     }
 
+    /// Loads the session saved by an earlier run (see
+    /// [`session_store`](crate::WebServiceBuilder::session_store)) and checks
+    /// it with `account/me`. The answer is the user's profile. When the
+    /// server says the session is no longer valid (401), it is forgotten
+    /// here and in the store. Nothing saved: [`Error::NoSession`].
+    pub fn restore(&self) -> ApiCall {
+        let mut r = account(Method::GET, &["me"]);
+        r.hook = Some(Hook::Restore);
+        self.ws.call(Ok(r))
+    }
+
     /// Every user, paged with the `limit`/`skip`/`sort`/`count` options (`GET account`).
     pub fn list(&self) -> ApiCall {
         self.ws.call(Ok(account(Method::GET, &[])))

@@ -34,6 +34,7 @@ pub struct WebService {
 struct Inner {
     client: reqwest::Client,
     current: RwLock<Arc<Snapshot>>,
+    store: Option<crate::options::StoreHandle>,
 }
 
 /// Options and the headers they fix for every call, computed once per change.
@@ -85,13 +86,82 @@ impl WebService {
             .build()
     }
 
-    pub(crate) fn from_parts(options: Options, client: reqwest::Client) -> Result<Self> {
+    pub(crate) fn from_parts(
+        options: Options,
+        client: reqwest::Client,
+        store: Option<crate::options::StoreHandle>,
+    ) -> Result<Self> {
         Ok(WebService {
             inner: Arc::new(Inner {
                 client,
                 current: RwLock::new(Arc::new(Snapshot::new(options)?)),
+                store,
             }),
         })
+    }
+
+    /// The session store, if one was configured.
+    pub(crate) fn store(&self) -> Option<&dyn crate::SessionStore> {
+        self.inner.store.as_ref().map(|h| &*h.0)
+    }
+
+    /// This client's key in the session store.
+    pub fn store_key(&self) -> crate::StoreKey {
+        let options = &self.snapshot().options;
+        crate::StoreKey::new(options.api_root().as_str(), options.app_id())
+    }
+
+    /// Restores the session an earlier run saved, and checks it with
+    /// `account/me` (see [`Users::restore`](crate::Users::restore)).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> cloudmine::Result<()> {
+    /// use cloudmine::{FileStore, WebService};
+    /// let ws = WebService::builder()
+    ///     .app_id("my-app")
+    ///     .api_key("my-api-key")
+    ///     .savelogin(true)
+    ///     .session_store(FileStore::new("/var/lib/myapp/session.json"))
+    ///     .build()?;
+    /// match ws.restore().await {
+    ///     Ok(me) => println!("welcome back, {}", me.success()["__id__"]),
+    ///     Err(e) if e.is_no_session() || e.is_unauthorized() => println!("please log in"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn restore(&self) -> crate::ApiCall {
+        self.users().restore()
+    }
+
+    /// Saves the current session when `savelogin` is on and a store is set.
+    pub(crate) fn persist_session(&self, expires: Option<String>) -> Result<()> {
+        let (Some(store), snapshot) = (self.store(), self.snapshot()) else {
+            return Ok(());
+        };
+        let options = &snapshot.options;
+        let Some(token) = options.session_token() else {
+            return Ok(());
+        };
+        if !options.savelogin() {
+            return Ok(());
+        }
+        store.save(
+            &self.store_key(),
+            &crate::StoredSession {
+                session_token: token.clone(),
+                user_id: options.user_id().map(str::to_owned),
+                expires,
+            },
+        )
+    }
+
+    /// Forgets the saved session (local state is the caller's business).
+    pub(crate) fn forget_saved_session(&self) -> Result<()> {
+        match self.store() {
+            Some(store) => store.clear(&self.store_key()),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {

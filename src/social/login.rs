@@ -411,6 +411,11 @@ async fn login(
             .session_token(login.session_token.clone())
             .user_id(login.profile.id.clone()),
     )?;
+    if let Err(e) = ws.persist_session(login.expires.clone()) {
+        // The login as a whole failed: do not leave it half done.
+        ws.clear_session_token();
+        return Err(e);
+    }
     Ok(login)
 }
 
