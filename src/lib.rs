@@ -37,6 +37,11 @@
 //! files calls work on that user's data (`/user/` paths), unless
 //! [`AppLevel::App`] is chosen for the client or one call.
 //!
+//! ## Optional features
+//! - `keyring` (default): [`KeyringStore`], sessions in the OS keychain, and
+//!   the default [`SessionStore`] when `savelogin` is on and no other store
+//!   is set.
+//!
 //! ## Errors
 //! One [`Error`] type, with predicates such as [`Error::status`],
 //! [`Error::is_timeout`] and [`Error::is_unauthorized`]. A call where some
@@ -67,6 +72,8 @@ pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
 pub use secret::{ApiKey, Password, SessionToken};
+#[cfg(feature = "keyring")]
+pub use session_store::KeyringStore;
 pub use session_store::{FileStore, MemoryStore, SessionStore, StoreKey, StoredSession};
 pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,

@@ -523,6 +523,8 @@ impl WebServiceBuilder {
     /// Where logins are kept between runs (see [`SessionStore`](crate::SessionStore)):
     /// with `savelogin(true)` every successful login is saved there, logout
     /// clears it, and [`WebService::restore`](crate::WebService::restore) loads it.
+    /// Default: the OS keychain (`KeyringStore`) with the `keyring` feature,
+    /// none without it.
     pub fn session_store(mut self, store: impl crate::SessionStore) -> Self {
         self.store = Some(StoreHandle(std::sync::Arc::new(store)));
         self
@@ -538,7 +540,13 @@ impl WebServiceBuilder {
             Some(client) => client,
             None => crate::web_service::default_client()?,
         };
-        crate::WebService::from_parts(options, client, self.store)
+        #[cfg(feature = "keyring")]
+        let store = self
+            .store
+            .or_else(|| Some(StoreHandle(std::sync::Arc::new(crate::KeyringStore::new()))));
+        #[cfg(not(feature = "keyring"))]
+        let store = self.store;
+        crate::WebService::from_parts(options, client, store)
     }
 
     pub(crate) fn options(&self) -> Result<Options> {

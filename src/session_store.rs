@@ -255,6 +255,129 @@ impl SessionStore for FileStore {
     }
 }
 
+/// Sessions in the OS keychain, through the `keyring` crate: Keychain on
+/// macOS, Credential Manager on Windows, the Secret Service (GNOME Keyring,
+/// KWallet) on Linux. One item per app: service `cloudmine` (or your own),
+/// account `{app_id}@{api_root}`, secret `{"session_token", "user_id", "expires"}`.
+///
+/// A keychain that is absent, locked, or refuses access is an
+/// [`Error::SessionStore`] that says so; nothing falls back to a file.
+/// On headless Linux the Secret Service needs a D-Bus session and an
+/// unlocked collection (`dbus-run-session` and
+/// `gnome-keyring-daemon --unlock --components=secrets`).
+#[cfg(feature = "keyring")]
+#[derive(Debug, Clone)]
+pub struct KeyringStore {
+    service: String,
+}
+
+#[cfg(feature = "keyring")]
+impl Default for KeyringStore {
+    fn default() -> Self {
+        KeyringStore {
+            service: "cloudmine".into(),
+        }
+    }
+}
+
+#[cfg(feature = "keyring")]
+impl KeyringStore {
+    /// Items under the service name `cloudmine`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Items under another service name (one per application, say).
+    pub fn with_service(service: impl Into<String>) -> Self {
+        KeyringStore {
+            service: service.into(),
+        }
+    }
+
+    /// The service name items are stored under.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, key: &StoreKey) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, &key.as_account()).map_err(keyring_error)
+    }
+}
+
+/// A keyring error as ours. Some variants carry the stored bytes: their text
+/// is never used.
+#[cfg(feature = "keyring")]
+fn keyring_error(e: keyring::Error) -> Error {
+    use keyring::Error as K;
+    let message = match e {
+        K::NoDefaultStore => "no keychain is available here (on Linux: a Secret Service such as \
+             gnome-keyring, running in a D-Bus session)"
+            .to_owned(),
+        K::NoStorageAccess(p) => format!("the keychain refused access (is it locked?): {p}"),
+        K::PlatformFailure(p) => format!("the keychain failed: {p}"),
+        K::BadEncoding(_) | K::BadDataFormat(..) => {
+            "the stored item is not a cloudmine session".to_owned()
+        }
+        K::TooLong(what, max) => format!("{what} is longer than the keychain allows ({max})"),
+        K::Ambiguous(_) => "several keychain items match this app".to_owned(),
+        K::Invalid(what, why) => format!("{what} is invalid: {why}"),
+        _ => "the keychain failed".to_owned(),
+    };
+    store_error("keyring", message)
+}
+
+#[cfg(feature = "keyring")]
+impl SessionStore for KeyringStore {
+    fn name(&self) -> &'static str {
+        "keyring"
+    }
+
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredSession>> {
+        let text = match self.entry(key)?.get_password() {
+            Ok(t) => t,
+            Err(keyring::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(keyring_error(e)),
+        };
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|_| store_error("keyring", "the stored item is not a cloudmine session"))?;
+        let token = value
+            .get("session_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| store_error("keyring", "the stored item has no session token"))?;
+        Ok(Some(StoredSession {
+            session_token: SessionToken::new(token),
+            user_id: value
+                .get("user_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            expires: value
+                .get("expires")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }))
+    }
+
+    fn save(&self, key: &StoreKey, session: &StoredSession) -> Result<()> {
+        let secret = json!({
+            "session_token": session.session_token.secret(),
+            "user_id": session.user_id,
+            "expires": session.expires,
+        })
+        .to_string();
+        self.entry(key)?
+            .set_password(&secret)
+            .map_err(keyring_error)
+    }
+
+    fn clear(&self, key: &StoreKey) -> Result<()> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

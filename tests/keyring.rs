@@ -1,0 +1,132 @@
+//! `KeyringStore` against a real Secret Service (gnome-keyring in a D-Bus
+//! session), checked from outside with `secret-tool`. Skips on a developer
+//! machine without one; with `CI=true` a missing Secret Service fails.
+//!
+//! ```text
+//! dbus-run-session -- sh -c 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo test --test keyring'
+//! ```
+#![cfg(feature = "keyring")]
+
+mod support;
+
+use std::process::Command;
+
+use cloudmine::{Credentials, KeyringStore, SessionStore, StoreKey, StoredSession};
+use serde_json::json;
+use support::browser::{in_ci, which};
+use support::*;
+
+fn secret_service_available() -> bool {
+    let ok =
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() && which("secret-tool").is_some();
+    if !ok {
+        assert!(
+            !in_ci(),
+            "CI=true but no Secret Service: run the tests under dbus-run-session with gnome-keyring unlocked"
+        );
+        eprintln!("skipping: no D-Bus session with a Secret Service (see this file's docs)");
+    }
+    ok
+}
+
+/// What `secret-tool` finds for a service and account (`None`: nothing).
+fn lookup(service: &str, account: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", account])
+        .output()
+        .expect("secret-tool runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+#[test]
+fn the_session_is_really_in_the_keychain() {
+    if !secret_service_available() {
+        return;
+    }
+    let service = format!("cloudmine-test-{}", std::process::id());
+    let store = KeyringStore::with_service(&service);
+    let key = StoreKey::new("http://127.0.0.1:1", "keyring-app");
+    let other = StoreKey::new("http://127.0.0.1:1", "another-app");
+    store.clear(&key).unwrap();
+    assert_eq!(store.load(&key).unwrap(), None);
+
+    let session = StoredSession {
+        session_token: "tok-0123456789".into(),
+        user_id: Some("user-1".into()),
+        expires: Some("Wed, 09 Dec 2026 05:13:04 GMT".into()),
+    };
+    store.save(&key, &session).unwrap();
+    let seen = lookup(&service, &key.as_account()).expect("the item is in the Secret Service");
+    assert!(
+        seen.contains("tok-0123456789") && seen.contains("user-1"),
+        "{seen}"
+    );
+    assert_eq!(store.load(&key).unwrap(), Some(session));
+    assert_eq!(
+        store.load(&other).unwrap(),
+        None,
+        "another app sees nothing"
+    );
+
+    store.clear(&key).unwrap();
+    assert_eq!(
+        lookup(&service, &key.as_account()),
+        None,
+        "gone from the keychain"
+    );
+    assert_eq!(store.load(&key).unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_restore_logout_through_the_default_store() {
+    if !secret_service_available() {
+        return;
+    }
+    let emu = emulator().await;
+    client(&emu)
+        .users()
+        .create(
+            Credentials::email("kim@example.com", "correct horse battery"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    // No store given: with the `keyring` feature the keychain is the default.
+    let ws = builder(&emu).savelogin(true).build().unwrap();
+    ws.users()
+        .login(Credentials::email(
+            "kim@example.com",
+            "correct horse battery",
+        ))
+        .await
+        .unwrap();
+    let account = ws.store_key().as_account();
+    let token = ws.session_token().unwrap().secret().to_string();
+    let seen = lookup("cloudmine", &account).expect("saved in the keychain");
+    assert!(seen.contains(&token));
+    assert!(
+        !seen.contains("correct horse battery"),
+        "never the password"
+    );
+
+    let next_run = builder(&emu).savelogin(true).build().unwrap();
+    let me = next_run.restore().await.unwrap();
+    assert_eq!(me.success()["email"], "kim@example.com");
+
+    next_run.users().logout().await.unwrap();
+    assert_eq!(
+        lookup("cloudmine", &account),
+        None,
+        "logout removes the item"
+    );
+    assert!(
+        builder(&emu)
+            .build()
+            .unwrap()
+            .restore()
+            .await
+            .unwrap_err()
+            .is_no_session()
+    );
+}
