@@ -151,6 +151,11 @@ impl ApiCall {
         }
     }
 
+    #[cfg(feature = "blocking")]
+    pub(crate) fn runtime(&self) -> Result<std::sync::Arc<crate::blocking::Runtime>> {
+        self.ws.blocking_runtime()
+    }
+
     /// Overrides options for this call only (on top of earlier overrides).
     pub fn options(mut self, options: CallOptions) -> Self {
         self.overrides
@@ -237,13 +242,13 @@ impl IntoFuture for ApiCall {
             match hook {
                 Some(Hook::StoreSession) => store_session(&ws, &mut processed),
                 Some(Hook::ClearSessionFirst) => {
-                    if let Err(e) = ws.forget_saved_session() {
+                    if let Err(e) = ws.forget_saved_session(false) {
                         processed = Processed::from_failure(e);
                     }
                 }
                 Some(Hook::ClearSessionOnSuccess) if processed.failure.is_none() => {
                     ws.clear_session_token();
-                    if let Err(e) = ws.forget_saved_session() {
+                    if let Err(e) = ws.forget_saved_session(false) {
                         processed = Processed::from_failure(e);
                     }
                 }
@@ -254,7 +259,7 @@ impl IntoFuture for ApiCall {
                         .is_some_and(Error::is_unauthorized) =>
                 {
                     ws.clear_session_token();
-                    let _ = ws.forget_saved_session();
+                    let _ = ws.forget_saved_session(true);
                 }
                 _ => {}
             }

@@ -141,6 +141,11 @@ pub enum Error {
         message: String,
     },
 
+    /// A blocking call (`.wait()`) was made inside an async runtime, where it
+    /// would block the runtime: use `.await` there.
+    #[error("a blocking call was made inside an async runtime; use .await there")]
+    BlockingInRuntime,
+
     /// `restore()` found no saved session for this API root and app.
     #[error("no saved session for this app; log in first")]
     NoSession,
@@ -320,6 +325,7 @@ impl Error {
             Error::Login { .. } => "login".into(),
             Error::SessionStore { .. } => "store".into(),
             Error::NoSession => "nosession".into(),
+            Error::BlockingInRuntime => "blocking".into(),
         }
     }
 }

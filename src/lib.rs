@@ -38,6 +38,8 @@
 //! [`AppLevel::App`] is chosen for the client or one call.
 //!
 //! ## Optional features
+//! - `blocking`: `cloudmine::blocking::WebService`, for programs without an async
+//!   runtime: every call finishes with `.wait()` instead of `.await`.
 //! - `keyring` (default): [`KeyringStore`], sessions in the OS keychain, and
 //!   the default [`SessionStore`] when `savelogin` is on and no other store
 //!   is set.
@@ -51,6 +53,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod call;
 mod envelope;
 mod error;

@@ -483,6 +483,8 @@ pub struct WebServiceBuilder {
     pub(crate) api_root: Option<String>,
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) store: Option<StoreHandle>,
+    #[cfg(feature = "blocking")]
+    pub(crate) blocking: Option<std::sync::Arc<crate::blocking::Runtime>>,
     pub(crate) patch: Patch,
 }
 
@@ -546,7 +548,12 @@ impl WebServiceBuilder {
             .or_else(|| Some(StoreHandle(std::sync::Arc::new(crate::KeyringStore::new()))));
         #[cfg(not(feature = "keyring"))]
         let store = self.store;
-        crate::WebService::from_parts(options, client, store)
+        #[cfg(feature = "blocking")]
+        let ws =
+            crate::WebService::from_parts(options, client, store)?.with_blocking(self.blocking);
+        #[cfg(not(feature = "blocking"))]
+        let ws = crate::WebService::from_parts(options, client, store)?;
+        Ok(ws)
     }
 
     pub(crate) fn options(&self) -> Result<Options> {

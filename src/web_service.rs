@@ -35,6 +35,8 @@ struct Inner {
     client: reqwest::Client,
     current: RwLock<Arc<Snapshot>>,
     store: Option<crate::options::StoreHandle>,
+    #[cfg(feature = "blocking")]
+    blocking: Option<Arc<crate::blocking::Runtime>>,
 }
 
 /// Options and the headers they fix for every call, computed once per change.
@@ -96,8 +98,27 @@ impl WebService {
                 client,
                 current: RwLock::new(Arc::new(Snapshot::new(options)?)),
                 store,
+                #[cfg(feature = "blocking")]
+                blocking: None,
             }),
         })
+    }
+
+    #[cfg(feature = "blocking")]
+    pub(crate) fn with_blocking(mut self, runtime: Option<Arc<crate::blocking::Runtime>>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.blocking = runtime;
+        }
+        self
+    }
+
+    /// The runtime of a blocking client.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn blocking_runtime(&self) -> Result<Arc<crate::blocking::Runtime>> {
+        self.inner
+            .blocking
+            .clone()
+            .ok_or_else(crate::blocking::not_blocking)
     }
 
     /// The session store, if one was configured.
@@ -157,7 +178,11 @@ impl WebService {
     }
 
     /// Forgets the saved session (local state is the caller's business).
-    pub(crate) fn forget_saved_session(&self) -> Result<()> {
+    /// Unless `always`, only a client with `savelogin` on touches its store.
+    pub(crate) fn forget_saved_session(&self, always: bool) -> Result<()> {
+        if !always && !self.snapshot().options.savelogin() {
+            return Ok(());
+        }
         match self.store() {
             Some(store) => store.clear(&self.store_key()),
             None => Ok(()),

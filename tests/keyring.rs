@@ -3,7 +3,7 @@
 //! machine without one; with `CI=true` a missing Secret Service fails.
 //!
 //! ```text
-//! dbus-run-session -- sh -c 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo test --test keyring'
+//! dbus-run-session -- sh -c 'export XDG_DATA_HOME=$(mktemp -d); printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo test --test keyring'
 //! ```
 #![cfg(feature = "keyring")]
 

@@ -168,6 +168,11 @@ impl WebService {
 }
 
 impl SocialLoginCall {
+    #[cfg(feature = "blocking")]
+    pub(crate) fn runtime(&self) -> Result<std::sync::Arc<crate::blocking::Runtime>> {
+        self.ws.blocking_runtime()
+    }
+
     /// OAuth scope to ask the provider for (`scope=`).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());

@@ -1,0 +1,116 @@
+//! The blocking client: the same calls, finished with `.wait()`.
+
+use std::time::Duration;
+
+use cloudmine::{Credentials, Error, HttpOpener, SocialNetwork, WebService, blocking};
+use cloudmine_emulator::Emulator;
+use serde_json::json;
+
+const APP: &str = "blocking-app";
+const KEY: &str = "blocking-key";
+
+/// An emulator on a runtime of its own; the test thread has none.
+fn emulator() -> (tokio::runtime::Runtime, Emulator) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(Emulator::builder().app(APP, KEY).auto_consent(true).start())
+        .unwrap();
+    (rt, emu)
+}
+
+fn client(emu: &Emulator) -> blocking::WebService {
+    blocking::WebService::new(
+        WebService::builder()
+            .app_id(APP)
+            .api_key(KEY)
+            .api_root(emu.base_url()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn objects_users_and_social_login_without_a_runtime() {
+    let (_rt, emu) = emulator();
+    let ws = client(&emu);
+    ws.objects()
+        .set("car", json!({"make": "Fiat"}))
+        .wait()
+        .unwrap();
+    let car = ws.objects().get(["car"]).wait().unwrap();
+    assert_eq!(car.value("car").unwrap()["make"], "Fiat");
+
+    ws.users()
+        .create(
+            Credentials::email("ada@example.com", "correct horse battery"),
+            json!({}),
+        )
+        .wait()
+        .unwrap();
+    ws.users()
+        .login(Credentials::email(
+            "ada@example.com",
+            "correct horse battery",
+        ))
+        .wait()
+        .unwrap();
+    assert_eq!(
+        ws.users().me().wait().unwrap().success()["email"],
+        "ada@example.com"
+    );
+    ws.users().logout().wait().unwrap();
+    assert!(ws.session_token().is_none());
+
+    let login = ws
+        .login_social(SocialNetwork::Github)
+        .opener(HttpOpener::new())
+        .timeout(Duration::from_secs(20))
+        .wait()
+        .unwrap();
+    assert_eq!(login.profile().services(), ["github"]);
+    // The async client behind it shares the session.
+    assert_eq!(
+        ws.as_async().session_token().unwrap().secret(),
+        login.session_token().secret()
+    );
+}
+
+#[test]
+fn errors_are_typed() {
+    let (rt, emu) = emulator();
+    let ws = client(&emu);
+    let e = ws.objects().get(["missing"]).wait().unwrap_err();
+    assert_eq!(e.key_errors().unwrap()["missing"].status, 404);
+
+    // .wait() inside a runtime: a clear error, not a hang or a panic.
+    let inside = rt.block_on(async { client(&emu).objects().get_all().wait() });
+    assert!(
+        matches!(inside, Err(Error::BlockingInRuntime)),
+        "{inside:?}"
+    );
+
+    // .wait() on an async client: a clear error too.
+    let async_ws = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(emu.base_url())
+        .build()
+        .unwrap();
+    let e = async_ws.objects().get_all().wait().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidOptions {
+                option: "blocking",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn dropping_a_blocking_client_inside_a_runtime_does_not_panic() {
+    let (rt, emu) = emulator();
+    let ws = client(&emu);
+    rt.block_on(async move { drop(ws) });
+}
