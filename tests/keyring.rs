@@ -130,3 +130,64 @@ async fn login_restore_logout_through_the_default_store() {
             .is_no_session()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_stays_logged_in_through_the_keychain() {
+    if !secret_service_available() {
+        return;
+    }
+    let emu = emulator().await;
+    client(&emu)
+        .users()
+        .create(
+            Credentials::email("lee@example.com", "correct horse battery"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(example_binary("cli"))
+            .env("CLOUDMINE_API_ROOT", emu.base_url())
+            .env("CLOUDMINE_APP_ID", APP)
+            .env("CLOUDMINE_API_KEY", KEY)
+            .env("CLOUDMINE_PASSWORD", "correct horse battery")
+            .env_remove("CLOUDMINE_SESSION_FILE")
+            .args(args)
+            .output()
+            .expect("the cli runs")
+    };
+    let out = run(&["login", "--password", "--email", "lee@example.com"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let account = StoreKey::new(emu.base_url(), APP).as_account();
+    assert!(
+        lookup("cloudmine", &account).is_some(),
+        "the session is in the keychain"
+    );
+
+    // A second process restores it.
+    let out = run(&["whoami"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("lee@example.com"));
+
+    let out = run(&["logout"]);
+    assert!(out.status.success());
+    assert_eq!(
+        lookup("cloudmine", &account),
+        None,
+        "the keychain item is gone"
+    );
+    let out = run(&["whoami"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: not logged in"
+    );
+}

@@ -90,3 +90,47 @@ async fn no_secret_in_logs_errors_or_debug() {
         assert!(!seen.contains(secret), "secret in Debug/Display: {seen}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_token_or_password_in_logs_of_the_accounts_flow() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    const PASSWORD: &str = "very-secret-password";
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = builder(&emu)
+        .savelogin(true)
+        .session_store(cloudmine::FileStore::new(dir.path().join("s.json")))
+        .build()
+        .unwrap();
+    let credentials = cloudmine::Credentials::email("sec@example.com", PASSWORD);
+    let mut seen = format!("{credentials:?}");
+    ws.users().create(credentials.clone(), json!({})).await.unwrap();
+    let login = ws.users().login(credentials).await.unwrap();
+    let token = ws.session_token().unwrap().secret().to_string();
+    seen.push_str(&format!("{login:?} {ws:?} {:?}", ws.options()));
+    let me = ws.users().me().await.unwrap();
+    seen.push_str(&format!("{me:?}"));
+    let e = ws
+        .users()
+        .login(cloudmine::Credentials::email("sec@example.com", "wrong-secret-pw"))
+        .await
+        .unwrap_err();
+    seen.push_str(&format!("{e} {e:?}"));
+    let restored = ws.restore().await.unwrap();
+    seen.push_str(&format!("{restored:?}"));
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("account/login"), "the calls were logged: {logs}");
+    for secret in [token.as_str(), PASSWORD, "wrong-secret-pw", KEY] {
+        assert!(!logs.contains(secret), "secret in logs");
+        assert!(!seen.contains(secret), "secret in Debug/Display: {seen}");
+    }
+}

@@ -117,3 +117,18 @@ pub fn closed_port() -> u16 {
     drop(listener);
     port
 }
+
+/// An example program built by `cargo test`: `target/debug/examples/NAME`.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "build the example first: cargo build --example {name} ({})",
+        bin.display()
+    );
+    bin
+}
