@@ -112,7 +112,10 @@ async fn no_token_or_password_in_logs_of_the_accounts_flow() {
         .unwrap();
     let credentials = cloudmine::Credentials::email("sec@example.com", PASSWORD);
     let mut seen = format!("{credentials:?}");
-    ws.users().create(credentials.clone(), json!({})).await.unwrap();
+    ws.users()
+        .create(credentials.clone(), json!({}))
+        .await
+        .unwrap();
     let login = ws.users().login(credentials).await.unwrap();
     let token = ws.session_token().unwrap().secret().to_string();
     seen.push_str(&format!("{login:?} {ws:?} {:?}", ws.options()));
@@ -120,7 +123,10 @@ async fn no_token_or_password_in_logs_of_the_accounts_flow() {
     seen.push_str(&format!("{me:?}"));
     let e = ws
         .users()
-        .login(cloudmine::Credentials::email("sec@example.com", "wrong-secret-pw"))
+        .login(cloudmine::Credentials::email(
+            "sec@example.com",
+            "wrong-secret-pw",
+        ))
         .await
         .unwrap_err();
     seen.push_str(&format!("{e} {e:?}"));
@@ -128,7 +134,10 @@ async fn no_token_or_password_in_logs_of_the_accounts_flow() {
     seen.push_str(&format!("{restored:?}"));
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("account/login"), "the calls were logged: {logs}");
+    assert!(
+        logs.contains("account/login"),
+        "the calls were logged: {logs}"
+    );
     for secret in [token.as_str(), PASSWORD, "wrong-secret-pw", KEY] {
         assert!(!logs.contains(secret), "secret in logs");
         assert!(!seen.contains(secret), "secret in Debug/Display: {seen}");
