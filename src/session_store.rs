@@ -25,6 +25,31 @@ pub struct StoredSession {
     pub expires: Option<String>,
 }
 
+impl StoredSession {
+    /// The stored form: `{"session_token", "user_id", "expires"}`.
+    fn to_json(&self) -> Value {
+        json!({
+            "session_token": self.session_token.secret(),
+            "user_id": self.user_id,
+            "expires": self.expires,
+        })
+    }
+
+    /// Reads the stored form; `None` when it has no token.
+    fn from_json(value: &Value) -> Option<Self> {
+        let token = value
+            .get("session_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())?;
+        let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+        Some(StoredSession {
+            session_token: SessionToken::new(token),
+            user_id: text("user_id"),
+            expires: text("expires"),
+        })
+    }
+}
+
 /// Which entry a client uses: its API root and app id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StoreKey {
@@ -214,35 +239,15 @@ impl SessionStore for FileStore {
         let Some(entry) = sessions.get(&key.as_account()) else {
             return Ok(None);
         };
-        let token = entry
-            .get("session_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| self.corrupt("an entry has no session_token"))?;
-        Ok(Some(StoredSession {
-            session_token: SessionToken::new(token),
-            user_id: entry
-                .get("user_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            expires: entry
-                .get("expires")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        }))
+        StoredSession::from_json(entry)
+            .map(Some)
+            .ok_or_else(|| self.corrupt("an entry has no session_token"))
     }
 
     fn save(&self, key: &StoreKey, session: &StoredSession) -> Result<()> {
         // A login just succeeded: a corrupt file is replaced now.
         let mut sessions = self.read().unwrap_or_default();
-        sessions.insert(
-            key.as_account(),
-            json!({
-                "session_token": session.session_token.secret(),
-                "user_id": session.user_id,
-                "expires": session.expires,
-            }),
-        );
+        sessions.insert(key.as_account(), session.to_json());
         self.write(sessions)
     }
 
@@ -340,31 +345,13 @@ impl SessionStore for KeyringStore {
         };
         let value: Value = serde_json::from_str(&text)
             .map_err(|_| store_error("keyring", "the stored item is not a cloudmine session"))?;
-        let token = value
-            .get("session_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| store_error("keyring", "the stored item has no session token"))?;
-        Ok(Some(StoredSession {
-            session_token: SessionToken::new(token),
-            user_id: value
-                .get("user_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            expires: value
-                .get("expires")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        }))
+        StoredSession::from_json(&value)
+            .map(Some)
+            .ok_or_else(|| store_error("keyring", "the stored item has no session token"))
     }
 
     fn save(&self, key: &StoreKey, session: &StoredSession) -> Result<()> {
-        let secret = json!({
-            "session_token": session.session_token.secret(),
-            "user_id": session.user_id,
-            "expires": session.expires,
-        })
-        .to_string();
+        let secret = session.to_json().to_string();
         self.entry(key)?
             .set_password(&secret)
             .map_err(keyring_error)

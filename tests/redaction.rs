@@ -23,8 +23,8 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn no_secret_in_logs_errors_or_debug() {
+/// Everything logged at any level on this thread, until the guard drops.
+fn capture_logs() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -32,7 +32,12 @@ async fn no_secret_in_logs_errors_or_debug() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_in_logs_errors_or_debug() {
+    let (capture, _guard) = capture_logs();
 
     let emu = emulator().await;
     let (ws, _) = user_client(&emu, "secret@example.com").await;
@@ -93,14 +98,7 @@ async fn no_secret_in_logs_errors_or_debug() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_token_or_password_in_logs_of_the_accounts_flow() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture_logs();
 
     const PASSWORD: &str = "very-secret-password";
     let emu = emulator().await;
