@@ -293,18 +293,7 @@ fn store_session(ws: &WebService, processed: &mut Processed) {
         *processed = Processed::from_failure(Error::decode("the login answer", "no session_token"));
         return;
     };
-    let changes = CallOptions::new().session_token(token);
-    let changes = match user_id {
-        Some(id) => changes.user_id(id),
-        None => changes.unset_user_id(),
-    };
-    if let Err(e) = ws.update_options(changes) {
-        *processed = Processed::from_failure(e);
-        return;
-    }
-    if let Err(e) = ws.persist_session(expires) {
-        // The login as a whole failed: do not leave it half done.
-        ws.clear_session_token();
+    if let Err(e) = ws.adopt_session(token.into(), user_id, expires, true) {
         *processed = Processed::from_failure(e);
         return;
     }
@@ -323,12 +312,7 @@ fn load_saved_session(ws: &WebService) -> Result<()> {
         .store()
         .ok_or_else(|| Error::invalid_option("session_store", "restore() needs a session store"))?;
     let saved = store.load(&ws.store_key())?.ok_or(Error::NoSession)?;
-    let changes = CallOptions::new().session_token(saved.session_token);
-    let changes = match saved.user_id {
-        Some(id) => changes.user_id(id),
-        None => changes.unset_user_id(),
-    };
-    ws.update_options(changes)
+    ws.adopt_session(saved.session_token, saved.user_id, saved.expires, false)
 }
 
 /// Fires the final events exactly once: from `finish`, or from `Drop` when the

@@ -155,6 +155,29 @@ impl WebService {
         self.users().restore()
     }
 
+    /// Makes a session the client's: its token and user id, saved to the
+    /// store when `save` (and `savelogin`) says so. If saving fails the client
+    /// is left logged out: a login is never half done.
+    pub(crate) fn adopt_session(
+        &self,
+        token: SessionToken,
+        user_id: Option<String>,
+        expires: Option<String>,
+        save: bool,
+    ) -> Result<()> {
+        let changes = CallOptions::new().session_token(token);
+        let changes = match user_id {
+            Some(id) => changes.user_id(id),
+            None => changes.unset_user_id(),
+        };
+        self.update_options(changes)?;
+        if save && let Err(e) = self.persist_session(expires) {
+            self.clear_session_token();
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Saves the current session when `savelogin` is on and a store is set.
     pub(crate) fn persist_session(&self, expires: Option<String>) -> Result<()> {
         let (Some(store), snapshot) = (self.store(), self.snapshot()) else {

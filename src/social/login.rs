@@ -16,7 +16,6 @@ use super::pkce;
 use crate::call::{Completion, Request};
 use crate::envelope::Processed;
 use crate::events::{Event, Handlers};
-use crate::options::CallOptions;
 use crate::secret::SessionToken;
 use crate::{Error, Result, WebService};
 
@@ -411,16 +410,12 @@ async fn login(
         },
     };
     let login = parse_login(body)?;
-    ws.update_options(
-        CallOptions::new()
-            .session_token(login.session_token.clone())
-            .user_id(login.profile.id.clone()),
+    ws.adopt_session(
+        login.session_token.clone(),
+        Some(login.profile.id.clone()),
+        login.expires.clone(),
+        true,
     )?;
-    if let Err(e) = ws.persist_session(login.expires.clone()) {
-        // The login as a whole failed: do not leave it half done.
-        ws.clear_session_token();
-        return Err(e);
-    }
     Ok(login)
 }
 
