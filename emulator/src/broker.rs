@@ -1,12 +1,12 @@
 //! The social-login broker (PROTOCOL.md §4–5): start, provider callback,
 //! the "complete" page, and the one-time status call.
 //!
-//! Pending logins live in memory for at most ten minutes; users, linked
-//! identities and sessions are in SQLite.
+//! Pending logins (at most ten minutes), users, linked identities and
+//! sessions are all in SQLite.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,13 +15,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::db::{Db, SocialUser, now_ms};
+use crate::db::{Db, LoginOutcome, NewLogin, PendingLogin, SocialUser, now_ms};
 use crate::pages;
 use crate::provider::{self, Identity, random_hex, with_query};
 use crate::server::{Shared, sha256_hex};
 use crate::{EmulatorError, ProviderConfig};
 
-const LOGIN_TTL: Duration = Duration::from_secs(600);
+const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// Social-login settings of an emulator.
@@ -33,54 +33,6 @@ pub(crate) struct SocialSettings {
     /// App → enabled networks; an app not listed has every network.
     pub networks: HashMap<String, HashSet<String>>,
     pub providers: HashMap<String, ProviderConfig>,
-}
-
-#[derive(Debug, Clone)]
-enum Outcome {
-    Pending,
-    Finished {
-        user_id: String,
-        token: String,
-        expires_ms: i64,
-    },
-    Failed {
-        error: String,
-        description: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-struct Login {
-    app_id: String,
-    network: String,
-    redirect_uri: Option<String>,
-    code_challenge: Option<String>,
-    link_user: Option<String>,
-    state: String,
-    created: Instant,
-    outcome: Outcome,
-}
-
-/// Logins in flight, and challenges already used.
-#[derive(Default)]
-pub(crate) struct Logins {
-    by_challenge: HashMap<String, Login>,
-    consumed: HashMap<String, Instant>,
-}
-
-impl Logins {
-    fn sweep(&mut self) {
-        self.by_challenge
-            .retain(|_, l| l.created.elapsed() < LOGIN_TTL);
-        self.consumed.retain(|_, at| at.elapsed() < LOGIN_TTL);
-    }
-
-    fn challenge_for_state(&self, state: &str) -> Option<String> {
-        self.by_challenge
-            .iter()
-            .find(|(_, l)| l.state == state)
-            .map(|(c, _)| c.clone())
-    }
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -112,10 +64,6 @@ fn valid_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn lock(logins: &Mutex<Logins>) -> std::sync::MutexGuard<'_, Logins> {
-    logins.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 async fn blocking<T: Send + 'static>(
     db: &Arc<Db>,
     f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
@@ -138,13 +86,16 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn callback_url(shared: &Shared, app_id: &str) -> String {
-    let mut u = url::Url::parse(&shared.base_url)
-        .unwrap_or_else(|_| url::Url::parse("http://127.0.0.1/").expect("a constant URL"));
-    if let Ok(mut p) = u.path_segments_mut() {
-        p.pop_if_empty()
-            .extend(["v1", "app", app_id, "account", "social", "callback"]);
-    }
-    u.into()
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let encoded: String = percent_encoding::utf8_percent_encode(app_id, SEGMENT).collect();
+    format!(
+        "{}/v1/app/{encoded}/account/social/callback",
+        shared.base_url
+    )
 }
 
 /// `GET account/social/login`: checks everything, then sends the browser to
@@ -239,25 +190,23 @@ pub(crate) async fn start(
             "The OS random generator failed.",
         );
     }
-    {
-        let mut logins = lock(&shared.logins);
-        logins.sweep();
-        if logins.by_challenge.contains_key(challenge) || logins.consumed.contains_key(challenge) {
+    let login = NewLogin {
+        challenge: challenge.to_owned(),
+        app_id: app_id.to_owned(),
+        network: network.clone(),
+        redirect_uri,
+        code_challenge,
+        link_user,
+        scope: param(query, "scope").map(str::to_owned),
+        state: state.clone(),
+        expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
+    };
+    match blocking(&shared.db, move |db| db.insert_login(&login)).await {
+        Ok(true) => {}
+        Ok(false) => {
             return pages::error(StatusCode::BAD_REQUEST, "This challenge was already used.");
         }
-        logins.by_challenge.insert(
-            challenge.to_owned(),
-            Login {
-                app_id: app_id.to_owned(),
-                network: network.clone(),
-                redirect_uri,
-                code_challenge,
-                link_user,
-                state: state.clone(),
-                created: Instant::now(),
-                outcome: Outcome::Pending,
-            },
-        );
+        Err(page) => return page,
     }
     let scope = param(query, "scope").unwrap_or("");
     let callback = callback_url(shared, app_id);
@@ -348,63 +297,74 @@ pub(crate) async fn callback(
     app_id: &str,
     query: &[(String, String)],
 ) -> Response {
-    let Some(state) = param(query, "state") else {
+    let Some(state) = param(query, "state").map(str::to_owned) else {
         return pages::error(StatusCode::BAD_REQUEST, "The state parameter is missing.");
     };
-    let Some((challenge, login)) = ({
-        let logins = lock(&shared.logins);
-        logins
-            .challenge_for_state(state)
-            .and_then(|c| logins.by_challenge.get(&c).cloned().map(|l| (c, l)))
-    }) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "This sign-in is unknown or expired.",
-        );
+    let login = match blocking(&shared.db, move |db| db.login_by_state(&state)).await {
+        Ok(Some(login)) => login,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "This sign-in is unknown or expired.",
+            );
+        }
+        Err(page) => return page,
     };
-    if login.app_id != app_id || !matches!(login.outcome, Outcome::Pending) {
+    if login.app_id != app_id || login.outcome != LoginOutcome::Pending {
         return pages::error(
             StatusCode::BAD_REQUEST,
             "This sign-in is unknown or finished.",
         );
     }
     let outcome = match (param(query, "error"), param(query, "code")) {
-        (Some(error), _) => Outcome::Failed {
-            error: if error == "access_denied" {
-                error.to_owned()
-            } else {
-                "server_error".to_owned()
-            },
-            description: if error == "access_denied" {
-                "the user denied access".to_owned()
-            } else {
-                format!("the provider answered {error}")
-            },
-        },
+        (Some("access_denied"), _) => failed("access_denied", "the user denied access"),
+        (Some(error), _) => failed("server_error", &format!("the provider answered {error}")),
         (None, Some(code)) => finish(shared, &login, code).await,
-        (None, None) => Outcome::Failed {
-            error: "server_error".into(),
-            description: "the provider sent neither a code nor an error".into(),
-        },
+        (None, None) => failed(
+            "server_error",
+            "the provider sent neither a code nor an error",
+        ),
     };
+    let token_hash = match &outcome {
+        LoginOutcome::Finished { token, .. } => Some(sha256_hex(token)),
+        _ => None,
+    };
+    let (challenge, settled) = (login.challenge.clone(), outcome.clone());
+    let stored = blocking(&shared.db, move |db| {
+        let stored = db.settle_login(&challenge, &settled, token_hash.as_deref())?;
+        if !stored && let Some(hash) = &token_hash {
+            // Settled meanwhile by another callback: this session is nobody's.
+            db.delete_session(hash)?;
+        }
+        Ok(stored)
+    })
+    .await;
+    match stored {
+        Ok(true) => {}
+        Ok(false) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "This sign-in is unknown or finished.",
+            );
+        }
+        Err(page) => return page,
+    }
+    let challenge = login.challenge.as_str();
     let location = match (&outcome, &login.redirect_uri) {
-        (Outcome::Failed { error, description }, Some(uri)) => with_query(
+        (LoginOutcome::Failed { error, description }, Some(uri)) => with_query(
             uri,
             &[
-                ("challenge", &challenge),
+                ("challenge", challenge),
                 ("error", error),
                 ("error_description", description),
             ],
         ),
-        (_, Some(uri)) => with_query(uri, &[("challenge", &challenge)]),
-        (_, None) => Some(format!(
-            "{}/v1/app/{app_id}/account/social/login/complete",
-            shared.base_url
-        )),
+        (_, Some(uri)) => with_query(uri, &[("challenge", challenge)]),
+        (_, None) => Some(
+            callback_url(shared, app_id)
+                .replace("/account/social/callback", "/account/social/login/complete"),
+        ),
     };
-    if let Some(l) = lock(&shared.logins).by_challenge.get_mut(&challenge) {
-        l.outcome = outcome;
-    }
     match location {
         Some(l) => pages::redirect(&l),
         None => pages::error(
@@ -414,7 +374,14 @@ pub(crate) async fn callback(
     }
 }
 
-async fn finish(shared: &Arc<Shared>, login: &Login, code: &str) -> Outcome {
+fn failed(error: &str, description: &str) -> LoginOutcome {
+    LoginOutcome::Failed {
+        error: error.to_owned(),
+        description: description.to_owned(),
+    }
+}
+
+async fn finish(shared: &Arc<Shared>, login: &PendingLogin, code: &str) -> LoginOutcome {
     let callback = callback_url(shared, &login.app_id);
     let identity = match shared.social.providers.get(&login.network) {
         Some(p) => exchange_real(p, &login.network, code, &callback).await,
@@ -424,18 +391,15 @@ async fn finish(shared: &Arc<Shared>, login: &Login, code: &str) -> Outcome {
     let identity = match identity {
         Ok(i) => i,
         Err(e) => {
-            return Outcome::Failed {
-                error: "server_error".into(),
-                description: format!("the code exchange with the provider failed: {e}"),
-            };
+            return failed(
+                "server_error",
+                &format!("the code exchange with the provider failed: {e}"),
+            );
         }
     };
     let token = random_hex(32);
     if token.is_empty() {
-        return Outcome::Failed {
-            error: "server_error".into(),
-            description: "the OS random generator failed".into(),
-        };
+        return failed("server_error", "the OS random generator failed");
     }
     let (app, link, hash) = (
         login.app_id.clone(),
@@ -452,22 +416,19 @@ async fn finish(shared: &Arc<Shared>, login: &Login, code: &str) -> Outcome {
     })
     .await;
     match result {
-        Ok(SocialUser::Found(user_id)) => Outcome::Finished {
+        Ok(SocialUser::Found(user_id)) => LoginOutcome::Finished {
             user_id,
             token,
             expires_ms,
         },
-        Ok(SocialUser::Conflict) => Outcome::Failed {
-            error: "identity_conflict".into(),
-            description: format!(
+        Ok(SocialUser::Conflict) => failed(
+            "identity_conflict",
+            &format!(
                 "this {} identity is already linked to another user",
                 login.network
             ),
-        },
-        Err(_) => Outcome::Failed {
-            error: "server_error".into(),
-            description: "the emulator's database failed".into(),
-        },
+        ),
+        Err(_) => failed("server_error", "the emulator's database failed"),
     }
 }
 
@@ -491,47 +452,50 @@ pub(crate) async fn status(
     challenge: &str,
     query: &[(String, String)],
 ) -> Response {
-    let login = {
-        let mut logins = lock(&shared.logins);
-        logins.sweep();
-        match logins.by_challenge.get(challenge) {
-            Some(l) if l.app_id == app_id => l.clone(),
-            _ => return json_error(StatusCode::NOT_FOUND, "unknown or expired login challenge"),
-        }
+    let internal = || {
+        json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error in the emulator",
+        )
     };
-    let consume = |shared: &Shared| {
-        let mut logins = lock(&shared.logins);
-        logins.by_challenge.remove(challenge);
-        logins.consumed.insert(challenge.to_owned(), Instant::now());
+    let (app, c) = (app_id.to_owned(), challenge.to_owned());
+    let login = match blocking(&shared.db, move |db| db.take_login(&app, &c)).await {
+        Ok(Some(login)) => login,
+        Ok(None) => return json_error(StatusCode::NOT_FOUND, "unknown or expired login challenge"),
+        Err(_) => return internal(),
     };
     match login.outcome {
-        Outcome::Pending => axum::Json(json!({ "finished": false })).into_response(),
-        Outcome::Failed { error, description } => {
-            consume(shared);
-            axum::Json(
-                json!({ "finished": false, "error": error, "error_description": description }),
-            )
-            .into_response()
-        }
-        Outcome::Finished {
+        LoginOutcome::Pending => axum::Json(json!({ "finished": false })).into_response(),
+        LoginOutcome::Failed { error, description } => axum::Json(
+            json!({ "finished": false, "error": error, "error_description": description }),
+        )
+        .into_response(),
+        LoginOutcome::Finished {
             user_id,
             token,
             expires_ms,
         } => {
-            consume(shared);
             if let Some(cc) = &login.code_challenge {
                 let given = param(query, "code_verifier")
                     .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
-                if given.as_deref() != Some(cc.as_str()) {
+                let matches = given
+                    .as_deref()
+                    .is_some_and(|g| crate::server::constant_time_eq(g.as_bytes(), cc.as_bytes()));
+                if !matches {
                     let hash = sha256_hex(&token);
-                    let _ = blocking(&shared.db, move |db| db.delete_session(&hash)).await;
+                    if blocking(&shared.db, move |db| db.delete_session(&hash))
+                        .await
+                        .is_err()
+                    {
+                        return internal();
+                    }
                     return json_error(StatusCode::UNAUTHORIZED, "invalid code_verifier");
                 }
             }
-            let (app, user) = (app_id.to_owned(), user_id.clone());
+            let (app, user) = (app_id.to_owned(), user_id);
             let profile = match blocking(&shared.db, move |db| db.user_profile(&app, &user)).await {
                 Ok(Some(p)) => p,
-                _ => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "the user vanished"),
+                _ => return internal(),
             };
             let expires = SystemTime::UNIX_EPOCH
                 + Duration::from_millis(u64::try_from(expires_ms).unwrap_or(0));

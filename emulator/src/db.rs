@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use crate::EmulatorError;
 
+mod social;
+
+pub use social::{LoginOutcome, NewLogin, PendingLogin, SocialUser};
+
 /// The schema version this code writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
 
@@ -73,15 +77,6 @@ pub struct Db {
     conn: Mutex<Connection>,
 }
 
-/// Who a social identity logs in as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SocialUser {
-    /// This user (found, created, or the one it was linked to).
-    Found(String),
-    /// Linking was asked, but the identity belongs to another user.
-    Conflict,
-}
-
 /// Whether a written key was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -110,6 +105,7 @@ impl Db {
             )));
         }
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(social::SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Db {
             conn: Mutex::new(conn),
@@ -193,97 +189,6 @@ impl Db {
                 |r| r.get(0),
             )
             .optional()?)
-    }
-
-    /// Finds the user of a social identity, links it to `link_user`, or
-    /// creates a user for it, in one transaction.
-    pub fn social_user(
-        &self,
-        app_id: &str,
-        identity: &crate::provider::Identity,
-        link_user: Option<&str>,
-    ) -> Result<SocialUser, EmulatorError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let owner: Option<String> = tx
-            .query_row(
-                "SELECT user_id FROM social_identities WHERE app_id = ?1 AND network = ?2 AND provider_id = ?3",
-                params![app_id, identity.network, identity.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let user = match (owner, link_user) {
-            (Some(owner), Some(link)) if owner != link => return Ok(SocialUser::Conflict),
-            (Some(owner), _) => owner,
-            (None, link) => {
-                let user = match link {
-                    Some(link) => link.to_owned(),
-                    None => {
-                        let id = crate::provider::random_hex(16);
-                        if id.is_empty() {
-                            return Err(EmulatorError::Config(
-                                "the OS random generator failed".into(),
-                            ));
-                        }
-                        let profile =
-                            serde_json::json!({ "name": identity.name, "email": identity.email });
-                        tx.execute(
-                            "INSERT INTO users (app_id, id, email, profile, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-                            params![app_id, id, identity.email, profile.to_string(), now_ms()],
-                        )?;
-                        id
-                    }
-                };
-                tx.execute(
-                    "INSERT INTO social_identities (app_id, network, provider_id, user_id, created)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![app_id, identity.network, identity.id, user, now_ms()],
-                )?;
-                user
-            }
-        };
-        tx.commit()?;
-        Ok(SocialUser::Found(user))
-    }
-
-    /// A user's profile as CloudMine shows it: `__id__`, `__type__`,
-    /// `__services__` (linked networks, sorted), email and profile fields.
-    pub fn user_profile(
-        &self,
-        app_id: &str,
-        user_id: &str,
-    ) -> Result<Option<Value>, EmulatorError> {
-        let conn = self.conn();
-        let row: Option<(Option<String>, Option<String>, String)> = conn
-            .query_row(
-                "SELECT email, username, profile FROM users WHERE app_id = ?1 AND id = ?2",
-                params![app_id, user_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((email, username, profile)) = row else {
-            return Ok(None);
-        };
-        let mut stmt = conn.prepare(
-            "SELECT DISTINCT network FROM social_identities WHERE app_id = ?1 AND user_id = ?2 ORDER BY network",
-        )?;
-        let services = stmt
-            .query_map(params![app_id, user_id], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = match serde_json::from_str::<Value>(&profile) {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        if let Some(email) = email {
-            out.insert("email".into(), Value::from(email));
-        }
-        if let Some(username) = username {
-            out.insert("username".into(), Value::from(username));
-        }
-        out.insert("__id__".into(), Value::from(user_id));
-        out.insert("__type__".into(), Value::from("user"));
-        out.insert("__services__".into(), Value::from(services));
-        Ok(Some(Value::Object(out)))
     }
 
     /// A user with credentials; `Ok(false)` when the email or username is taken.

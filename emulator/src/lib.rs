@@ -246,7 +246,6 @@ impl EmulatorBuilder {
             base_url: format!("http://{local_addr}"),
             social: self.social,
             provider: provider::ProviderState::default(),
-            logins: Mutex::new(broker::Logins::default()),
             outbox: Mutex::new(Vec::new()),
             apps,
             max_body: self.max_body_bytes,
@@ -416,5 +415,24 @@ impl Drop for Emulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_config_debug_redacts_the_secret() {
+        let config = ProviderConfig {
+            authorize_url: "https://p.example/authorize".into(),
+            token_url: "https://p.example/token".into(),
+            userinfo_url: "https://p.example/me".into(),
+            client_id: "client".into(),
+            client_secret: "s3cr3t-value".into(),
+        };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("client") && shown.contains("[redacted]"));
+        assert!(!shown.contains("s3cr3t-value"));
     }
 }

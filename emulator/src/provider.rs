@@ -282,7 +282,7 @@ fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response
     for (i, (name, email)) in shared.social.identities.iter().enumerate() {
         body.push_str(&format!(
             "<form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"action\" value=\"allow\">\
-             <input type=\"hidden\" name=\"name\" value=\"{n}\"><input type=\"hidden\" name=\"email\" value=\"{e}\">\
+             <input type=\"hidden\" name=\"identity\" value=\"{e}\">\
              <button class=\"primary\" id=\"continue-{i}\" type=\"submit\">Continue as {n}</button></form>",
             n = escape(name),
             e = escape(email),
@@ -313,11 +313,26 @@ fn consent(shared: &Shared, network: &str, form: &[(String, String)]) -> Respons
             &[("error", "access_denied"), ("state", state)],
         )
     } else {
-        let Some(email) = param(form, "email").filter(|e| e.contains('@')) else {
-            return pages::error(StatusCode::BAD_REQUEST, "An email address is required.");
+        // A seeded identity by its email, or the "another account" form.
+        let seeded = param(form, "identity").map(|chosen| {
+            shared
+                .social
+                .identities
+                .iter()
+                .find(|(_, email)| email.eq_ignore_ascii_case(chosen.trim()))
+        });
+        let identity = match seeded {
+            Some(Some((name, email))) => Identity::new(network, name, email),
+            Some(None) => {
+                return pages::error(StatusCode::BAD_REQUEST, "Unknown test identity.");
+            }
+            None => {
+                let Some(email) = param(form, "email").filter(|e| e.contains('@')) else {
+                    return pages::error(StatusCode::BAD_REQUEST, "An email address is required.");
+                };
+                Identity::new(network, param(form, "name").unwrap_or(email), email)
+            }
         };
-        let name = param(form, "name").unwrap_or(email);
-        let identity = Identity::new(network, name, email);
         let code = shared.provider.issue_code(
             client_id,
             redirect_uri,

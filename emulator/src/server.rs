@@ -46,7 +46,6 @@ pub(crate) struct Shared {
     pub base_url: String,
     pub social: crate::broker::SocialSettings,
     pub provider: crate::provider::ProviderState,
-    pub logins: Mutex<crate::broker::Logins>,
     pub outbox: Mutex<Vec<crate::accounts::Mail>>,
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
@@ -267,6 +266,19 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
     }
 
     let Some(api_key) = shared.apps.get(app_id) else {
+        // The browser-facing social routes answer with a page, not JSON.
+        if let ["account", "social", "login" | "callback"]
+        | ["account", "social", "login", "complete"] = rest
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            return Ok(crate::pages::error(
+                StatusCode::NOT_FOUND,
+                "This application is unknown.",
+            ));
+        }
         return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
     };
     // Browser-facing social routes: the key (when needed) is a query parameter.

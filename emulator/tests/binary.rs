@@ -66,6 +66,11 @@ fn help_lists_every_flag() {
         "--app",
         "--max-body-bytes",
         "APP_ID:API_KEY",
+        "--auto-consent",
+        "--identity",
+        "NAME:EMAIL",
+        "--no-redirect-support",
+        "--provider-config",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }

@@ -1,0 +1,495 @@
+//! Social-login storage: linked identities, and logins in flight.
+//!
+//! A pending login is one `social_logins` row keyed by its challenge. The
+//! callback marks it finished (keeping the new session token in plain text
+//! until the status call takes it) or failed; the status call deletes the
+//! row and remembers the challenge in `social_used_challenges` for ten
+//! minutes, so it can be used only once.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde_json::Value;
+
+use super::{Db, now_ms};
+use crate::EmulatorError;
+
+/// How long a challenge stays refused after its login was consumed.
+const USED_CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// Tables added in schema version 2 (created on open, also in a version-1
+/// database).
+pub(super) const SCHEMA: &str = "
+-- Schema 2: social logins in flight (one row per challenge, deleted when
+-- the status call consumes it) and challenges already used (kept 10 minutes).
+CREATE TABLE IF NOT EXISTS social_logins (
+    challenge            TEXT PRIMARY KEY,
+    app_id               TEXT NOT NULL,
+    network              TEXT NOT NULL,
+    redirect_uri         TEXT,
+    code_challenge       TEXT,
+    link_user_id         TEXT,
+    scope                TEXT,
+    state                TEXT NOT NULL UNIQUE,
+    status               TEXT NOT NULL DEFAULT 'pending',
+    error                TEXT,
+    error_description    TEXT,
+    user_id              TEXT,
+    session_token_sha256 TEXT,
+    session_token        TEXT,
+    session_expires_ms   INTEGER,
+    expires_ms           INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS social_used_challenges (
+    challenge  TEXT PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+);
+";
+
+/// Who a social identity logs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocialUser {
+    /// This user (found, created, or the one it was linked to).
+    Found(String),
+    /// Linking was asked, but the identity belongs to another user.
+    Conflict,
+}
+
+impl Db {
+    /// Finds the user of a social identity, links it to `link_user`, or
+    /// creates a user for it, in one transaction.
+    pub fn social_user(
+        &self,
+        app_id: &str,
+        identity: &crate::provider::Identity,
+        link_user: Option<&str>,
+    ) -> Result<SocialUser, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user_id FROM social_identities WHERE app_id = ?1 AND network = ?2 AND provider_id = ?3",
+                params![app_id, identity.network, identity.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let user = match (owner, link_user) {
+            (Some(owner), Some(link)) if owner != link => return Ok(SocialUser::Conflict),
+            (Some(owner), _) => owner,
+            (None, link) => {
+                let user = match link {
+                    Some(link) => link.to_owned(),
+                    None => {
+                        let id = crate::provider::random_hex(16);
+                        if id.is_empty() {
+                            return Err(EmulatorError::Config(
+                                "the OS random generator failed".into(),
+                            ));
+                        }
+                        let profile =
+                            serde_json::json!({ "name": identity.name, "email": identity.email });
+                        tx.execute(
+                            "INSERT INTO users (app_id, id, email, profile, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![app_id, id, identity.email, profile.to_string(), now_ms()],
+                        )?;
+                        id
+                    }
+                };
+                tx.execute(
+                    "INSERT INTO social_identities (app_id, network, provider_id, user_id, created)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![app_id, identity.network, identity.id, user, now_ms()],
+                )?;
+                user
+            }
+        };
+        tx.commit()?;
+        Ok(SocialUser::Found(user))
+    }
+
+    /// A user's profile as CloudMine shows it: `__id__`, `__type__`,
+    /// `__services__` (linked networks, sorted), email and profile fields.
+    pub fn user_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Value>, EmulatorError> {
+        let conn = self.conn();
+        let row: Option<(Option<String>, Option<String>, String)> = conn
+            .query_row(
+                "SELECT email, username, profile FROM users WHERE app_id = ?1 AND id = ?2",
+                params![app_id, user_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((email, username, profile)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT network FROM social_identities WHERE app_id = ?1 AND user_id = ?2 ORDER BY network",
+        )?;
+        let services = stmt
+            .query_map(params![app_id, user_id], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = match serde_json::from_str::<Value>(&profile) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(email) = email {
+            out.insert("email".into(), Value::from(email));
+        }
+        if let Some(username) = username {
+            out.insert("username".into(), Value::from(username));
+        }
+        out.insert("__id__".into(), Value::from(user_id));
+        out.insert("__type__".into(), Value::from("user"));
+        out.insert("__services__".into(), Value::from(services));
+        Ok(Some(Value::Object(out)))
+    }
+}
+
+/// A login to store at start.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    /// The client's challenge (primary key).
+    pub challenge: String,
+    /// The app.
+    pub app_id: String,
+    /// The network (lowercase).
+    pub network: String,
+    /// Where to send the browser at the end, if the client asked.
+    pub redirect_uri: Option<String>,
+    /// PKCE S256 challenge, if the client sent one.
+    pub code_challenge: Option<String>,
+    /// The user to link the identity to, when a valid session was given.
+    pub link_user: Option<String>,
+    /// The scope asked for.
+    pub scope: Option<String>,
+    /// Our `state` at the provider (random).
+    pub state: String,
+    /// When the pending login expires (ms since the epoch).
+    pub expires_ms: i64,
+}
+
+/// Where a login stands.
+#[derive(Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Waiting for the provider.
+    Pending,
+    /// A session was made for this user.
+    Finished {
+        /// The user.
+        user_id: String,
+        /// The session token (plain: handed out once by the status call).
+        token: String,
+        /// When the session expires (ms since the epoch).
+        expires_ms: i64,
+    },
+    /// The login failed.
+    Failed {
+        /// OAuth-style error code.
+        error: String,
+        /// Human-readable text.
+        description: String,
+    },
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginOutcome::Pending => f.write_str("Pending"),
+            LoginOutcome::Finished {
+                user_id,
+                expires_ms,
+                ..
+            } => f
+                .debug_struct("Finished")
+                .field("user_id", user_id)
+                .field("token", &"[redacted]")
+                .field("expires_ms", expires_ms)
+                .finish(),
+            LoginOutcome::Failed { error, description } => f
+                .debug_struct("Failed")
+                .field("error", error)
+                .field("description", description)
+                .finish(),
+        }
+    }
+}
+
+/// A stored login.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    /// The client's challenge.
+    pub challenge: String,
+    /// The app.
+    pub app_id: String,
+    /// The network.
+    pub network: String,
+    /// Where to send the browser at the end.
+    pub redirect_uri: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// The user to link to.
+    pub link_user: Option<String>,
+    /// Where it stands.
+    pub outcome: LoginOutcome,
+}
+
+const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \
+     status, error, error_description, user_id, session_token, session_expires_ms";
+
+fn login_from_row(r: &Row<'_>) -> rusqlite::Result<PendingLogin> {
+    let status: String = r.get(6)?;
+    let outcome = match status.as_str() {
+        "finished" => LoginOutcome::Finished {
+            user_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            token: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            expires_ms: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
+        },
+        "failed" => LoginOutcome::Failed {
+            error: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            description: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        },
+        _ => LoginOutcome::Pending,
+    };
+    Ok(PendingLogin {
+        challenge: r.get(0)?,
+        app_id: r.get(1)?,
+        network: r.get(2)?,
+        redirect_uri: r.get(3)?,
+        code_challenge: r.get(4)?,
+        link_user: r.get(5)?,
+        outcome,
+    })
+}
+
+impl Db {
+    /// Forgets expired logins (and the unclaimed sessions they made) and
+    /// expired used challenges.
+    fn sweep_logins(tx: &rusqlite::Transaction<'_>, now: i64) -> Result<(), EmulatorError> {
+        tx.execute(
+            "DELETE FROM sessions WHERE token_sha256 IN
+               (SELECT session_token_sha256 FROM social_logins
+                WHERE expires_ms <= ?1 AND session_token_sha256 IS NOT NULL)",
+            [now],
+        )?;
+        tx.execute("DELETE FROM social_logins WHERE expires_ms <= ?1", [now])?;
+        tx.execute(
+            "DELETE FROM social_used_challenges WHERE expires_ms <= ?1",
+            [now],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a pending login; `Ok(false)` when its challenge is pending or
+    /// was used in the last ten minutes.
+    pub fn insert_login(&self, login: &NewLogin) -> Result<bool, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::sweep_logins(&tx, now_ms())?;
+        let taken: bool = tx
+            .query_row(
+                "SELECT 1 FROM social_logins WHERE challenge = ?1
+                 UNION ALL SELECT 1 FROM social_used_challenges WHERE challenge = ?1",
+                [&login.challenge],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if taken {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO social_logins (challenge, app_id, network, redirect_uri, code_challenge,
+                 link_user_id, scope, state, status, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+            params![
+                login.challenge,
+                login.app_id,
+                login.network,
+                login.redirect_uri,
+                login.code_challenge,
+                login.link_user,
+                login.scope,
+                login.state,
+                login.expires_ms,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The live login with this provider `state`.
+    pub fn login_by_state(&self, state: &str) -> Result<Option<PendingLogin>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {LOGIN_COLUMNS} FROM social_logins WHERE state = ?1 AND expires_ms > ?2"
+                ),
+                params![state, now_ms()],
+                login_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Records the outcome of a pending login; `Ok(false)` if it is no
+    /// longer pending (or gone). A finished login's session token is kept in
+    /// plain text only until [`take_login`](Self::take_login).
+    pub fn settle_login(
+        &self,
+        challenge: &str,
+        outcome: &LoginOutcome,
+        token_sha256: Option<&str>,
+    ) -> Result<bool, EmulatorError> {
+        let conn = self.conn();
+        let changed = match outcome {
+            LoginOutcome::Pending => 0,
+            LoginOutcome::Finished {
+                user_id,
+                token,
+                expires_ms,
+            } => conn.execute(
+                "UPDATE social_logins SET status = 'finished', user_id = ?2, session_token = ?3,
+                     session_token_sha256 = ?4, session_expires_ms = ?5
+                 WHERE challenge = ?1 AND status = 'pending'",
+                params![challenge, user_id, token, token_sha256, expires_ms],
+            )?,
+            LoginOutcome::Failed { error, description } => conn.execute(
+                "UPDATE social_logins SET status = 'failed', error = ?2, error_description = ?3
+                 WHERE challenge = ?1 AND status = 'pending'",
+                params![challenge, error, description],
+            )?,
+        };
+        Ok(changed == 1)
+    }
+
+    /// The live login of `app_id` with this challenge. A settled (finished
+    /// or failed) one is deleted in the same transaction and its challenge
+    /// remembered as used, so it is handed out exactly once.
+    pub fn take_login(
+        &self,
+        app_id: &str,
+        challenge: &str,
+    ) -> Result<Option<PendingLogin>, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        Self::sweep_logins(&tx, now)?;
+        let login = tx
+            .query_row(
+                &format!(
+                    "SELECT {LOGIN_COLUMNS} FROM social_logins WHERE challenge = ?1 AND app_id = ?2"
+                ),
+                params![challenge, app_id],
+                login_from_row,
+            )
+            .optional()?;
+        if let Some(l) = &login
+            && l.outcome != LoginOutcome::Pending
+        {
+            tx.execute(
+                "DELETE FROM social_logins WHERE challenge = ?1",
+                [challenge],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO social_used_challenges (challenge, expires_ms) VALUES (?1, ?2)",
+                params![challenge, now.saturating_add(USED_CHALLENGE_TTL_MS)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(login)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn new_login(challenge: &str, state: &str) -> NewLogin {
+        NewLogin {
+            challenge: challenge.into(),
+            app_id: "app".into(),
+            network: "github".into(),
+            redirect_uri: None,
+            code_challenge: None,
+            link_user: None,
+            scope: Some("read".into()),
+            state: state.into(),
+            expires_ms: now_ms() + 60_000,
+        }
+    }
+
+    #[test]
+    fn a_login_is_handed_out_once_and_its_challenge_stays_used() {
+        let db = Db::open(Path::new(":memory:")).unwrap();
+        assert!(db.insert_login(&new_login("c1", "s1")).unwrap());
+        assert!(!db.insert_login(&new_login("c1", "s2")).unwrap(), "pending");
+        let l = db.login_by_state("s1").unwrap().unwrap();
+        assert_eq!(l.challenge, "c1");
+        assert_eq!(l.outcome, LoginOutcome::Pending);
+        // Pending: not consumed.
+        assert!(db.take_login("app", "c1").unwrap().is_some());
+        assert!(db.take_login("other", "c1").unwrap().is_none());
+        let failed = LoginOutcome::Failed {
+            error: "access_denied".into(),
+            description: "no".into(),
+        };
+        assert!(db.settle_login("c1", &failed, None).unwrap());
+        assert!(!db.settle_login("c1", &failed, None).unwrap(), "once");
+        assert_eq!(db.take_login("app", "c1").unwrap().unwrap().outcome, failed);
+        assert!(db.take_login("app", "c1").unwrap().is_none());
+        assert!(!db.insert_login(&new_login("c1", "s3")).unwrap(), "used");
+    }
+
+    #[test]
+    fn expired_logins_are_gone_with_their_unclaimed_session() {
+        let db = Db::open(Path::new(":memory:")).unwrap();
+        db.create_user("app", "u1", "a@example.com").unwrap();
+        db.create_session("hash", "app", "u1", now_ms() + 60_000)
+            .unwrap();
+        let mut login = new_login("c2", "s2");
+        login.expires_ms = now_ms() - 1;
+        assert!(db.insert_login(&login).unwrap());
+        let finished = LoginOutcome::Finished {
+            user_id: "u1".into(),
+            token: "plain".into(),
+            expires_ms: now_ms() + 60_000,
+        };
+        assert!(db.settle_login("c2", &finished, Some("hash")).unwrap());
+        assert!(!format!("{finished:?}").contains("plain"), "redacted");
+        assert!(db.login_by_state("s2").unwrap().is_none());
+        assert!(db.take_login("app", "c2").unwrap().is_none());
+        assert_eq!(db.session_user("app", "hash").unwrap(), None);
+    }
+
+    #[test]
+    fn a_version_1_database_opens_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE apps (app_id TEXT PRIMARY KEY, api_key TEXT NOT NULL);
+                 INSERT INTO apps VALUES ('old-app', 'old-key');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(
+            db.apps().unwrap(),
+            vec![("old-app".to_owned(), "old-key".to_owned())]
+        );
+        assert!(db.insert_login(&new_login("c3", "s3")).unwrap());
+        let version: i64 = db
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, super::super::SCHEMA_VERSION);
+        drop(db);
+        // Reopening a version-2 file works too, pending logins included.
+        let db = Db::open(&path).unwrap();
+        assert!(db.login_by_state("s3").unwrap().is_some());
+    }
+}
