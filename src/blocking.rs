@@ -159,6 +159,24 @@ impl crate::SocialLoginCall {
     }
 }
 
+impl crate::UploadCall {
+    /// Runs the upload to completion, blocking this thread (a client built
+    /// with [`blocking::WebService`](WebService) only).
+    pub fn wait(self) -> Result<crate::Uploaded> {
+        let runtime = self.runtime()?;
+        runtime.wait(self)?
+    }
+}
+
+impl crate::DownloadToCall {
+    /// Runs the download to completion, blocking this thread (a client
+    /// built with [`blocking::WebService`](WebService) only).
+    pub fn wait(self) -> Result<crate::Downloaded> {
+        let runtime = self.runtime()?;
+        runtime.wait(self)?
+    }
+}
+
 pub(crate) fn not_blocking() -> Error {
     Error::invalid_option(
         "blocking",

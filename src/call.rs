@@ -355,19 +355,23 @@ impl Drop for Completion {
     }
 }
 
-struct Prepared {
-    method: Method,
-    url: Url,
-    display_url: String,
-    headers: HeaderMap,
+pub(crate) struct Prepared {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) display_url: String,
+    pub(crate) headers: HeaderMap,
     body: Option<Body>,
     processor: Processor,
     snippet_set: bool,
-    timeout: std::time::Duration,
+    pub(crate) timeout: std::time::Duration,
 }
 
 /// Merges options, picks the level, and builds URL and headers.
-fn prepare(ws: &WebService, request: Request, overrides: Option<&Patch>) -> Result<Prepared> {
+pub(crate) fn prepare(
+    ws: &WebService,
+    request: Request,
+    overrides: Option<&Patch>,
+) -> Result<Prepared> {
     let snapshot = ws.snapshot();
     let (options, mut headers): (Cow<'_, Options>, HeaderMap) =
         match overrides.filter(|o| !o.is_empty()) {

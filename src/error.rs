@@ -128,6 +128,22 @@ pub enum Error {
     #[error("the call was cancelled before it completed")]
     Aborted,
 
+    /// A local file of a transfer could not be read or written (the upload
+    /// source, or a download's temporary or final file).
+    #[error("cannot {action} {}: {message}", .path.display())]
+    #[non_exhaustive]
+    File {
+        /// What the SDK was doing ("open", "write", "rename to"…).
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's message.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Arc<std::io::Error>>,
+    },
+
     /// A session store failed (a locked or absent keychain, an unreadable or
     /// corrupt session file…). Nothing falls back to another store silently.
     #[error(
@@ -191,6 +207,15 @@ impl Error {
         Error::InvalidArgument {
             argument,
             reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn file(action: &'static str, path: &std::path::Path, err: std::io::Error) -> Self {
+        Error::File {
+            action,
+            path: path.to_path_buf(),
+            message: err.to_string(),
+            source: Some(Arc::new(err)),
         }
     }
 
@@ -283,6 +308,11 @@ impl Error {
         matches!(self, Error::Transport { .. })
     }
 
+    /// True when a local file of a transfer could not be read or written.
+    pub fn is_file(&self) -> bool {
+        matches!(self, Error::File { .. })
+    }
+
     /// True when a response could not be decoded.
     pub fn is_decode(&self) -> bool {
         matches!(self, Error::Decode { .. })
@@ -322,6 +352,7 @@ impl Error {
             Error::Transport { .. } => "transport".into(),
             Error::Decode { .. } => "decode".into(),
             Error::Aborted => "abort".into(),
+            Error::File { .. } => "file".into(),
             Error::Login { .. } => "login".into(),
             Error::SessionStore { .. } => "store".into(),
             Error::NoSession => "nosession".into(),

@@ -38,6 +38,11 @@ pub enum Event {
     /// The URL can carry the API key and, when linking, the session token:
     /// show it to the user, never log it.
     Open,
+    /// A file transfer moved on. Data: `{"done": bytes, "total": bytes or
+    /// null}` (read it with [`Progress::from_data`]). Fires at most once per
+    /// progress interval, and once more with the final count before
+    /// `success`.
+    Progress,
     /// HTTP 200.
     Ok,
     /// HTTP 201.
@@ -81,6 +86,7 @@ impl Event {
             Event::Result => "result".into(),
             Event::Abort => "abort".into(),
             Event::Open => "open".into(),
+            Event::Progress => "progress".into(),
             Event::Ok => "ok".into(),
             Event::Created => "created".into(),
             Event::BadRequest => "badrequest".into(),
@@ -96,6 +102,38 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
+    }
+}
+
+/// The data of an [`Event::Progress`]: bytes moved so far, and the total
+/// when it is known (a download with a `Content-Length`, an upload from a
+/// path, bytes, or a reader of known length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes sent or received so far.
+    pub done: u64,
+    /// All the bytes of the transfer, when known.
+    pub total: Option<u64>,
+}
+
+impl Progress {
+    /// Reads a progress event's data; `None` for other data.
+    ///
+    /// ```
+    /// use cloudmine::Progress;
+    /// let data = serde_json::json!({"done": 512, "total": 1024});
+    /// assert_eq!(Progress::from_data(&data), Some(Progress { done: 512, total: Some(1024) }));
+    /// ```
+    pub fn from_data(data: &Value) -> Option<Progress> {
+        Some(Progress {
+            done: data.get("done")?.as_u64()?,
+            total: data.get("total").and_then(Value::as_u64),
+        })
+    }
+
+    /// The event data for this progress.
+    pub fn to_data(&self) -> Value {
+        serde_json::json!({ "done": self.done, "total": self.total })
     }
 }
 

@@ -59,6 +59,7 @@ mod call;
 mod envelope;
 mod error;
 mod events;
+mod files;
 mod objects;
 mod options;
 mod secret;
@@ -70,7 +71,11 @@ mod web_service;
 pub use call::ApiCall;
 pub use envelope::Response;
 pub use error::{Error, KeyError, Result};
-pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers};
+pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers, Progress};
+pub use files::{
+    DEFAULT_PROGRESS_INTERVAL, DownloadCall, DownloadToCall, Downloaded, FileInfo, FileStream,
+    Files, Source, UploadCall, Uploaded,
+};
 pub use objects::{DestroyAll, Objects};
 pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,

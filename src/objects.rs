@@ -26,7 +26,7 @@ pub struct Objects<'a> {
     ws: &'a WebService,
 }
 
-fn join_keys<I, K>(keys: I) -> Result<String>
+pub(crate) fn join_keys<I, K>(keys: I) -> Result<String>
 where
     I: IntoIterator<Item = K>,
     K: AsRef<str>,

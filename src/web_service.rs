@@ -281,6 +281,11 @@ impl WebService {
         Objects::new(self)
     }
 
+    /// The files API: streaming uploads and downloads with progress.
+    pub fn files(&self) -> crate::Files<'_> {
+        crate::Files::new(self)
+    }
+
     /// A call to any endpoint, for what the SDK has no method for yet
     /// (CloudMine's `api()`). `action` is the path under
     /// `/v1/app/{appid}/[user/]`, split on `/`; each segment is percent-encoded.

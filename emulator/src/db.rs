@@ -3,7 +3,7 @@
 //! One connection behind a mutex, used from blocking tasks; every write runs
 //! in a transaction.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,12 +12,14 @@ use serde_json::Value;
 
 use crate::EmulatorError;
 
+mod files;
 mod social;
 
+pub use files::{FileMeta, Orphans};
 pub use social::{LoginOutcome, NewLogin, PendingLogin, SocialUser};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS apps (
@@ -75,6 +77,8 @@ pub fn now_ms() -> i64 {
 /// The database.
 pub struct Db {
     conn: Mutex<Connection>,
+    /// Where file contents live (`blobs/`, `tmp/`); `None` until set.
+    files_dir: Option<PathBuf>,
 }
 
 /// Whether a written key was new.
@@ -106,9 +110,11 @@ impl Db {
         }
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(social::SCHEMA)?;
+        conn.execute_batch(files::SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Db {
             conn: Mutex::new(conn),
+            files_dir: None,
         })
     }
 
@@ -312,10 +318,11 @@ impl Db {
         Ok(true)
     }
 
-    /// Deletes a user with their sessions, identities, resets and objects.
+    /// Deletes a user with their sessions, identities, resets, objects and files.
     pub fn delete_user(&self, app_id: &str, user_id: &str) -> Result<(), EmulatorError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        let orphans = files::delete_owner(&tx, app_id, user_id)?;
         for sql in [
             "DELETE FROM sessions WHERE app_id = ?1 AND user_id = ?2",
             "DELETE FROM social_identities WHERE app_id = ?1 AND user_id = ?2",
@@ -326,6 +333,7 @@ impl Db {
             tx.execute(sql, params![app_id, user_id])?;
         }
         tx.commit()?;
+        self.remove_blobs(orphans);
         Ok(())
     }
 
@@ -386,7 +394,8 @@ impl Db {
         Ok(())
     }
 
-    /// Objects of one namespace, ordered by key: all of them, or the given keys.
+    /// Objects of one namespace, ordered by key: all of them, or the given
+    /// keys. Files appear among them as their metadata (`__type__: "file"`).
     pub fn get_objects(
         &self,
         app_id: &str,
@@ -407,6 +416,11 @@ impl Db {
                     let (key, text) = row?;
                     out.push((key, parse_stored(&text)));
                 }
+                let files = files::all(&conn, app_id, owner)?;
+                if !files.is_empty() {
+                    out.extend(files.into_iter().map(|f| (f.key.clone(), f.to_value())));
+                    out.sort_by(|a, b| a.0.cmp(&b.0));
+                }
             }
             Some(keys) => {
                 let mut stmt = conn.prepare_cached(
@@ -418,6 +432,8 @@ impl Db {
                         .optional()?;
                     if let Some(text) = text {
                         out.push((key.clone(), parse_stored(&text)));
+                    } else if let Some(file) = files::get(&conn, app_id, owner, key)? {
+                        out.push((key.clone(), file.to_value()));
                     }
                 }
             }
@@ -425,7 +441,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Writes objects in one transaction; `merge` deep-merges into existing values.
+    /// Writes objects in one transaction; `merge` deep-merges into existing
+    /// values. An object written under a file's key replaces the file.
     pub fn put_objects(
         &self,
         app_id: &str,
@@ -437,7 +454,9 @@ impl Db {
         let tx = conn.transaction()?;
         let now = now_ms();
         let mut out = Vec::with_capacity(objects.len());
+        let mut orphans = Orphans::default();
         for (key, value) in objects {
+            let replaced_file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
             let existing: Option<String> = tx
                 .query_row(
                     "SELECT value FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
@@ -467,16 +486,22 @@ impl Db {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                         params![app_id, owner, key, value.to_string(), now],
                     )?;
-                    Written::Created
+                    if replaced_file {
+                        Written::Updated
+                    } else {
+                        Written::Created
+                    }
                 }
             };
             out.push((key.clone(), written));
         }
         tx.commit()?;
+        self.remove_blobs(orphans);
         Ok(out)
     }
 
-    /// Deletes keys in one transaction; returns each key with whether it existed.
+    /// Deletes objects and files in one transaction; returns each key with
+    /// whether it existed.
     pub fn delete_objects(
         &self,
         app_id: &str,
@@ -486,14 +511,17 @@ impl Db {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(keys.len());
+        let mut orphans = Orphans::default();
         for key in keys {
             let n = tx.execute(
                 "DELETE FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
                 params![app_id, owner, key],
             )?;
-            out.push((key.clone(), n > 0));
+            let file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
+            out.push((key.clone(), n > 0 || file));
         }
         tx.commit()?;
+        self.remove_blobs(orphans);
         Ok(out)
     }
 }

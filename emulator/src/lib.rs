@@ -27,6 +27,7 @@
 mod accounts;
 mod broker;
 mod db;
+mod files;
 mod hooks;
 mod pages;
 mod provider;
@@ -46,6 +47,7 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{MIN_PASSWORD_LEN, Mail};
 pub use broker::is_loopback_redirect;
+pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
 
 /// A real OAuth 2 provider for one network, used instead of the built-in
@@ -113,6 +115,9 @@ pub struct EmulatorBuilder {
     database: PathBuf,
     listen: SocketAddr,
     max_body_bytes: usize,
+    files_dir: Option<PathBuf>,
+    max_file_bytes: u64,
+    file_limits: HashMap<String, u64>,
     snippets: HashMap<String, Arc<SnippetFn>>,
     social: broker::SocialSettings,
 }
@@ -127,6 +132,9 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("database", &self.database)
             .field("listen", &self.listen)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("files_dir", &self.files_dir)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("file_limits", &self.file_limits)
             .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
             .field("auto_consent", &self.social.auto_consent)
             .field("identities", &self.social.identities)
@@ -160,6 +168,29 @@ impl EmulatorBuilder {
     /// The largest request body accepted; larger ones get 413.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
+        self
+    }
+
+    /// Where uploaded files are kept. Default: `<database>-files` next to a
+    /// database file, or a temporary directory (removed when the emulator
+    /// goes away) for `:memory:`.
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// The largest file an app may upload, for apps without their own
+    /// [`file_limit`](Self::file_limit) (default
+    /// [`DEFAULT_MAX_FILE_BYTES`]); larger uploads get 413.
+    pub fn max_file_bytes(mut self, n: u64) -> Self {
+        self.max_file_bytes = n;
+        self
+    }
+
+    /// The largest file `app_id` may upload (overrides
+    /// [`max_file_bytes`](Self::max_file_bytes) for that app).
+    pub fn file_limit(mut self, app_id: impl Into<String>, bytes: u64) -> Self {
+        self.file_limits.insert(app_id.into(), bytes);
         self
     }
 
@@ -227,8 +258,22 @@ impl EmulatorBuilder {
         }
         let database = self.database.clone();
         let apps = self.apps.clone();
+        let (files_dir, files_temp) = match (&self.files_dir, database.as_os_str()) {
+            (Some(dir), _) => (dir.clone(), None),
+            (None, memory) if memory == ":memory:" => {
+                let temp = tempfile::Builder::new()
+                    .prefix("cloudmine-emulator-files-")
+                    .tempdir()?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+            (None, path) => {
+                let mut dir = path.to_os_string();
+                dir.push("-files");
+                (PathBuf::from(dir), None)
+            }
+        };
         let db = tokio::task::spawn_blocking(move || {
-            let db = db::Db::open(&database)?;
+            let db = db::Db::open(&database)?.with_files_dir(&files_dir)?;
             for (id, key) in &apps {
                 db.upsert_app(id, key)?;
             }
@@ -249,6 +294,9 @@ impl EmulatorBuilder {
             outbox: Mutex::new(Vec::new()),
             apps,
             max_body: self.max_body_bytes,
+            file_limits: self.file_limits,
+            default_file_limit: self.max_file_bytes,
+            _files_temp: files_temp,
             snippets: self.snippets,
             recorded: Mutex::new(VecDeque::new()),
             delay_ms: AtomicU64::new(0),
@@ -304,6 +352,9 @@ impl Emulator {
             database: PathBuf::from(":memory:"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            files_dir: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            file_limits: HashMap::new(),
             snippets: HashMap::new(),
             social: broker::SocialSettings {
                 redirect_support: true,

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cloudmine_emulator::{DEFAULT_MAX_BODY_BYTES, Emulator};
+use cloudmine_emulator::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, Emulator};
 
-/// A self-hostable CloudMine v1 API emulator (objects API, users' sessions,
-/// snippets) backed by SQLite.
+/// A self-hostable CloudMine v1 API emulator (objects, files, users and
+/// sessions, social login, snippets) backed by SQLite.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -28,6 +28,20 @@ struct Args {
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// Directory for uploaded files' contents (default: the --db path with
+    /// `-files` appended; a temporary directory with `--db :memory:`).
+    #[arg(long, value_name = "DIR")]
+    files_dir: Option<PathBuf>,
+
+    /// Largest file an app may upload, in bytes; larger uploads get HTTP 413.
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+    max_file_bytes: u64,
+
+    /// A per-app file size limit as APP_ID:BYTES (overrides --max-file-bytes
+    /// for that app). Repeatable.
+    #[arg(long = "file-limit", value_name = "APP_ID:BYTES", value_parser = parse_file_limit)]
+    file_limits: Vec<(String, u64)>,
 
     /// The built-in identity provider approves social logins at once, as the
     /// first --identity, without a consent page (for headless runs).
@@ -56,6 +70,16 @@ fn parse_identity(s: &str) -> Result<(String, String), String> {
             Ok((name.trim().to_owned(), email.trim().to_owned()))
         }
         _ => Err("expected NAME:EMAIL, e.g. \"Ada Lovelace:ada@example.com\"".to_owned()),
+    }
+}
+
+fn parse_file_limit(s: &str) -> Result<(String, u64), String> {
+    match s.rsplit_once(':') {
+        Some((id, n)) if !id.is_empty() => n
+            .parse()
+            .map(|n| (id.to_owned(), n))
+            .map_err(|_| format!("{n:?} is not a number of bytes")),
+        _ => Err("expected APP_ID:BYTES, e.g. my-app:1048576".to_owned()),
     }
 }
 
@@ -100,7 +124,14 @@ async fn main() -> ExitCode {
     let mut builder = Emulator::builder()
         .database(&args.db)
         .listen(args.listen)
-        .max_body_bytes(args.max_body_bytes);
+        .max_body_bytes(args.max_body_bytes)
+        .max_file_bytes(args.max_file_bytes);
+    if let Some(dir) = &args.files_dir {
+        builder = builder.files_dir(dir);
+    }
+    for (id, limit) in &args.file_limits {
+        builder = builder.file_limit(id, *limit);
+    }
     for (id, key) in &args.apps {
         builder = builder.app(id, key);
     }

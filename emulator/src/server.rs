@@ -50,10 +50,26 @@ pub(crate) struct Shared {
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
     pub max_body: usize,
+    /// Largest file per app, and the default for apps not listed.
+    pub file_limits: HashMap<String, u64>,
+    pub default_file_limit: u64,
+    /// A temporary files directory (for an in-memory database), removed
+    /// when the server goes away.
+    pub _files_temp: Option<tempfile::TempDir>,
     pub snippets: HashMap<String, Snippet>,
     pub recorded: Mutex<VecDeque<RecordedRequest>>,
     pub delay_ms: AtomicU64,
     pub faults: Mutex<Vec<Fault>>,
+}
+
+impl Shared {
+    /// The largest file `app_id` may upload.
+    pub(crate) fn file_limit(&self, app_id: &str) -> u64 {
+        self.file_limits
+            .get(app_id)
+            .copied()
+            .unwrap_or(self.default_file_limit)
+    }
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -181,10 +197,14 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
         headers,
         body: Vec::new(),
     };
-    let body = if declared_len.is_some_and(|n| n > shared.max_body) {
-        None
+    let segments: Vec<String> = raw_path.split('/').skip(1).map(decode).collect();
+    // File uploads stream to disk; everything else is read whole, up to the limit.
+    let (body, upload) = if is_upload(&segments, &parts.method) {
+        (Some(axum::body::Bytes::new()), Some(body))
+    } else if declared_len.is_some_and(|n| n > shared.max_body) {
+        (None, None)
     } else {
-        to_bytes(body, shared.max_body).await.ok()
+        (to_bytes(body, shared.max_body).await.ok(), None)
     };
     if let Some(bytes) = &body {
         record.body = bytes[..bytes.len().min(RECORDED_BODY_LIMIT)].to_vec();
@@ -215,7 +235,6 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
     }
     let body = body.ok_or_else(too_large)?;
 
-    let segments: Vec<String> = raw_path.split('/').skip(1).map(decode).collect();
     if segments.first().map(String::as_str) == Some("idp") {
         let rest: Vec<&str> = segments[1..].iter().map(String::as_str).collect();
         return Ok(crate::provider::route(
@@ -357,17 +376,44 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
         (None, rest)
     };
 
+    let owner = user_id.clone().unwrap_or_default();
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (rest.as_slice(), &parts.method, upload) {
+        (["binary"], _, Some(body)) | (["binary", _], _, Some(body)) => {
+            return crate::files::Upload {
+                shared,
+                app_id,
+                owner: &owner,
+                key: rest.get(1).copied(),
+                headers: &parts.headers,
+                filename: request.query_value("filename"),
+                body,
+            }
+            .run()
+            .await;
+        }
+        (["binary", key], &Method::GET, _) => {
+            let force = request.query_value("force_download") == Some("true");
+            return crate::files::download(shared, app_id, &owner, key, force).await;
+        }
+        (["binary"] | ["binary", _], m, _) => {
+            return Err(Fail::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {m} is not allowed on {}", rest.join("/")),
+            ));
+        }
+        _ => {}
+    }
     let ctx = Ctx {
         shared: Arc::clone(shared),
         app_id: app_id.clone(),
-        owner: user_id.clone().unwrap_or_default(),
+        owner,
         user_id,
         params: ServerParams::parse(&request.query)?,
         request,
         body: body.to_vec(),
     };
     let method = parts.method;
-    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match (rest.as_slice(), &method) {
         (["text"], &Method::GET) => ctx.get_text().await,
         (["text"], &Method::PUT) => ctx.put_text(false).await,
@@ -381,6 +427,22 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
         )),
         _ => Err(no_endpoint(&method, &ctx.request.path)),
     }
+}
+
+/// `POST|PUT /v1/app/{id}/[user/]binary[/{key}]`: a file upload, streamed.
+fn is_upload(segments: &[String], method: &Method) -> bool {
+    if *method != Method::POST && *method != Method::PUT {
+        return false;
+    }
+    let rest = match segments {
+        [v1, app, _, rest @ ..] if v1 == "v1" && app == "app" => rest,
+        _ => return false,
+    };
+    let rest = match rest {
+        [user, rest @ ..] if user == "user" => rest,
+        rest => rest,
+    };
+    matches!(rest, [b] | [b, _] if b == "binary")
 }
 
 fn no_endpoint(method: &Method, path: &str) -> Fail {

@@ -6,7 +6,7 @@ pub mod browser;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudmine::{ApiCall, CallInfo, Event, EventEmitter, WebService, WebServiceBuilder};
+use cloudmine::{CallInfo, Event, EventEmitter, WebService, WebServiceBuilder};
 use cloudmine_emulator::Emulator;
 use serde_json::Value;
 
@@ -59,6 +59,7 @@ pub const ALL_EVENTS: &[Event] = &[
     Event::Meta,
     Event::Result,
     Event::Abort,
+    Event::Progress,
     Event::Ok,
     Event::Created,
     Event::BadRequest,
@@ -77,7 +78,7 @@ pub const ALL_EVENTS: &[Event] = &[
 
 impl EventLog {
     /// Registers a recorder for every event in [`ALL_EVENTS`].
-    pub fn attach(&self, mut call: ApiCall) -> ApiCall {
+    pub fn attach<C: EventEmitter>(&self, mut call: C) -> C {
         for &event in ALL_EVENTS {
             let log = Arc::clone(&self.0);
             call = call.on(event, move |data: &Value, _: &CallInfo| {
@@ -103,6 +104,17 @@ impl EventLog {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, d)| d.clone())
+    }
+
+    /// The data of every firing of one event, in order.
+    pub fn all(&self, name: &str) -> Vec<Value> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+            .collect()
     }
 
     pub fn count(&self, name: &str) -> usize {
