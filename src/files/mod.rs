@@ -20,12 +20,13 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::StreamExt as _;
 use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncRead;
+
+mod disk;
 
 use crate::call::{ApiCall, Completion, Prepared, Request, prepare, transport_error};
 use crate::envelope::{Processed, Processor, parse_body};
@@ -38,9 +39,7 @@ use crate::{Error, Result, WebService};
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Bytes read from an upload source at a time.
-const READ_CHUNK: usize = 128 * 1024;
-/// A download's write buffer.
-const WRITE_BUFFER: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 /// The most of an error answer's body that is read.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -105,40 +104,85 @@ impl Source {
         }
     }
 
-    /// The request body (counting what is read into `sent`) and its length.
-    async fn into_body(self, sent: Arc<AtomicU64>) -> Result<(reqwest::Body, Option<u64>)> {
-        let count = move |chunk: std::io::Result<Bytes>| {
-            if let Ok(c) = &chunk {
-                sent.fetch_add(c.len() as u64, Ordering::Relaxed);
-            }
-            chunk
-        };
-        match self.kind {
+    /// The request body and its length. What the body hands over is
+    /// counted into `sent`; when `cancel` fires (its sender is dropped with
+    /// the upload), the body fails, so the connection is closed and the
+    /// server discards the partial file even while the source is stalled.
+    fn into_body(
+        self,
+        sent: Arc<AtomicU64>,
+        cancel: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<(reqwest::Body, Option<u64>)> {
+        let (stream, len): (BodyStream, Option<u64>) = match self.kind {
             SourceKind::Path(path) => {
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|e| Error::file("open", &path, e))?;
-                let len = file
+                let file = std::fs::File::open(&path).map_err(|e| Error::file("open", &path, e))?;
+                let meta = file
                     .metadata()
-                    .await
-                    .map_err(|e| Error::file("read the size of", &path, e))?
-                    .len();
-                let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
-                Ok((reqwest::Body::wrap_stream(stream.map(count)), Some(len)))
+                    .map_err(|e| Error::file("read the size of", &path, e))?;
+                if meta.is_dir() {
+                    return Err(Error::file(
+                        "upload",
+                        &path,
+                        std::io::Error::other("it is a directory"),
+                    ));
+                }
+                (Box::pin(disk::read_stream(file, &path)?), Some(meta.len()))
             }
             SourceKind::Bytes(bytes) => {
                 let len = bytes.len();
                 let chunks = (0..len).step_by(READ_CHUNK).map(move |start| {
                     Ok::<_, std::io::Error>(bytes.slice(start..len.min(start + READ_CHUNK)))
                 });
-                let stream = futures_util::stream::iter(chunks).map(count);
-                Ok((reqwest::Body::wrap_stream(stream), Some(len as u64)))
+                (
+                    Box::pin(futures_util::stream::iter(chunks)),
+                    Some(len as u64),
+                )
             }
-            SourceKind::Reader { reader, len } => {
-                let stream = tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK);
-                Ok((reqwest::Body::wrap_stream(stream.map(count)), len))
-            }
+            SourceKind::Reader { reader, len } => (
+                Box::pin(tokio_util::io::ReaderStream::with_capacity(
+                    reader, READ_CHUNK,
+                )),
+                len,
+            ),
+        };
+        let body = Counted {
+            inner: stream,
+            sent,
+            cancel: Some(cancel),
+        };
+        Ok((reqwest::Body::wrap_stream(body), len))
+    }
+}
+
+type BodyStream = Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// An upload body that counts what it hands over and fails once cancelled.
+struct Counted {
+    inner: BodyStream,
+    sent: Arc<AtomicU64>,
+    /// `None` once it fired: the stream has ended with an error.
+    cancel: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl futures_util::Stream for Counted {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let Some(cancel) = self.cancel.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if Pin::new(cancel).poll(cx).is_ready() {
+            self.cancel = None;
+            return Poll::Ready(Some(Err(std::io::Error::other("the upload was cancelled"))));
         }
+        let next = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &next {
+            self.sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+        next
     }
 }
 
@@ -698,7 +742,9 @@ async fn upload(
     completion: &mut Completion,
 ) -> Processed {
     let sent = Arc::new(AtomicU64::new(0));
-    let (body, len) = match source.into_body(Arc::clone(&sent)).await {
+    // Dropped with this future: the body then fails (see `Counted`).
+    let (_cancel, cancel) = tokio::sync::oneshot::channel::<()>();
+    let (body, len) = match source.into_body(Arc::clone(&sent), cancel) {
         Ok(b) => b,
         Err(e) => return Processed::from_failure(e),
     };
@@ -817,7 +863,7 @@ struct PartFile {
 }
 
 impl PartFile {
-    async fn create(target: &Path) -> Result<(PartFile, tokio::fs::File)> {
+    fn create(target: &Path) -> Result<(PartFile, std::fs::File)> {
         let name = target
             .file_name()
             .ok_or_else(|| Error::invalid_argument("path", "names no file"))?;
@@ -827,11 +873,10 @@ impl PartFile {
             .unwrap_or(Path::new("."));
         let suffix = &WebService::keygen()[..12];
         let temp = dir.join(format!(".{}.{suffix}.part", name.to_string_lossy()));
-        let file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)
-            .await
             .map_err(|e| Error::file("create", &temp, e))?;
         Ok((PartFile { path: Some(temp) }, file))
     }
@@ -941,20 +986,23 @@ async fn download_to(
     let total = response.content_length();
     let content_type = header_str(response.headers(), CONTENT_TYPE);
     let sha256 = etag_sha256(response.headers());
-    let (part, file) = match PartFile::create(&path).await {
+    let (part, file) = match PartFile::create(&path) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut out = match disk::DiskWriter::start(file, part.path()) {
+        Ok(w) => w,
+        Err(e) => return fail(e),
+    };
     let mut tracker = Tracker::new(interval, stall, total);
     let mut done = 0u64;
     loop {
         match tokio::time::timeout(stall, response.chunk()).await {
             Ok(Ok(Some(chunk))) => {
-                if let Err(e) = out.write_all(&chunk).await {
-                    return fail(Error::file("write", part.path(), e));
-                }
                 done += chunk.len() as u64;
+                if let Err(e) = out.write(chunk).await {
+                    return fail(e);
+                }
                 tracker.update(done, completion);
             }
             Ok(Ok(None)) => break,
@@ -968,10 +1016,9 @@ async fn download_to(
     if let Some(total) = total.filter(|t| *t != done) {
         return fail(ended_early(completion, done, total));
     }
-    if let Err(e) = out.flush().await {
-        return fail(Error::file("write", part.path(), e));
+    if let Err(e) = out.finish().await {
+        return fail(e);
     }
-    drop(out);
     if let Err(e) = part.commit(&path).await {
         return fail(e);
     }
