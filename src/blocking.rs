@@ -159,6 +159,56 @@ impl crate::SocialLoginCall {
     }
 }
 
+/// A blocking BaasBox client: the async [`BaasBox`](crate::baasbox::BaasBox)
+/// (through `Deref`) plus a runtime to wait on.
+#[cfg(feature = "baasbox")]
+#[derive(Debug, Clone)]
+pub struct BaasBox {
+    inner: crate::baasbox::BaasBox,
+}
+
+#[cfg(feature = "baasbox")]
+impl BaasBox {
+    /// Builds a blocking client from the usual builder.
+    pub fn new(builder: crate::baasbox::BaasBoxBuilder) -> Result<Self> {
+        let runtime = Arc::new(Runtime::start()?);
+        let mut builder = builder;
+        builder.blocking = Some(runtime);
+        Ok(BaasBox {
+            inner: builder.build()?,
+        })
+    }
+}
+
+#[cfg(feature = "baasbox")]
+impl Deref for BaasBox {
+    type Target = crate::baasbox::BaasBox;
+
+    fn deref(&self) -> &crate::baasbox::BaasBox {
+        &self.inner
+    }
+}
+
+#[cfg(feature = "baasbox")]
+impl<T: Send + 'static> crate::baasbox::BbCall<T> {
+    /// Runs the call to completion, blocking this thread (a client built
+    /// with [`blocking::BaasBox`](BaasBox) only).
+    pub fn wait(self) -> Result<T> {
+        let runtime = self.runtime()?;
+        runtime.wait(self)?
+    }
+}
+
+#[cfg(feature = "baasbox")]
+impl crate::baasbox::BaasBoxLoginCall {
+    /// Runs the login to completion, blocking this thread (a client built
+    /// with [`blocking::BaasBox`](BaasBox) only).
+    pub fn wait(self) -> Result<crate::baasbox::BbUser> {
+        let runtime = self.runtime()?;
+        runtime.wait(self)?
+    }
+}
+
 impl crate::UploadCall {
     /// Runs the upload to completion, blocking this thread (a client built
     /// with [`blocking::WebService`](WebService) only).

@@ -40,6 +40,8 @@
 //! ## Optional features
 //! - `blocking`: `cloudmine::blocking::WebService`, for programs without an async
 //!   runtime: every call finishes with `.wait()` instead of `.await`.
+//! - `baasbox` (default): [`baasbox::BaasBox`], a client for BaasBox's
+//!   user and social-login API, with a browser login (OAuth 2 + PKCE).
 //! - `keyring` (default): [`KeyringStore`], sessions in the OS keychain, and
 //!   the default [`SessionStore`] when `savelogin` is on and no other store
 //!   is set.
@@ -53,6 +55,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "baasbox")]
+pub mod baasbox;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod call;
@@ -80,7 +84,7 @@ pub use objects::{DestroyAll, Objects};
 pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
-pub use secret::{ApiKey, Password, SessionToken};
+pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 #[cfg(feature = "keyring")]
 pub use session_store::KeyringStore;
 pub use session_store::{FileStore, MemoryStore, SessionStore, StoreKey, StoredSession};

@@ -70,6 +70,21 @@ secret_type!(
     Password
 );
 
+secret_type!(
+    /// An OAuth access token (or OAuth 1 `oauth_token`) from a social network.
+    OAuthToken
+);
+
+secret_type!(
+    /// An OAuth 1 `oauth_secret` (OAuth 2 clients send the access token here too).
+    OAuthSecret
+);
+
+secret_type!(
+    /// An OAuth client secret (for providers that require one).
+    ClientSecret
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

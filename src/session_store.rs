@@ -96,6 +96,25 @@ pub trait SessionStore: Send + Sync + 'static {
     fn clear(&self, key: &StoreKey) -> Result<()>;
 }
 
+/// A shared store: several clients (or a client and the app) can use one.
+impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn load(&self, key: &StoreKey) -> Result<Option<StoredSession>> {
+        (**self).load(key)
+    }
+
+    fn save(&self, key: &StoreKey, session: &StoredSession) -> Result<()> {
+        (**self).save(key, session)
+    }
+
+    fn clear(&self, key: &StoreKey) -> Result<()> {
+        (**self).clear(key)
+    }
+}
+
 pub(crate) fn store_error(store: &'static str, message: impl Into<String>) -> Error {
     Error::session_store(store, message)
 }

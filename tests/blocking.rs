@@ -114,3 +114,70 @@ fn dropping_a_blocking_client_inside_a_runtime_does_not_panic() {
     let ws = client(&emu);
     rt.block_on(async move { drop(ws) });
 }
+
+#[test]
+fn files_upload_and_download_without_a_runtime() {
+    let (_rt, emu) = emulator();
+    let ws = client(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    let uploaded = ws
+        .files()
+        .upload(cloudmine::Source::bytes("blocking bytes"))
+        .filename("note.txt")
+        .wait()
+        .unwrap();
+    assert_eq!(uploaded.content_type.as_deref(), Some("text/plain"));
+    let target = dir.path().join("note.txt");
+    let downloaded = ws
+        .files()
+        .download_to(&uploaded.key, &target)
+        .wait()
+        .unwrap();
+    assert_eq!(downloaded.size, 14);
+    assert_eq!(std::fs::read(&target).unwrap(), b"blocking bytes");
+    // A client without the blocking runtime says so instead of hanging.
+    let plain = WebService::builder()
+        .app_id(APP)
+        .api_key(KEY)
+        .api_root(emu.base_url())
+        .build()
+        .unwrap();
+    let err = plain
+        .files()
+        .upload(cloudmine::Source::bytes("x"))
+        .wait()
+        .unwrap_err();
+    assert!(err.is_invalid(), "{err:?}");
+}
+
+#[cfg(feature = "baasbox")]
+#[test]
+fn baasbox_without_a_runtime() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(
+            Emulator::builder()
+                .app(APP, KEY)
+                .baasbox("bb-code")
+                .auto_consent(true)
+                .start(),
+        )
+        .unwrap();
+    let bb = blocking::BaasBox::new(
+        cloudmine::baasbox::BaasBox::builder()
+            .base_url(format!("{}/baasbox", emu.base_url()))
+            .app_code("bb-code"),
+    )
+    .unwrap();
+    bb.signup("ada", "long enough password").wait().unwrap();
+    assert!(bb.social_logins().wait().unwrap().is_empty());
+    let provider = cloudmine::baasbox::OAuthProvider::emulator(&emu.base_url(), "github").unwrap();
+    let user = bb
+        .login_social("github", provider)
+        .opener(HttpOpener::new())
+        .link(true)
+        .wait()
+        .unwrap();
+    assert_eq!(user.networks, ["github"]);
+    bb.logout().wait().unwrap();
+}

@@ -52,7 +52,7 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn check_password(password: &str) -> Result<(), Fail> {
+pub(crate) fn check_password(password: &str) -> Result<(), Fail> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(bad(format!(
             "the password must be at least {MIN_PASSWORD_LEN} characters"
@@ -64,14 +64,14 @@ fn check_password(password: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-fn hash_password(password: &str) -> Result<String, Fail> {
+pub(crate) fn hash_password(password: &str) -> Result<String, Fail> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|_| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "password hashing failed"))
 }
 
-fn verify_password(password: &str, hash: Option<&str>) -> bool {
+pub(crate) fn verify_password(password: &str, hash: Option<&str>) -> bool {
     hash.and_then(|h| PasswordHash::new(h).ok())
         .is_some_and(|h| {
             Argon2::default()

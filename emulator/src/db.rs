@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use crate::EmulatorError;
 
+mod baasbox;
 mod files;
 mod social;
 
+pub use baasbox::{BbLink, BbUser, LinkOutcome, UnlinkOutcome};
 pub use files::{FileMeta, Orphans};
 pub use social::{LoginOutcome, NewLogin, PendingLogin, SocialUser};
 
@@ -111,6 +113,7 @@ impl Db {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(social::SCHEMA)?;
         conn.execute_batch(files::SCHEMA)?;
+        conn.execute_batch(baasbox::SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Db {
             conn: Mutex::new(conn),

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod baasbox;
 mod broker;
 mod db;
 mod files;
@@ -46,6 +47,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use accounts::{MIN_PASSWORD_LEN, Mail};
+pub use baasbox::BAASBOX_NETWORKS;
 pub use broker::is_loopback_redirect;
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
@@ -120,6 +122,7 @@ pub struct EmulatorBuilder {
     file_limits: HashMap<String, u64>,
     snippets: HashMap<String, Arc<SnippetFn>>,
     social: broker::SocialSettings,
+    baasbox: baasbox::BaasBoxSettings,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -139,6 +142,8 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("auto_consent", &self.social.auto_consent)
             .field("identities", &self.social.identities)
             .field("redirect_support", &self.social.redirect_support)
+            .field("baasbox_prefix", &self.baasbox.prefix)
+            .field("baasbox", &self.baasbox.app_code.is_some())
             .finish()
     }
 }
@@ -238,6 +243,25 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the BaasBox API too, for clients sending this app code, under
+    /// [`baasbox_prefix`](Self::baasbox_prefix) (default `/baasbox`).
+    pub fn baasbox(mut self, app_code: impl Into<String>) -> Self {
+        self.baasbox.app_code = Some(app_code.into());
+        self
+    }
+
+    /// Where the BaasBox API is mounted (default `/baasbox`; not empty).
+    pub fn baasbox_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.baasbox.prefix = prefix.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// How long a BaasBox session lasts (default 24 hours).
+    pub fn baasbox_session_ttl(mut self, ttl: Duration) -> Self {
+        self.baasbox.session_ttl = ttl;
+        self
+    }
+
     /// Registers a server-side snippet, callable with `run/{name}` or `f={name}`.
     pub fn snippet<F>(mut self, name: impl Into<String>, f: F) -> Self
     where
@@ -249,6 +273,23 @@ impl EmulatorBuilder {
 
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        if self.baasbox.app_code.as_deref() == Some("") {
+            return Err(EmulatorError::Config(
+                "the BaasBox app code must not be empty".into(),
+            ));
+        }
+        let prefix_ok = self.baasbox.prefix.starts_with('/')
+            && self.baasbox.prefix.split('/').any(|s| !s.is_empty())
+            && !matches!(
+                self.baasbox.prefix.split('/').nth(1),
+                Some("v1" | "idp" | "_emulator")
+            );
+        if self.baasbox.app_code.is_some() && !prefix_ok {
+            return Err(EmulatorError::Config(format!(
+                "the BaasBox prefix {:?} must start with / and not be /, /v1, /idp or /_emulator",
+                self.baasbox.prefix
+            )));
+        }
         for (id, key) in &self.apps {
             if id.is_empty() || key.is_empty() {
                 return Err(EmulatorError::Config(
@@ -290,6 +331,7 @@ impl EmulatorBuilder {
             db: Arc::new(db),
             base_url: format!("http://{local_addr}"),
             social: self.social,
+            baasbox: self.baasbox,
             provider: provider::ProviderState::default(),
             outbox: Mutex::new(Vec::new()),
             apps,
@@ -359,6 +401,11 @@ impl Emulator {
             social: broker::SocialSettings {
                 redirect_support: true,
                 ..Default::default()
+            },
+            baasbox: baasbox::BaasBoxSettings {
+                prefix: "/baasbox".into(),
+                app_code: None,
+                session_ttl: Duration::from_secs(24 * 3600),
             },
         }
     }

@@ -43,6 +43,18 @@ struct Args {
     #[arg(long = "file-limit", value_name = "APP_ID:BYTES", value_parser = parse_file_limit)]
     file_limits: Vec<(String, u64)>,
 
+    /// Also serve the BaasBox API for this app code (under --baasbox-prefix).
+    #[arg(long, value_name = "APP_CODE")]
+    baasbox_appcode: Option<String>,
+
+    /// Where the BaasBox API is mounted.
+    #[arg(long, default_value = "/baasbox", value_name = "PATH")]
+    baasbox_prefix: String,
+
+    /// How long a BaasBox session lasts, in seconds.
+    #[arg(long, default_value_t = 24 * 3600, value_name = "SECONDS")]
+    baasbox_session_ttl: u64,
+
     /// The built-in identity provider approves social logins at once, as the
     /// first --identity, without a consent page (for headless runs).
     #[arg(long)]
@@ -128,6 +140,12 @@ async fn main() -> ExitCode {
         .max_file_bytes(args.max_file_bytes);
     if let Some(dir) = &args.files_dir {
         builder = builder.files_dir(dir);
+    }
+    if let Some(code) = &args.baasbox_appcode {
+        builder = builder
+            .baasbox(code)
+            .baasbox_prefix(&args.baasbox_prefix)
+            .baasbox_session_ttl(std::time::Duration::from_secs(args.baasbox_session_ttl));
     }
     for (id, limit) in &args.file_limits {
         builder = builder.file_limit(id, *limit);

@@ -162,7 +162,7 @@ impl ProviderState {
         token
     }
 
-    fn identity_for_token(&self, token: &str) -> Option<Identity> {
+    pub(crate) fn identity_for_token(&self, token: &str) -> Option<Identity> {
         let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         tokens
             .get(token)

@@ -45,6 +45,7 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:PORT`, for absolute URLs in redirects.
     pub base_url: String,
     pub social: crate::broker::SocialSettings,
+    pub baasbox: crate::baasbox::BaasBoxSettings,
     pub provider: crate::provider::ProviderState,
     pub outbox: Mutex<Vec<crate::accounts::Mail>>,
     /// App id → API key; apps are only added at start, so this is read-only.
@@ -245,6 +246,21 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
             &body,
             request.header("authorization"),
         ));
+    }
+    if shared.baasbox.app_code.is_some() {
+        let prefix: Vec<&str> = shared
+            .baasbox
+            .prefix
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if segments.len() >= prefix.len() && segments.iter().zip(&prefix).all(|(a, b)| a == b) {
+            let rest: Vec<&str> = segments[prefix.len()..]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            return Ok(crate::baasbox::route(shared, &rest, &request, &body).await);
+        }
     }
     // Test hook: `GET /_emulator/{app}/outbox` lists the mails sent for an
     // app (password resets), behind that app's API key.

@@ -1,7 +1,8 @@
 //! The loopback listener that catches the browser's redirect (RFC 8252 §7.3).
 //!
 //! Bound to `127.0.0.1` on its own thread. Only `GET /callback` carrying the
-//! expected challenge completes the login; everything else gets a small
+//! expected value (CloudMine's `challenge`, or OAuth's `state`) completes the
+//! login; everything else gets a small
 //! error page and the listener keeps waiting. Every answer closes its
 //! connection, so no kept-alive browser socket can hold the listener.
 
@@ -27,8 +28,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// What the browser brought back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Callback {
-    /// The server finished the login; ask the status endpoint.
-    Done,
+    /// The browser came back: CloudMine finished the login (ask the status
+    /// endpoint), or the OAuth provider sent its authorization `code`.
+    Done { code: Option<String> },
     /// The provider or the server refused (`error=…`).
     Failed { code: String, description: String },
 }
@@ -45,10 +47,12 @@ pub(crate) struct Listener {
 const RELEASE_WAIT: Duration = Duration::from_millis(100);
 
 impl Listener {
-    /// Binds `127.0.0.1:port` (0: any free port) and starts waiting.
+    /// Binds `127.0.0.1:port` (0: any free port) and starts waiting for a
+    /// callback whose `param` query parameter equals `expected`.
     pub(crate) fn start(
         port: u16,
-        challenge: String,
+        param: &'static str,
+        expected: String,
         landing: LandingPage,
     ) -> Result<(Self, oneshot::Receiver<Callback>)> {
         let socket = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).map_err(|e| {
@@ -69,7 +73,14 @@ impl Listener {
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("cloudmine-login-listener".into())
-                .spawn(move || serve(&server, &stop, port, &challenge, &landing, tx))
+                .spawn(move || {
+                    let expect = Expected {
+                        port,
+                        param,
+                        value: &expected,
+                    };
+                    serve(&server, &stop, &expect, &landing, tx)
+                })
                 .map_err(|e| {
                     Error::invalid_option("port", format!("cannot start the listener thread: {e}"))
                 })?
@@ -123,11 +134,17 @@ impl Drop for Listener {
     }
 }
 
+/// What a callback must carry.
+struct Expected<'a> {
+    port: u16,
+    param: &'static str,
+    value: &'a str,
+}
+
 fn serve(
     server: &Server,
     stop: &AtomicBool,
-    port: u16,
-    challenge: &str,
+    expect: &Expected<'_>,
     landing: &LandingPage,
     tx: oneshot::Sender<Callback>,
 ) {
@@ -140,7 +157,7 @@ fn serve(
                 return;
             }
         };
-        if let Some(callback) = handle(request, port, challenge, landing) {
+        if let Some(callback) = handle(request, expect, landing) {
             let _ = tx.send(callback);
             return;
         }
@@ -189,7 +206,8 @@ fn respond(request: Request, status: u16, html: String) {
 }
 
 /// Answers one request; `Some` when it completes the login.
-fn handle(request: Request, port: u16, challenge: &str, landing: &LandingPage) -> Option<Callback> {
+fn handle(request: Request, expect: &Expected<'_>, landing: &LandingPage) -> Option<Callback> {
+    let port = expect.port;
     let refuse = |request: Request, status: u16, why: &str| {
         tracing::debug!(status, why, "login listener refused a request");
         respond(request, status, landing.refusal(why));
@@ -222,17 +240,18 @@ fn handle(request: Request, port: u16, challenge: &str, landing: &LandingPage) -
         return refuse(request, 405, "Only GET is accepted here.");
     }
     let mut challenges = Vec::new();
-    let (mut error, mut description) = (None, None);
+    let (mut error, mut description, mut code) = (None, None, None);
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
-            "challenge" => challenges.push(value.into_owned()),
+            n if n == expect.param => challenges.push(value.into_owned()),
+            "code" => code = Some(value.into_owned()),
             "error" => error = Some(value.into_owned()),
             "error_description" => description = Some(value.into_owned()),
             _ => {}
         }
     }
     // Exactly one challenge, and the right one: a missing one is a refusal too.
-    let matches = matches!(challenges.as_slice(), [c] if constant_time_eq(c, challenge));
+    let matches = matches!(challenges.as_slice(), [c] if constant_time_eq(c, expect.value));
     if !matches {
         return refuse(request, 400, "This sign-in link is not for this login.");
     }
@@ -244,7 +263,7 @@ fn handle(request: Request, port: u16, challenge: &str, landing: &LandingPage) -
         }
         None => {
             respond(request, 200, landing.success());
-            Some(Callback::Done)
+            Some(Callback::Done { code })
         }
     }
 }
@@ -293,7 +312,8 @@ mod tests {
     }
 
     fn start() -> (Listener, oneshot::Receiver<Callback>, u16) {
-        let (listener, rx) = Listener::start(0, CHALLENGE.into(), LandingPage::default()).unwrap();
+        let (listener, rx) =
+            Listener::start(0, "challenge", CHALLENGE.into(), LandingPage::default()).unwrap();
         let port = listener.port();
         (listener, rx, port)
     }
@@ -413,7 +433,7 @@ mod tests {
         assert!(status.contains("200"), "{status}");
         assert!(text.contains("data-status=\"success\""));
         assert!(text.to_ascii_lowercase().contains("connection: close"));
-        assert_eq!(rx.await.unwrap(), Callback::Done);
+        assert_eq!(rx.await.unwrap(), Callback::Done { code: None });
         drop(listener);
     }
 
@@ -449,7 +469,7 @@ mod tests {
     fn a_taken_port_is_a_typed_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let e = Listener::start(port, CHALLENGE.into(), LandingPage::default())
+        let e = Listener::start(port, "challenge", CHALLENGE.into(), LandingPage::default())
             .err()
             .unwrap();
         assert!(e.is_invalid(), "{e}");

@@ -5,17 +5,17 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
-use url::Url;
+use serde_json::{Map, Value};
 
+use super::flow::{announce, wait_for_browser, without_query};
 use super::landing::LandingPage;
-use super::listener::{Callback, Listener};
+use super::listener::Listener;
 use super::network::SocialNetwork;
 use super::opener::{BrowserOpener, SystemBrowser};
 use super::pkce;
 use crate::call::{Completion, Request};
 use crate::envelope::Processed;
-use crate::events::{Event, Handlers};
+use crate::events::Handlers;
 use crate::secret::SessionToken;
 use crate::{Error, Result, WebService};
 
@@ -185,30 +185,6 @@ impl SocialLoginCall {
         self
     }
 
-    /// How long the whole login may take (default 5 minutes).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// How the URL is opened (default: [`SystemBrowser`]).
-    pub fn opener(mut self, opener: impl BrowserOpener) -> Self {
-        self.opener = Box::new(opener);
-        self
-    }
-
-    /// A fixed listener port (default 0: any free port, which avoids clashes).
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// The pages the browser shows when it comes back.
-    pub fn landing_page(mut self, page: LandingPage) -> Self {
-        self.landing = page;
-        self
-    }
-
     /// Loopback redirect (default) or status polling.
     pub fn mode(mut self, mode: LoginMode) -> Self {
         self.mode = mode;
@@ -217,6 +193,7 @@ impl SocialLoginCall {
 }
 
 crate::events::impl_event_emitter!(SocialLoginCall);
+super::flow::browser_login_options!(SocialLoginCall);
 
 impl IntoFuture for SocialLoginCall {
     type Output = Result<SocialLogin>;
@@ -225,13 +202,6 @@ impl IntoFuture for SocialLoginCall {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
-}
-
-/// A URL for messages and logs: no query (it holds the API key and session token).
-fn without_query(url: &Url) -> String {
-    let mut u = url.clone();
-    u.set_query(None);
-    u.to_string()
 }
 
 impl SocialLoginCall {
@@ -323,7 +293,7 @@ async fn login(
     let (listener, callback, verifier) = match mode {
         LoginMode::Loopback => {
             let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
-            let (listener, rx) = Listener::start(port, challenge.clone(), landing)?;
+            let (listener, rx) = Listener::start(port, "challenge", challenge.clone(), landing)?;
             (Some((listener, code_challenge)), Some(rx), Some(verifier))
         }
         LoginMode::Polling { .. } => (None, None, None),
@@ -346,22 +316,7 @@ async fn login(
         }
     }
 
-    let opened = opener.open(start.as_str());
-    if let Err(reason) = &opened {
-        tracing::info!(
-            url = %without_query(&start),
-            reason = %reason,
-            "could not open a browser; the app must show the login URL"
-        );
-    }
-    let open_data = json!({
-        "url": start.as_str(),
-        "opened": opened.is_ok(),
-        "reason": opened.as_ref().err(),
-    });
-    completion
-        .handlers
-        .emit(Event::Open, &open_data, &completion.info);
+    announce(opener, &start, completion);
 
     let timed_out = || Error::Timeout {
         method: "GET".into(),
@@ -370,34 +325,16 @@ async fn login(
     };
     let body = match (callback, listener) {
         (Some(callback), Some((listener, _))) => {
-            let port = listener.port();
-            let arrived = tokio::time::timeout(timeout, callback).await;
-            drop(listener); // the port is released before anything else happens
-            match arrived {
-                Err(_) => return Err(timed_out()),
-                Ok(Err(_)) => {
-                    return Err(Error::Transport {
-                        method: "GET".into(),
-                        url: format!("http://127.0.0.1:{port}/callback"),
-                        message: "the login listener stopped before the browser came back".into(),
-                        source: None,
-                    });
-                }
-                Ok(Ok(Callback::Failed { code, description })) => {
-                    return Err(Error::Login { code, description });
-                }
-                Ok(Ok(Callback::Done)) => {
-                    let body = status(ws, &challenge, verifier.as_deref()).await?;
-                    if body.get("finished") != Some(&Value::Bool(true)) {
-                        return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
-                            code: "server_error".into(),
-                            description:
-                                "the browser came back but the server has no finished login".into(),
-                        }));
-                    }
-                    body
-                }
+            wait_for_browser(listener, callback, timeout, &start).await?;
+            let body = status(ws, &challenge, verifier.as_deref()).await?;
+            if body.get("finished") != Some(&Value::Bool(true)) {
+                return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
+                    code: "server_error".into(),
+                    description: "the browser came back but the server has no finished login"
+                        .into(),
+                }));
             }
+            body
         }
         _ => match mode {
             LoginMode::Polling { interval } => poll(ws, &challenge, interval, started, timeout)
@@ -529,6 +466,7 @@ fn parse_login(mut body: Value) -> Result<SocialLogin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_and_redacts_the_status_answer() {

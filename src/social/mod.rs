@@ -1,12 +1,13 @@
 //! Social login: `login_social(network)` through the system browser, a
 //! loopback listener and PKCE. See `docs/SOCIAL_LOGIN.md`.
 
+pub(crate) mod flow;
 mod landing;
-mod listener;
+pub(crate) mod listener;
 mod login;
 mod network;
 mod opener;
-mod pkce;
+pub(crate) mod pkce;
 
 pub use landing::LandingPage;
 pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, Profile, SocialLogin, SocialLoginCall};

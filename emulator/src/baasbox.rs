@@ -1,0 +1,569 @@
+//! The BaasBox front end (PROTOCOL.md §6): `POST /login`, `POST /logout`,
+//! `GET /me`, `POST /user` and the four social routes, under a configurable
+//! prefix, with BaasBox's envelope and error body.
+//!
+//! Social tokens are validated against the built-in identity provider (the
+//! one the CloudMine broker uses). Where BaasBox was wrong this does better,
+//! and `docs/PROTOCOL.md` lists each difference: linking an identity another
+//! user owns is a 409, an unknown network or a missing / non-JSON body is a
+//! 400, unlink leaves no trace, sessions persist in SQLite and expire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use crate::accounts::{check_password, hash_password, verify_password};
+use crate::db::{BbLink, BbUser, LinkOutcome, UnlinkOutcome, now_ms};
+use crate::hooks::RecordedRequest;
+use crate::provider::random_hex;
+use crate::server::{Shared, blocking, constant_time_eq, sha256_hex};
+
+/// The networks the BaasBox front end knows.
+pub const BAASBOX_NETWORKS: &[&str] = &["facebook", "google", "github"];
+
+/// The BaasBox front end's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct BaasBoxSettings {
+    /// Where it is mounted, e.g. `/baasbox` (no trailing slash).
+    pub prefix: String,
+    /// The app code clients must send; `None`: the front end is off.
+    pub app_code: Option<String>,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+}
+
+const SESSION_HEADER: &str = "x-bb-session";
+const APPCODE_HEADER: &str = "x-baasbox-appcode";
+/// BaasBox's code for an invalid or expired session.
+const BB_SESSION_INVALID: &str = "40101";
+
+/// A refusal in BaasBox's error shape.
+struct BbError {
+    status: StatusCode,
+    message: String,
+    bb_code: Option<&'static str>,
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> BbError {
+    BbError {
+        status,
+        message: message.into(),
+        bb_code: None,
+    }
+}
+
+impl From<crate::server::Fail> for BbError {
+    fn from(f: crate::server::Fail) -> Self {
+        error(f.0, f.1)
+    }
+}
+
+const SECRET_HEADERS: &[&str] = &[SESSION_HEADER, APPCODE_HEADER, "authorization", "cookie"];
+
+impl BbError {
+    fn into_response(self, req: &RecordedRequest, resource: &str) -> Response {
+        // BaasBox echoed the request headers, secrets included; ours are
+        // redacted.
+        let headers: Map<String, Value> = req
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if SECRET_HEADERS.contains(&n.as_str()) {
+                    "[redacted]"
+                } else {
+                    v.as_str()
+                };
+                (n.clone(), Value::from(v))
+            })
+            .collect();
+        let mut body = json!({
+            "result": "error",
+            "message": self.message,
+            "resource": resource,
+            "method": req.method,
+            "request_header": headers,
+            "API_version": "0.9.5",
+            "http_code": self.status.as_u16(),
+        });
+        if let Some(code) = self.bb_code {
+            body["bb_code"] = Value::from(code);
+        }
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn ok(status: StatusCode, data: Value, session: Option<&str>) -> Response {
+    let body = json!({ "result": "ok", "data": data, "http_code": status.as_u16() });
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(token) = session.and_then(|t| HeaderValue::from_str(t).ok()) {
+        response.headers_mut().insert(SESSION_HEADER, token);
+    }
+    response
+}
+
+struct Ctx<'a> {
+    shared: &'a Arc<Shared>,
+    settings: &'a BaasBoxSettings,
+    req: &'a RecordedRequest,
+    body: &'a [u8],
+}
+
+/// Routes a request under the prefix; `rest` is the path after it.
+pub(crate) async fn route(
+    shared: &Arc<Shared>,
+    rest: &[&str],
+    req: &RecordedRequest,
+    body: &[u8],
+) -> Response {
+    let settings = &shared.baasbox;
+    let resource = format!("/{}", rest.join("/"));
+    let ctx = Ctx {
+        shared,
+        settings,
+        req,
+        body,
+    };
+    let method = req.method.parse::<Method>().unwrap_or(Method::GET);
+    let outcome = match (rest, &method) {
+        (["login"], &Method::POST) => ctx.login().await,
+        (["logout"], &Method::POST) => ctx.logout().await,
+        (["me"], &Method::GET) => ctx.me().await,
+        (["user"], &Method::POST) => ctx.signup().await,
+        (["social"], &Method::GET) => ctx.list().await,
+        (["social", network], &Method::POST) => ctx.social_login(network).await,
+        (["social", network], &Method::PUT) => ctx.link(network).await,
+        (["social", network], &Method::DELETE) => ctx.unlink(network).await,
+        (["login" | "logout" | "me" | "user" | "social"] | ["social", _], _) => Err(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed on {resource}"),
+        )),
+        _ => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no such resource: {resource}"),
+        )),
+    };
+    outcome.unwrap_or_else(|e| e.into_response(req, &resource))
+}
+
+fn session_ttl_ms(settings: &BaasBoxSettings) -> i64 {
+    i64::try_from(settings.session_ttl.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Ctx<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.req.header(name).filter(|v| !v.is_empty())
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.req
+            .query
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Checks the app code (header, or query `X-BAASBOX-APPCODE`/`appcode`,
+    /// or `fallback` from a login body).
+    fn app_code(&self, fallback: Option<&str>) -> Result<(), BbError> {
+        let given = self
+            .header(APPCODE_HEADER)
+            .or_else(|| self.query(APPCODE_HEADER))
+            .or_else(|| self.query("appcode"))
+            .or(fallback);
+        let expected = self.settings.app_code.as_deref().unwrap_or_default();
+        match given {
+            None => Err(error(
+                StatusCode::BAD_REQUEST,
+                "the X-BAASBOX-APPCODE header is missing",
+            )),
+            Some(code) if constant_time_eq(code.as_bytes(), expected.as_bytes()) => Ok(()),
+            Some(_) => Err(error(StatusCode::UNAUTHORIZED, "invalid app code")),
+        }
+    }
+
+    /// The session's user name (or HTTP Basic credentials' with the app code).
+    async fn user(&self) -> Result<String, BbError> {
+        self.app_code(None)?;
+        if let Some(token) = self
+            .header(SESSION_HEADER)
+            .or_else(|| self.query(SESSION_HEADER))
+        {
+            let hash = sha256_hex(token);
+            let user = blocking(&self.shared.db, move |db| db.bb_session_user(&hash)).await?;
+            return user.ok_or(BbError {
+                status: StatusCode::UNAUTHORIZED,
+                message: "the session is invalid or expired".into(),
+                bb_code: Some(BB_SESSION_INVALID),
+            });
+        }
+        if let Some((username, password)) = self.basic() {
+            let name = username.clone();
+            let user = blocking(&self.shared.db, move |db| db.bb_user(&name)).await?;
+            if let Some(user) = user
+                && verify_password(&password, user.password_hash.as_deref())
+            {
+                return Ok(user.username);
+            }
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "wrong user name or password",
+            ));
+        }
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "the X-BB-SESSION header is missing",
+        ))
+    }
+
+    fn basic(&self) -> Option<(String, String)> {
+        let encoded = self.header("authorization")?.strip_prefix("Basic ")?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        Some((user.to_owned(), password.to_owned()))
+    }
+
+    /// Fields from a JSON or form body.
+    fn fields(&self) -> Result<Map<String, Value>, BbError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(error(StatusCode::BAD_REQUEST, "the request has no body"));
+        }
+        let is_form = self
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            return Ok(form_urlencoded::parse(self.body)
+                .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+                .collect());
+        }
+        match serde_json::from_slice(self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object",
+            )),
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid JSON: {e}"),
+            )),
+        }
+    }
+
+    async fn start_session(&self, username: &str) -> Result<String, BbError> {
+        let token = random_hex(32);
+        if token.is_empty() {
+            return Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the OS random generator failed",
+            ));
+        }
+        let (hash, user) = (sha256_hex(&token), username.to_owned());
+        let expires = now_ms().saturating_add(session_ttl_ms(self.settings));
+        blocking(&self.shared.db, move |db| {
+            db.bb_create_session(&hash, &user, expires)
+        })
+        .await?;
+        Ok(token)
+    }
+
+    async fn profile(&self, username: &str) -> Result<Value, BbError> {
+        let name = username.to_owned();
+        let (user, links) = blocking(&self.shared.db, move |db| {
+            Ok((db.bb_user(&name)?, db.bb_links(&name)?))
+        })
+        .await?;
+        let user = user.ok_or_else(|| error(StatusCode::NOT_FOUND, "the user no longer exists"))?;
+        let social: Map<String, Value> = links
+            .iter()
+            .map(|l| (l.network.clone(), json!({ "id": l.provider_id })))
+            .collect();
+        let mut visible_by_user = Map::new();
+        if let Some(email) = &user.email {
+            visible_by_user.insert("email".into(), Value::from(email.as_str()));
+        }
+        let mut registered = Map::new();
+        if !social.is_empty() {
+            registered.insert("_social".into(), Value::Object(social));
+        }
+        Ok(json!({
+            "user": {
+                "name": user.username,
+                "status": "ACTIVE",
+                "roles": [{ "name": "registered" }],
+            },
+            "id": user.id,
+            "signUpDate": httpdate::fmt_http_date(
+                std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(user.created).unwrap_or(0))
+            ),
+            "visibleByAnonymousUsers": {},
+            "visibleByTheUser": visible_by_user,
+            "visibleByFriends": {},
+            "visibleByRegisteredUsers": registered,
+            "generated_username": user.generated,
+        }))
+    }
+
+    /// A login answer: the profile plus the session, also as a header.
+    async fn logged_in(&self, username: &str, status: StatusCode) -> Result<Response, BbError> {
+        let token = self.start_session(username).await?;
+        let mut data = self.profile(username).await?;
+        data["X-BB-SESSION"] = Value::from(token.as_str());
+        Ok(ok(status, data, Some(&token)))
+    }
+
+    async fn login(&self) -> Result<Response, BbError> {
+        let fields = self.fields()?;
+        let field = |name: &str| text_field(&fields, name);
+        self.app_code(field("appcode").as_deref())?;
+        let (Some(username), Some(password)) = (field("username"), field("password")) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "username and password are required",
+            ));
+        };
+        let name = username.clone();
+        let user = blocking(&self.shared.db, move |db| db.bb_user(&name)).await?;
+        let verified = tokio::task::spawn_blocking(move || {
+            user.filter(|u| verify_password(&password, u.password_hash.as_deref()))
+        })
+        .await
+        .ok()
+        .flatten();
+        match verified {
+            Some(user) => self.logged_in(&user.username, StatusCode::OK).await,
+            None => Err(error(
+                StatusCode::UNAUTHORIZED,
+                "wrong user name or password",
+            )),
+        }
+    }
+
+    async fn signup(&self) -> Result<Response, BbError> {
+        self.app_code(None)?;
+        let fields = self.fields()?;
+        let field = |name: &str| text_field(&fields, name);
+        let (Some(username), Some(password)) = (field("username"), field("password")) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "username and password are required",
+            ));
+        };
+        check_password(&password)?;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))??;
+        let user = BbUser {
+            username: username.clone(),
+            id: random_hex(16),
+            password_hash: Some(hash),
+            generated: false,
+            email: field("email"),
+            created: now_ms(),
+        };
+        let created = blocking(&self.shared.db, move |db| db.bb_create_user(&user)).await?;
+        if !created {
+            return Err(error(
+                StatusCode::CONFLICT,
+                format!("the user name {username:?} is taken"),
+            ));
+        }
+        self.logged_in(&username, StatusCode::CREATED).await
+    }
+
+    async fn logout(&self) -> Result<Response, BbError> {
+        self.app_code(None)?;
+        let Some(token) = self
+            .header(SESSION_HEADER)
+            .or_else(|| self.query(SESSION_HEADER))
+        else {
+            return Err(error(
+                StatusCode::UNAUTHORIZED,
+                "the X-BB-SESSION header is missing",
+            ));
+        };
+        let hash = sha256_hex(token);
+        blocking(&self.shared.db, move |db| db.bb_delete_session(&hash)).await?;
+        Ok(ok(StatusCode::OK, Value::from("user logged out"), None))
+    }
+
+    async fn me(&self) -> Result<Response, BbError> {
+        let user = self.user().await?;
+        Ok(ok(StatusCode::OK, self.profile(&user).await?, None))
+    }
+
+    async fn list(&self) -> Result<Response, BbError> {
+        let user = self.user().await?;
+        let links = blocking(&self.shared.db, move |db| db.bb_links(&user)).await?;
+        if links.is_empty() {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "no social network is linked to this user",
+            ));
+        }
+        let data: Vec<Value> = links
+            .into_iter()
+            .map(|l| {
+                json!({
+                    "username": l.name,
+                    "password": null,
+                    "from": l.network,
+                    "token": l.token,
+                    "secret": l.secret,
+                    "id": l.provider_id,
+                    "additionalData": {
+                        "email": l.email,
+                        "name": l.name,
+                        "avatarUrl": null,
+                        "personal_url": null,
+                    },
+                })
+            })
+            .collect();
+        Ok(ok(StatusCode::OK, Value::Array(data), None))
+    }
+
+    fn network(network: &str) -> Result<String, BbError> {
+        let lower = network.to_ascii_lowercase();
+        if BAASBOX_NETWORKS.contains(&lower.as_str()) {
+            Ok(lower)
+        } else {
+            Err(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown social network {network:?}; use one of {}",
+                    BAASBOX_NETWORKS.join(", ")
+                ),
+            ))
+        }
+    }
+
+    /// The identity behind `oauth_token` (body or query), as a link record.
+    fn identity(&self, network: &str) -> Result<BbLink, BbError> {
+        let from_query = (self.query("oauth_token"), self.query("oauth_secret"));
+        let (token, secret) = if from_query.0.is_some() || from_query.1.is_some() {
+            (
+                from_query.0.map(str::to_owned),
+                from_query.1.map(str::to_owned),
+            )
+        } else {
+            let fields = self.fields()?;
+            let get = |n: &str| text_field(&fields, n);
+            (get("oauth_token"), get("oauth_secret"))
+        };
+        let (Some(token), Some(secret)) = (token, secret) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "oauth_token and oauth_secret are required",
+            ));
+        };
+        let identity = self
+            .shared
+            .provider
+            .identity_for_token(&token)
+            .filter(|i| i.network.eq_ignore_ascii_case(network))
+            .ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the token is not valid for {network}"),
+                )
+            })?;
+        Ok(BbLink {
+            network: network.to_owned(),
+            provider_id: identity.id,
+            name: identity.name,
+            email: identity.email,
+            token,
+            secret,
+        })
+    }
+
+    async fn social_login(&self, network: &str) -> Result<Response, BbError> {
+        self.app_code(None)?;
+        let network = Self::network(network)?;
+        let link = self.identity(&network)?;
+        let new_user = BbUser {
+            username: uuid_like(),
+            id: random_hex(16),
+            password_hash: None,
+            generated: true,
+            email: Some(link.email.clone()),
+            created: now_ms(),
+        };
+        let (username, _created) = blocking(&self.shared.db, move |db| {
+            db.bb_social_login(&link, &new_user)
+        })
+        .await?;
+        self.logged_in(&username, StatusCode::OK).await
+    }
+
+    async fn link(&self, network: &str) -> Result<Response, BbError> {
+        let user = self.user().await?;
+        let network = Self::network(network)?;
+        let link = self.identity(&network)?;
+        let name = user.clone();
+        let outcome = blocking(&self.shared.db, move |db| db.bb_link(&name, &link)).await?;
+        match outcome {
+            LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
+                Ok(ok(StatusCode::OK, Value::from(""), None))
+            }
+            LinkOutcome::OwnedByOther => Err(error(
+                StatusCode::CONFLICT,
+                format!("this {network} account is linked to another user"),
+            )),
+            LinkOutcome::NetworkTaken => Err(error(
+                StatusCode::CONFLICT,
+                format!("another {network} account is linked to this user; unlink it first"),
+            )),
+        }
+    }
+
+    async fn unlink(&self, network: &str) -> Result<Response, BbError> {
+        let user = self.user().await?;
+        let network = Self::network(network)?;
+        let net = network.clone();
+        let outcome = blocking(&self.shared.db, move |db| db.bb_unlink(&user, &net)).await?;
+        match outcome {
+            UnlinkOutcome::Removed => Ok(ok(StatusCode::OK, Value::from(""), None)),
+            UnlinkOutcome::NotLinked => Err(error(
+                StatusCode::NOT_FOUND,
+                format!("{network} is not linked to this user"),
+            )),
+            UnlinkOutcome::LastLoginMethod => Err(error(
+                StatusCode::CONFLICT,
+                format!("{network} is this user's only way to log in; it cannot be unlinked"),
+            )),
+        }
+    }
+}
+
+/// A non-empty string field of a body.
+fn text_field(fields: &Map<String, Value>, name: &str) -> Option<String> {
+    fields
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A generated user name: a UUID-shaped random value, as BaasBox makes.
+fn uuid_like() -> String {
+    let h = random_hex(16);
+    if h.len() < 32 {
+        return h;
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

@@ -1,0 +1,328 @@
+//! The BaasBox front end's storage: its users, sessions and social links.
+//!
+//! BaasBox is a one-app server, so these tables are not keyed by app.
+//! Sessions are stored as the SHA-256 of their token, with an expiry.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Db, now_ms};
+use crate::EmulatorError;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS bb_users (
+    username      TEXT PRIMARY KEY,
+    id            TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    generated     INTEGER NOT NULL,
+    email         TEXT,
+    created       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bb_sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    username     TEXT NOT NULL,
+    expires_ms   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bb_links (
+    network     TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    username    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    PRIMARY KEY (network, provider_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS bb_links_one_per_network ON bb_links (username, network);
+";
+
+/// A BaasBox user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BbUser {
+    /// The user name (generated for users created by a social login).
+    pub username: String,
+    /// The user's id.
+    pub id: String,
+    /// The argon2 hash, for users with a password.
+    pub password_hash: Option<String>,
+    /// True when the user name was generated.
+    pub generated: bool,
+    /// The email, when known.
+    pub email: Option<String>,
+    /// Milliseconds since the epoch.
+    pub created: i64,
+}
+
+/// A linked social identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BbLink {
+    /// The network's name.
+    pub network: String,
+    /// The user's id at the network.
+    pub provider_id: String,
+    /// The name the network gave.
+    pub name: String,
+    /// The email the network gave.
+    pub email: String,
+    /// The token the link was made with.
+    pub token: String,
+    /// The secret the link was made with.
+    pub secret: String,
+}
+
+/// What linking an identity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// The identity is now linked to the user.
+    Linked,
+    /// It already was.
+    AlreadyLinked,
+    /// Another user owns that identity.
+    OwnedByOther,
+    /// The user has another identity of that network linked.
+    NetworkTaken,
+}
+
+/// What unlinking did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlinkOutcome {
+    /// The link is gone.
+    Removed,
+    /// There was none.
+    NotLinked,
+    /// It is the user's only way to log in; kept.
+    LastLoginMethod,
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BbUser> {
+    Ok(BbUser {
+        username: r.get(0)?,
+        id: r.get(1)?,
+        password_hash: r.get(2)?,
+        generated: r.get::<_, i64>(3)? != 0,
+        email: r.get(4)?,
+        created: r.get(5)?,
+    })
+}
+
+const USER_COLUMNS: &str = "username, id, password_hash, generated, email, created";
+
+impl Db {
+    /// Creates a user; `Ok(false)` when the name is taken.
+    pub fn bb_create_user(&self, user: &BbUser) -> Result<bool, EmulatorError> {
+        let n = self.conn().execute(
+            "INSERT INTO bb_users (username, id, password_hash, generated, email, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            params![
+                user.username,
+                user.id,
+                user.password_hash,
+                i64::from(user.generated),
+                user.email,
+                user.created
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// A user by name.
+    pub fn bb_user(&self, username: &str) -> Result<Option<BbUser>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM bb_users WHERE username = ?1"),
+                [username],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Starts a session.
+    pub fn bb_create_session(
+        &self,
+        token_sha256: &str,
+        username: &str,
+        expires_ms: i64,
+    ) -> Result<(), EmulatorError> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM bb_sessions WHERE expires_ms <= ?1", [now_ms()])?;
+        conn.execute(
+            "INSERT INTO bb_sessions (token_sha256, username, expires_ms) VALUES (?1, ?2, ?3)",
+            params![token_sha256, username, expires_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The user of a live session.
+    pub fn bb_session_user(&self, token_sha256: &str) -> Result<Option<String>, EmulatorError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT username FROM bb_sessions WHERE token_sha256 = ?1 AND expires_ms > ?2",
+                params![token_sha256, now_ms()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Ends a session.
+    pub fn bb_delete_session(&self, token_sha256: &str) -> Result<(), EmulatorError> {
+        self.conn().execute(
+            "DELETE FROM bb_sessions WHERE token_sha256 = ?1",
+            [token_sha256],
+        )?;
+        Ok(())
+    }
+
+    /// A user's links, by network.
+    pub fn bb_links(&self, username: &str) -> Result<Vec<BbLink>, EmulatorError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT network, provider_id, name, email, token, secret FROM bb_links
+             WHERE username = ?1 ORDER BY network",
+        )?;
+        let rows = stmt.query_map([username], |r| {
+            Ok(BbLink {
+                network: r.get(0)?,
+                provider_id: r.get(1)?,
+                name: r.get(2)?,
+                email: r.get(3)?,
+                token: r.get(4)?,
+                secret: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Logs in with a social identity: its user, or a new user with a
+    /// generated name (`new_user`) linked to it. Returns the user name and
+    /// whether it was created.
+    pub fn bb_social_login(
+        &self,
+        link: &BbLink,
+        new_user: &BbUser,
+    ) -> Result<(String, bool), EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owner = owner_of(&tx, link)?;
+        if let Some(owner) = owner {
+            return Ok((owner, false));
+        }
+        tx.execute(
+            "INSERT INTO bb_users (username, id, password_hash, generated, email, created)
+             VALUES (?1, ?2, NULL, 1, ?3, ?4)",
+            params![
+                new_user.username,
+                new_user.id,
+                new_user.email,
+                new_user.created
+            ],
+        )?;
+        insert_link(&tx, &new_user.username, link)?;
+        tx.commit()?;
+        Ok((new_user.username.clone(), true))
+    }
+
+    /// Links an identity to a user.
+    pub fn bb_link(&self, username: &str, link: &BbLink) -> Result<LinkOutcome, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owner = owner_of(&tx, link)?;
+        let outcome = match owner {
+            Some(owner) if owner == username => LinkOutcome::AlreadyLinked,
+            Some(_) => LinkOutcome::OwnedByOther,
+            None => {
+                let other: Option<String> = tx
+                    .query_row(
+                        "SELECT provider_id FROM bb_links WHERE username = ?1 AND network = ?2",
+                        params![username, link.network],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if other.is_some() {
+                    LinkOutcome::NetworkTaken
+                } else {
+                    insert_link(&tx, username, link)?;
+                    LinkOutcome::Linked
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Unlinks a network from a user, unless it is their only way to log in.
+    pub fn bb_unlink(&self, username: &str, network: &str) -> Result<UnlinkOutcome, EmulatorError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let linked: bool = tx
+            .query_row(
+                "SELECT 1 FROM bb_links WHERE username = ?1 AND network = ?2",
+                params![username, network],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !linked {
+            return Ok(UnlinkOutcome::NotLinked);
+        }
+        let has_password: bool = tx
+            .query_row(
+                "SELECT password_hash IS NOT NULL FROM bb_users WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        let links: i64 = tx.query_row(
+            "SELECT count(*) FROM bb_links WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )?;
+        if !has_password && links <= 1 {
+            return Ok(UnlinkOutcome::LastLoginMethod);
+        }
+        tx.execute(
+            "DELETE FROM bb_links WHERE username = ?1 AND network = ?2",
+            params![username, network],
+        )?;
+        tx.commit()?;
+        Ok(UnlinkOutcome::Removed)
+    }
+}
+
+/// The user an identity is linked to.
+fn owner_of(
+    tx: &rusqlite::Transaction<'_>,
+    link: &BbLink,
+) -> Result<Option<String>, EmulatorError> {
+    Ok(tx
+        .query_row(
+            "SELECT username FROM bb_links WHERE network = ?1 AND provider_id = ?2",
+            params![link.network, link.provider_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn insert_link(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+    link: &BbLink,
+) -> Result<(), EmulatorError> {
+    tx.execute(
+        "INSERT INTO bb_links (network, provider_id, username, name, email, token, secret, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            link.network,
+            link.provider_id,
+            username,
+            link.name,
+            link.email,
+            link.token,
+            link.secret,
+            now_ms()
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! The BaasBox front end with a plain HTTP client: every route's success and
+//! each error status, tokens from the built-in identity provider.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use cloudmine_emulator::Emulator;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const APP_CODE: &str = "1234567890";
+
+async fn emulator() -> Emulator {
+    Emulator::builder()
+        .app("cm-app", "cm-key")
+        .baasbox(APP_CODE)
+        .baasbox_session_ttl(Duration::from_secs(2))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+struct Bb<'a> {
+    emu: &'a Emulator,
+}
+
+impl Bb<'_> {
+    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, format!("{}/baasbox{path}", self.emu.base_url()))
+            .header("X-BAASBOX-APPCODE", APP_CODE)
+    }
+
+    async fn send(rb: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
+        let resp = rb.send().await.unwrap();
+        let status = resp.status();
+        let session = resp
+            .headers()
+            .get("x-bb-session")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, session, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn signup(&self, user: &str) -> String {
+        let (s, session, b) = Self::send(
+            self.req(Method::POST, "/user")
+                .json(&json!({"username": user, "password": "long enough password"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        session.unwrap()
+    }
+}
+
+/// An access token from the built-in provider for `email` at `network`.
+async fn provider_token(emu: &Emulator, network: &str, email: &str) -> String {
+    let redirect = "http://127.0.0.1:9/callback";
+    let resp = client()
+        .post(format!("{}/idp/{network}/consent", emu.base_url()))
+        .form(&[
+            ("client_id", "test"),
+            ("redirect_uri", redirect),
+            ("state", "s"),
+            ("email", email),
+            ("name", "Test Person"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let token: Value = client()
+        .post(format!("{}/idp/token", emu.base_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", "test"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+fn tokens(token: &str) -> Value {
+    json!({"oauth_token": token, "oauth_secret": token})
+}
+
+#[tokio::test]
+async fn app_code_is_required_and_checked() {
+    let emu = emulator().await;
+    let url = format!("{}/baasbox/login", emu.base_url());
+    let body = json!({"username": "u", "password": "p"});
+    let (s, _, b) = Bb::send(client().post(&url).json(&body)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["result"], "error");
+    assert_eq!(b["http_code"], 400);
+    assert_eq!(b["resource"], "/login");
+    assert_eq!(b["method"], "POST");
+    let (s, _, b) = Bb::send(
+        client()
+            .post(&url)
+            .header("X-BAASBOX-APPCODE", "wrong")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    // The echoed request headers never show the app code or a session.
+    assert_eq!(b["request_header"]["x-baasbox-appcode"], "[redacted]");
+    // The query parameter works too.
+    let (s, _, _) = Bb::send(
+        client()
+            .post(format!("{url}?appcode={APP_CODE}"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "right app code, unknown user");
+}
+
+#[tokio::test]
+async fn password_login_me_logout_and_expiry() {
+    let emu = emulator().await;
+    let bb = Bb { emu: &emu };
+    let first = bb.signup("ada").await;
+    let (s, _, b) = Bb::send(
+        bb.req(Method::POST, "/user")
+            .json(&json!({"username": "ada", "password": "long enough password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+
+    let login = |password: &'static str| {
+        bb.req(Method::POST, "/login")
+            .json(&json!({"username": "ada", "password": password}))
+    };
+    let (s, session, b) = Bb::send(login("long enough password")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let session = session.unwrap();
+    assert_ne!(session, first);
+    assert_eq!(b["result"], "ok");
+    assert_eq!(b["data"]["X-BB-SESSION"], session.as_str());
+    assert_eq!(b["data"]["user"]["name"], "ada");
+    assert_eq!(b["data"]["user"]["roles"][0]["name"], "registered");
+    let (s, _, _) = Bb::send(login("wrong password!")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, b) = Bb::send(
+        bb.req(Method::POST, "/login")
+            .json(&json!({"username": "ada"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    // A form body works as in BaasBox.
+    let (s, _, _) = Bb::send(bb.req(Method::POST, "/login").form(&[
+        ("username", "ada"),
+        ("password", "long enough password"),
+        ("appcode", APP_CODE),
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, _, b) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", &session)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["data"]["user"]["name"], "ada");
+    assert_eq!(b["data"]["generated_username"], false);
+    // HTTP Basic with the app code also authenticates.
+    let basic = base64::engine::general_purpose::STANDARD.encode("ada:long enough password");
+    let (s, _, _) = Bb::send(
+        bb.req(Method::GET, "/me")
+            .header("authorization", format!("Basic {basic}")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = Bb::send(bb.req(Method::GET, "/me")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, b) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", "nope")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["bb_code"], "40101");
+
+    let (s, _, b) = Bb::send(
+        bb.req(Method::POST, "/logout")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["data"], "user logged out");
+    let (s, _, _) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", &session)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Sessions expire (2 s here).
+    let (_, session, _) = Bb::send(login("long enough password")).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (s, _, b) = Bb::send(
+        bb.req(Method::GET, "/me")
+            .header("X-BB-SESSION", session.unwrap()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["bb_code"], "40101");
+}
+
+#[tokio::test]
+async fn social_login_link_list_unlink() {
+    let emu = emulator().await;
+    let bb = Bb { emu: &emu };
+
+    // Login with a token: a new user with a generated name, then the same
+    // user with a new session.
+    let token = provider_token(&emu, "google", "grace@example.com").await;
+    let (s, first, b) =
+        Bb::send(bb.req(Method::POST, "/social/google").json(&tokens(&token))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let user = b["data"]["user"]["name"].as_str().unwrap().to_owned();
+    assert_eq!(user.len(), 36, "a UUID-shaped name: {user}");
+    assert_eq!(b["data"]["generated_username"], true);
+    let provider_id = &hex(&Sha256::digest(b"grace@example.com"))[..16];
+    assert_eq!(
+        b["data"]["visibleByRegisteredUsers"]["_social"]["google"]["id"],
+        provider_id
+    );
+    let again = provider_token(&emu, "google", "grace@example.com").await;
+    let (s, second, b) = Bb::send(bb.req(
+        Method::POST,
+        &format!("/social/google?oauth_token={again}&oauth_secret={again}"),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["data"]["user"]["name"], user.as_str());
+    assert_ne!(first, second);
+    let session = second.unwrap();
+
+    // List: the token from the first signup.
+    let (s, _, b) = Bb::send(
+        bb.req(Method::GET, "/social")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["data"][0]["from"], "google");
+    assert_eq!(b["data"][0]["token"], token.as_str());
+    assert_eq!(b["data"][0]["id"], provider_id);
+    assert_eq!(b["data"][0]["additionalData"]["email"], "grace@example.com");
+
+    // Link GitHub, list both, unlink GitHub.
+    let gh = provider_token(&emu, "github", "grace@example.com").await;
+    let (s, _, b) = Bb::send(
+        bb.req(Method::PUT, "/social/github")
+            .header("X-BB-SESSION", &session)
+            .json(&tokens(&gh)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"], "");
+    let (_, _, b) = Bb::send(
+        bb.req(Method::GET, "/social")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(b["data"].as_array().unwrap().len(), 2);
+    let (s, _, _) = Bb::send(
+        bb.req(Method::DELETE, "/social/github")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, b) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", &session)).await;
+    assert!(
+        b["data"]["visibleByRegisteredUsers"]["_social"]
+            .get("github")
+            .is_none(),
+        "no trace of the unlinked network: {b}"
+    );
+    let (s, _, _) = Bb::send(
+        bb.req(Method::DELETE, "/social/github")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "not linked");
+    // Google is this generated user's only way in: it stays.
+    let (s, _, b) = Bb::send(
+        bb.req(Method::DELETE, "/social/google")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+
+    // Another user cannot link Grace's Google identity.
+    let other = bb.signup("alan").await;
+    let grace_again = provider_token(&emu, "google", "grace@example.com").await;
+    let (s, _, b) = Bb::send(
+        bb.req(Method::PUT, "/social/google")
+            .header("X-BB-SESSION", &other)
+            .json(&tokens(&grace_again)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    // Nothing linked is a 404 for the list.
+    let (s, _, _) = Bb::send(
+        bb.req(Method::GET, "/social")
+            .header("X-BB-SESSION", &other),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A password user may unlink their only network: the password remains.
+    let alans = provider_token(&emu, "facebook", "alan@example.com").await;
+    let (s, _, _) = Bb::send(
+        bb.req(Method::PUT, "/social/facebook")
+            .header("X-BB-SESSION", &other)
+            .json(&tokens(&alans)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = Bb::send(
+        bb.req(Method::DELETE, "/social/facebook")
+            .header("X-BB-SESSION", &other),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn social_route_errors() {
+    let emu = emulator().await;
+    let bb = Bb { emu: &emu };
+    let token = provider_token(&emu, "google", "x@example.com").await;
+    let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            "unknown network",
+            bb.req(Method::POST, "/social/myspace")
+                .json(&tokens(&token)),
+            StatusCode::BAD_REQUEST,
+            "unknown social network",
+        ),
+        (
+            "no body",
+            bb.req(Method::POST, "/social/google"),
+            StatusCode::BAD_REQUEST,
+            "no body",
+        ),
+        (
+            "not JSON",
+            bb.req(Method::POST, "/social/google").body("oauth_token=1"),
+            StatusCode::BAD_REQUEST,
+            "not valid JSON",
+        ),
+        (
+            "missing secret",
+            bb.req(Method::POST, "/social/google")
+                .json(&json!({"oauth_token": token})),
+            StatusCode::BAD_REQUEST,
+            "required",
+        ),
+        (
+            "invalid token",
+            bb.req(Method::POST, "/social/google")
+                .json(&tokens("forged")),
+            StatusCode::BAD_REQUEST,
+            "not valid",
+        ),
+        (
+            "token of another network",
+            bb.req(Method::POST, "/social/facebook")
+                .json(&tokens(&token)),
+            StatusCode::BAD_REQUEST,
+            "not valid",
+        ),
+        (
+            "list without a session",
+            bb.req(Method::GET, "/social"),
+            StatusCode::UNAUTHORIZED,
+            "missing",
+        ),
+        (
+            "link without a session",
+            bb.req(Method::PUT, "/social/google").json(&tokens(&token)),
+            StatusCode::UNAUTHORIZED,
+            "missing",
+        ),
+        (
+            "wrong method",
+            bb.req(Method::PATCH, "/social/google"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "not allowed",
+        ),
+        (
+            "unknown resource",
+            bb.req(Method::GET, "/nothing"),
+            StatusCode::NOT_FOUND,
+            "no such resource",
+        ),
+    ];
+    for (name, rb, status, message) in cases {
+        let (s, _, b) = Bb::send(rb).await;
+        assert_eq!(s, status, "{name}: {b}");
+        assert!(
+            b["message"].as_str().unwrap_or("").contains(message),
+            "{name}: {b}"
+        );
+        assert_eq!(b["http_code"], status.as_u16());
+    }
+}
+
+#[tokio::test]
+async fn the_provider_enforces_pkce() {
+    let emu = emulator().await;
+    let redirect = "http://127.0.0.1:9/callback";
+    let verifier = "a-verifier-that-is-long-enough-to-be-valid-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let issue = || async {
+        let resp = client()
+            .post(format!("{}/idp/google/consent", emu.base_url()))
+            .form(&[
+                ("client_id", "test"),
+                ("redirect_uri", redirect),
+                ("state", "s"),
+                ("email", "p@example.com"),
+                ("code_challenge", &challenge),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let base = emu.base_url();
+    let exchange = |code: String, verifier: &'static str| {
+        let base = base.clone();
+        async move {
+            let resp = client()
+                .post(format!("{base}/idp/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect),
+                    ("client_id", "test"),
+                    ("code_verifier", verifier),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, b) = exchange(
+        issue().await,
+        "the-wrong-verifier-of-sufficient-length-000000000",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "invalid_grant");
+    let (s, b) = exchange(issue().await, verifier).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
+    let emu = Emulator::builder()
+        .app("cm-app", "cm-key")
+        .baasbox(APP_CODE)
+        .baasbox_prefix("/api/bb")
+        .start()
+        .await
+        .unwrap();
+    let (s, _, _) = Bb::send(
+        client()
+            .get(format!("{}/api/bb/me", emu.base_url()))
+            .header("X-BAASBOX-APPCODE", APP_CODE),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "served under the prefix");
+    let resp = client()
+        .get(format!("{}/v1/app/cm-app/text", emu.base_url()))
+        .header("x-cloudmine-apikey", "cm-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bad = Emulator::builder()
+        .app("a", "k")
+        .baasbox(APP_CODE)
+        .baasbox_prefix("/v1")
+        .start()
+        .await;
+    assert!(bad.is_err());
+}
