@@ -13,7 +13,7 @@ use cloudmine::{Event, EventEmitter, HttpOpener, MemoryStore, SessionStore};
 use cloudmine_emulator::Emulator;
 use fantoccini::Locator;
 use support::EventLog;
-use support::browser::Browser;
+use support::browser::{Browser, url_catcher};
 
 const APP_CODE: &str = "bb-app-code-123";
 
@@ -420,14 +420,7 @@ async fn browser_flow_in_headless_chromium() {
         .await
         .unwrap();
     let bb = client(&emu);
-    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
-    let tx = Arc::new(Mutex::new(Some(tx)));
-    let opener = move |url: &str| {
-        if let Some(tx) = tx.lock().unwrap().take() {
-            let _ = tx.send(url.to_owned());
-        }
-        Ok(())
-    };
+    let (opener, rx) = url_catcher();
     let provider = OAuthProvider::emulator(&emu.base_url(), "facebook").unwrap();
     let login = tokio::spawn(std::future::IntoFuture::into_future(
         bb.login_social("facebook", provider)

@@ -420,21 +420,11 @@ async fn dropping_a_download_removes_the_partial_file() {
     let ws = client_for(&short_body_server(4_000_000, 100_000, true).await);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("movie.mp4");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EventMessage>();
     let call = ws
         .files()
         .download_to("movie", &target)
-        .progress_interval(Duration::from_millis(1))
-        .on(Event::Progress, tx.clone())
-        .on(Event::Abort, tx.clone())
-        .on(Event::Error, tx.clone())
-        .on(Event::Complete, tx);
-    let task = tokio::spawn(call.into_future());
-    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("progress within 10 s")
-        .unwrap();
-    assert_eq!(first.event, Event::Progress);
+        .progress_interval(Duration::from_millis(1));
+    let (task, mut rx) = start_and_wait_for_progress(call).await;
     // Mid-transfer: the bytes so far are in a temporary file only.
     let names = entries(dir.path());
     assert_eq!(names.len(), 1, "{names:?}");
@@ -453,6 +443,35 @@ async fn dropping_a_download_removes_the_partial_file() {
     events.retain(|e| *e != Event::Progress);
     assert_eq!(events, [Event::Abort, Event::Error, Event::Complete]);
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+/// Spawns a transfer that reports progress, abort, error and complete to a
+/// channel, and waits for its first progress event.
+async fn start_and_wait_for_progress<C>(
+    call: C,
+) -> (
+    tokio::task::JoinHandle<C::Output>,
+    tokio::sync::mpsc::UnboundedReceiver<EventMessage>,
+)
+where
+    C: EventEmitter + IntoFuture,
+    C::IntoFuture: Send + 'static,
+    C::Output: Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EventMessage>();
+    let call = call
+        .on(Event::Progress, tx.clone())
+        .on(Event::Abort, tx.clone())
+        .on(Event::Error, tx.clone())
+        .on(Event::Complete, tx);
+    let task = tokio::spawn(call.into_future());
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("progress within 10 s")
+        .unwrap();
+    assert_eq!(first.event, Event::Progress);
+    assert!(Progress::from_data(&first.data).unwrap().done > 0);
+    (task, rx)
 }
 
 /// An emulator keeping files in a directory the test can look into.
@@ -488,23 +507,12 @@ async fn cancelling_an_upload_stops_it_and_the_server_keeps_nothing() {
         std::future::pending::<()>().await;
         drop(writer);
     });
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EventMessage>();
     let call = ws
         .files()
         .upload(Source::reader(reader, Some(900 * 1024)))
         .key("partial")
-        .progress_interval(Duration::from_millis(10))
-        .on(Event::Progress, tx.clone())
-        .on(Event::Abort, tx.clone())
-        .on(Event::Error, tx.clone())
-        .on(Event::Complete, tx);
-    let task = tokio::spawn(call.into_future());
-    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("progress within 10 s")
-        .unwrap();
-    assert_eq!(first.event, Event::Progress);
-    assert!(Progress::from_data(&first.data).unwrap().done > 0);
+        .progress_interval(Duration::from_millis(10));
+    let (task, mut rx) = start_and_wait_for_progress(call).await;
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     let mut events = Vec::new();

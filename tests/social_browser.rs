@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudmine::SocialNetwork;
 use cloudmine_emulator::Emulator;
 use fantoccini::Locator;
-use support::browser::{Browser, artifact};
+use support::browser::{Browser, artifact, url_catcher};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,14 +27,7 @@ async fn consent_in_headless_chromium() {
     let ws = client(&emu);
 
     // The opener hands the URL to the test, which drives the browser.
-    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
-    let tx = Arc::new(Mutex::new(Some(tx)));
-    let opener = move |url: &str| {
-        if let Some(tx) = tx.lock().unwrap().take() {
-            let _ = tx.send(url.to_owned());
-        }
-        Ok(())
-    };
+    let (opener, rx) = url_catcher();
     let login = tokio::spawn(std::future::IntoFuture::into_future(
         ws.login_social(SocialNetwork::Github)
             .opener(opener)

@@ -119,3 +119,20 @@ pub fn artifact(name: &str) -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir.join(name)
 }
+
+/// An opener that hands the login URL to the test (which drives the
+/// browser) instead of opening anything.
+pub fn url_catcher() -> (
+    impl Fn(&str) -> Result<(), String> + Send + Sync + 'static,
+    tokio::sync::oneshot::Receiver<String>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+    let opener = move |url: &str| {
+        if let Some(tx) = tx.lock().unwrap().take() {
+            let _ = tx.send(url.to_owned());
+        }
+        Ok(())
+    };
+    (opener, rx)
+}
