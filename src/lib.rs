@@ -98,3 +98,12 @@ pub use web_service::WebService;
 /// Re-exported so that callers of [`WebService::api`] and readers of response
 /// headers need no direct reqwest dependency.
 pub use reqwest::{Method, header};
+
+// The Rust examples in the README and the guides compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/SOCIAL_LOGIN.md")]
+struct SocialLoginDoctests;

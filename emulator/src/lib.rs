@@ -534,3 +534,8 @@ mod tests {
         assert!(!shown.contains("s3cr3t-value"));
     }
 }
+
+// The Rust example in docs/EMULATOR.md compiles as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/EMULATOR.md")]
+struct EmulatorDocDoctests;
