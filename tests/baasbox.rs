@@ -287,6 +287,28 @@ async fn saved_sessions_restore_and_clear() {
 
     let later = make();
     assert_eq!(later.restore().await.unwrap().username, "kim");
+    // A saved session the server no longer knows is cleared by restore(),
+    // even for a client that does not save logins itself.
+    let reader = BaasBox::builder()
+        .base_url(base(&emu))
+        .app_code(APP_CODE)
+        .session_store(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let saved = store.load(&bb.store_key()).unwrap().unwrap();
+    store
+        .save(
+            &bb.store_key(),
+            &cloudmine::StoredSession {
+                session_token: "dead-session".into(),
+                ..saved.clone()
+            },
+        )
+        .unwrap();
+    let err = reader.restore().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(store.load(&bb.store_key()).unwrap().is_none());
+    store.save(&bb.store_key(), &saved).unwrap();
     later.logout().await.unwrap();
     assert!(store.load(&bb.store_key()).unwrap().is_none());
     let err = make().restore().await.unwrap_err();

@@ -413,6 +413,8 @@ async fn a_download_cut_mid_body_is_a_typed_error_and_leaves_no_file() {
     };
     assert!(err.is_transport(), "{err:?}");
     assert!(stream.received() < 1_000_000);
+    // It stays failed: never a clean end.
+    assert!(stream.chunk().await.unwrap_err().is_transport());
 }
 
 #[tokio::test]

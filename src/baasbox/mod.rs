@@ -591,10 +591,12 @@ impl BaasBox {
         Ok(())
     }
 
-    fn forget(&self) -> Result<()> {
+    /// Forgets the session locally, and in the store when logins are saved
+    /// there (or `always`, for a saved session `restore()` found dead).
+    fn forget(&self, always: bool) -> Result<()> {
         self.clear_session();
         match &self.inner.store {
-            Some(store) if self.inner.savelogin => store.clear(&self.store_key()),
+            Some(store) if self.inner.savelogin || always => store.clear(&self.store_key()),
             _ => Ok(()),
         }
     }
@@ -735,7 +737,7 @@ async fn execute(bb: &BaasBox, request: BbRequest, completion: &mut Completion) 
     }
     let session = bb.read_session();
     if request.hook == Some(Hook::ClearSessionFirst)
-        && let Err(e) = bb.forget()
+        && let Err(e) = bb.forget(false)
     {
         return Processed::from_failure(e);
     }
@@ -802,7 +804,7 @@ async fn execute(bb: &BaasBox, request: BbRequest, completion: &mut Completion) 
         }
         if status == 401 && session.is_some() && request.session {
             // The server no longer knows the session: forget it.
-            let _ = bb.forget();
+            let _ = bb.forget(request.hook == Some(Hook::Restore));
         }
         return failure(status, body, &method, &shown);
     }

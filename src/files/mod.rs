@@ -1087,6 +1087,7 @@ impl IntoFuture for DownloadCall {
                 completion: Some(completion),
                 tracker: Tracker::new(interval, stall, total),
                 total,
+                failed: None,
             })
         })
     }
@@ -1123,6 +1124,8 @@ pub struct FileStream {
     completion: Option<Completion>,
     tracker: Tracker,
     total: Option<u64>,
+    /// The failure that ended the stream, returned again by later calls.
+    failed: Option<Error>,
 }
 
 impl std::fmt::Debug for FileStream {
@@ -1165,8 +1168,12 @@ impl FileStream {
     /// The next chunk, or `None` at the end (then `success` and `complete`
     /// have fired). A connection that breaks, a body shorter than its
     /// `Content-Length`, or no bytes within the `timeout` option is an error
-    /// (`error` and `complete` fire).
+    /// (`error` and `complete` fire), and every later call returns it again:
+    /// a failed stream never looks finished.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
         let Some(completion) = self.completion.as_mut() else {
             return Ok(None);
         };
@@ -1198,9 +1205,11 @@ impl FileStream {
             }
             Err(_) => timeout_error(completion, stall),
         };
-        match self.completion.take() {
-            Some(completion) => Err(fail_now(completion, Processed::from_failure(failure))),
-            None => Err(failure),
-        }
+        let error = match self.completion.take() {
+            Some(completion) => fail_now(completion, Processed::from_failure(failure)),
+            None => failure,
+        };
+        self.failed = Some(error.clone());
+        Err(error)
     }
 }
