@@ -207,26 +207,21 @@ fn driver() {
 
     // Warm-up: the blob exists from here on, so every timed upload ends the
     // same way on the server, and the source is in the page cache.
-    curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "Content-Type: application/octet-stream",
-        "-T",
-        source_arg,
-        &url("warmup"),
-    ]);
-
-    let curl_round = || {
-        let up = curl(&[
+    let curl_upload = |key: &str| {
+        curl(&[
             "-X",
             "POST",
             "-H",
             "Content-Type: application/octet-stream",
             "-T",
             source_arg,
-            &url("curl"),
-        ]);
+            &url(key),
+        ])
+    };
+    curl_upload("warmup");
+
+    let curl_round = || {
+        let up = curl_upload("curl");
         let down = {
             let started = Instant::now();
             let status = Command::new("curl")

@@ -40,55 +40,6 @@ fn client(emu: &Emulator) -> BaasBox {
         .unwrap()
 }
 
-/// An access token from the emulator's built-in provider.
-async fn provider_token(emu: &Emulator, network: &str, email: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let redirect = "http://127.0.0.1:9/callback";
-    let form = |pairs: &[(&str, &str)]| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
-    let resp = http
-        .post(format!("{}/idp/{network}/consent", emu.base_url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
-            ("client_id", "t"),
-            ("redirect_uri", redirect),
-            ("state", "s"),
-            ("email", email),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let body: serde_json::Value = http
-        .post(format!("{}/idp/token", emu.base_url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", redirect),
-            ("client_id", "t"),
-        ]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 /// A GET on the loopback listener, as a browser would; the status line.
 fn raw_get(url: &url::Url) -> Option<String> {
     use std::io::{Read, Write};
@@ -187,7 +138,7 @@ async fn password_login_session_and_logout() {
 async fn tokens_log_in_link_list_and_unlink() {
     let emu = emulator().await;
     let bb = client(&emu);
-    let google = provider_token(&emu, "google", "grace@example.com").await;
+    let google = emu.provider_token("google", "Test Person", "grace@example.com");
     let user = bb
         .login_with_token("google", google.as_str(), google.as_str())
         .await
@@ -197,7 +148,7 @@ async fn tokens_log_in_link_list_and_unlink() {
 
     // The same identity logs in to the same user, with a new session.
     let first_session = bb.session_token().unwrap();
-    let again = provider_token(&emu, "google", "grace@example.com").await;
+    let again = emu.provider_token("google", "Test Person", "grace@example.com");
     let same = bb
         .login_with_token("Google", again.as_str(), again.as_str())
         .await
@@ -215,7 +166,7 @@ async fn tokens_log_in_link_list_and_unlink() {
         "tokens redacted"
     );
 
-    let github = provider_token(&emu, "github", "grace@example.com").await;
+    let github = emu.provider_token("github", "Test Person", "grace@example.com");
     bb.link("github", github.as_str(), github.as_str())
         .await
         .unwrap();
@@ -246,7 +197,7 @@ async fn tokens_log_in_link_list_and_unlink() {
     // Another user cannot take Grace's identity.
     let other = client(&emu);
     other.signup("alan", "long enough password").await.unwrap();
-    let grace = provider_token(&emu, "google", "grace@example.com").await;
+    let grace = emu.provider_token("google", "Test Person", "grace@example.com");
     let err = other
         .link("google", grace.as_str(), grace.as_str())
         .await

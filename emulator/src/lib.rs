@@ -487,6 +487,15 @@ impl Emulator {
         Ok(id)
     }
 
+    /// An access token of the built-in identity provider for `email` at
+    /// `network`, as its token endpoint issues after a consent (valid for an
+    /// hour): for testing clients that take a provider's token, such as
+    /// BaasBox's `POST /social/{network}`.
+    pub fn provider_token(&self, network: &str, name: &str, email: &str) -> String {
+        let identity = provider::Identity::new(&network.to_ascii_lowercase(), name, email);
+        self.shared.provider.token_for(identity)
+    }
+
     /// Starts a session for a user; returns its token (256 random bits, hex).
     /// The database keeps only the token's SHA-256.
     pub async fn create_session(

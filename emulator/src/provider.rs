@@ -154,7 +154,7 @@ impl ProviderState {
         Ok(grant.identity)
     }
 
-    fn token_for(&self, identity: Identity) -> String {
+    pub(crate) fn token_for(&self, identity: Identity) -> String {
         let token = random_hex(32);
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         tokens.retain(|_, (_, exp)| *exp > Instant::now());

@@ -60,46 +60,6 @@ impl Bb<'_> {
     }
 }
 
-/// An access token from the built-in provider for `email` at `network`.
-async fn provider_token(emu: &Emulator, network: &str, email: &str) -> String {
-    let redirect = "http://127.0.0.1:9/callback";
-    let resp = client()
-        .post(format!("{}/idp/{network}/consent", emu.base_url()))
-        .form(&[
-            ("client_id", "test"),
-            ("redirect_uri", redirect),
-            ("state", "s"),
-            ("email", email),
-            ("name", "Test Person"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
-    let code = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let token: Value = client()
-        .post(format!("{}/idp/token", emu.base_url()))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", redirect),
-            ("client_id", "test"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
-}
-
 fn tokens(token: &str) -> Value {
     json!({"oauth_token": token, "oauth_secret": token})
 }
@@ -223,7 +183,7 @@ async fn social_login_link_list_unlink() {
 
     // Login with a token: a new user with a generated name, then the same
     // user with a new session.
-    let token = provider_token(&emu, "google", "grace@example.com").await;
+    let token = emu.provider_token("google", "Test Person", "grace@example.com");
     let (s, first, b) =
         Bb::send(bb.req(Method::POST, "/social/google").json(&tokens(&token))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -235,7 +195,7 @@ async fn social_login_link_list_unlink() {
         b["data"]["visibleByRegisteredUsers"]["_social"]["google"]["id"],
         provider_id
     );
-    let again = provider_token(&emu, "google", "grace@example.com").await;
+    let again = emu.provider_token("google", "Test Person", "grace@example.com");
     let (s, second, b) = Bb::send(bb.req(
         Method::POST,
         &format!("/social/google?oauth_token={again}&oauth_secret={again}"),
@@ -259,7 +219,7 @@ async fn social_login_link_list_unlink() {
     assert_eq!(b["data"][0]["additionalData"]["email"], "grace@example.com");
 
     // Link GitHub, list both, unlink GitHub.
-    let gh = provider_token(&emu, "github", "grace@example.com").await;
+    let gh = emu.provider_token("github", "Test Person", "grace@example.com");
     let (s, _, b) = Bb::send(
         bb.req(Method::PUT, "/social/github")
             .header("X-BB-SESSION", &session)
@@ -303,7 +263,7 @@ async fn social_login_link_list_unlink() {
 
     // Another user cannot link Grace's Google identity.
     let other = bb.signup("alan").await;
-    let grace_again = provider_token(&emu, "google", "grace@example.com").await;
+    let grace_again = emu.provider_token("google", "Test Person", "grace@example.com");
     let (s, _, b) = Bb::send(
         bb.req(Method::PUT, "/social/google")
             .header("X-BB-SESSION", &other)
@@ -319,7 +279,7 @@ async fn social_login_link_list_unlink() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A password user may unlink their only network: the password remains.
-    let alans = provider_token(&emu, "facebook", "alan@example.com").await;
+    let alans = emu.provider_token("facebook", "Test Person", "alan@example.com");
     let (s, _, _) = Bb::send(
         bb.req(Method::PUT, "/social/facebook")
             .header("X-BB-SESSION", &other)
@@ -343,7 +303,7 @@ fn hex(bytes: &[u8]) -> String {
 async fn social_route_errors() {
     let emu = emulator().await;
     let bb = Bb { emu: &emu };
-    let token = provider_token(&emu, "google", "x@example.com").await;
+    let token = emu.provider_token("google", "Test Person", "x@example.com");
     let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
         (
             "unknown network",
