@@ -30,6 +30,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// the request is cancelled (the handler future is dropped).
 struct TempFile(Option<PathBuf>);
 
+impl TempFile {
+    /// The file was committed (renamed into place): keep it.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
@@ -179,7 +186,7 @@ impl Upload<'_> {
         };
         let (app, owner, m) = (self.app_id.to_owned(), self.owner.to_owned(), meta.clone());
         let written = blocking(&db, move |db| db.commit_file(&app, &owner, &m, &tmp_path)).await?;
-        std::mem::forget(tmp); // committed: the path is the blob's now
+        tmp.keep(); // committed: the path is the blob's now
         let status = match written {
             Written::Created => StatusCode::CREATED,
             Written::Updated => StatusCode::OK,
