@@ -305,6 +305,14 @@ async fn progress_is_monotonic_bounded_and_ends_at_the_total() {
     while stream.chunk().await.unwrap().is_some() {}
     check_progress(&log, data.len() as u64);
 
+    // A zero interval is allowed (report as often as possible).
+    ws.files()
+        .upload(Source::bytes(vec![1u8; 1000]))
+        .key("zero")
+        .progress_interval(Duration::ZERO)
+        .await
+        .unwrap();
+
     // A long interval allows only the final report for a fast transfer.
     let log = EventLog::default();
     let call = ws

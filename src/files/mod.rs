@@ -572,7 +572,12 @@ async fn send(
     let method = completion.info.method.clone();
     let url = completion.info.url.clone();
     let mut pending = std::pin::pin!(ws.client().execute(request));
-    let mut ticker = tokio::time::interval(tracker.interval.min(tracker.stall));
+    // `interval` panics on zero; a zero progress interval means "every tick".
+    let period = tracker
+        .interval
+        .min(tracker.stall)
+        .max(Duration::from_millis(1));
+    let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let step = std::future::poll_fn(|cx| {
