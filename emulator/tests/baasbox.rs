@@ -472,3 +472,49 @@ async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
         .await;
     assert!(bad.is_err());
 }
+
+#[tokio::test]
+async fn sessions_and_links_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bb.sqlite");
+    let db = db.to_str().unwrap();
+    let start = || async {
+        Emulator::builder()
+            .app("cm-app", "cm-key")
+            .database(db)
+            .baasbox(APP_CODE)
+            .start()
+            .await
+            .unwrap()
+    };
+    let emu = start().await;
+    let bb = Bb { emu: &emu };
+    let session = bb.signup("ada").await;
+    let token = emu.provider_token("github", "Ada", "ada@example.com");
+    let (s, _, _) = Bb::send(
+        bb.req(Method::PUT, "/social/github")
+            .header("X-BB-SESSION", &session)
+            .json(&tokens(&token)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    emu.shutdown().await.unwrap();
+
+    let emu = start().await;
+    let bb = Bb { emu: &emu };
+    let (s, _, b) = Bb::send(
+        bb.req(Method::GET, "/social")
+            .header("X-BB-SESSION", &session),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"][0]["from"], "github");
+    // The database keeps only a hash of the session token.
+    for file in [db.to_owned(), format!("{db}-wal")] {
+        let raw = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !raw.windows(session.len()).any(|w| w == session.as_bytes()),
+            "{file} holds the session token"
+        );
+    }
+}
