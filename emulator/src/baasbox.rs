@@ -444,8 +444,10 @@ impl Ctx<'_> {
         }
     }
 
-    /// The identity behind `oauth_token` (body or query), as a link record.
-    fn identity(&self, network: &str) -> Result<BbLink, BbError> {
+    /// The identity behind `oauth_token` (body or query), as a link record:
+    /// asked of the network's configured real provider (its userinfo
+    /// endpoint), or else of the built-in one.
+    async fn identity(&self, network: &str) -> Result<BbLink, BbError> {
         let from_query = (self.query("oauth_token"), self.query("oauth_secret"));
         let (token, secret) = if from_query.0.is_some() || from_query.1.is_some() {
             (
@@ -463,17 +465,30 @@ impl Ctx<'_> {
                 "oauth_token and oauth_secret are required",
             ));
         };
-        let identity = self
-            .shared
-            .provider
-            .identity_for_token(&token)
-            .filter(|i| i.network.eq_ignore_ascii_case(network))
-            .ok_or_else(|| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    format!("the token is not valid for {network}"),
-                )
-            })?;
+        let invalid = || {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("the token is not valid for {network}"),
+            )
+        };
+        let identity = match self.shared.social.providers.get(network) {
+            Some(config) => {
+                let http = crate::broker::provider_client()
+                    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+                crate::broker::identity_for_token(&http, config, network, &token)
+                    .await
+                    .map_err(|why| {
+                        tracing::info!(network, why = %why, "a provider refused a BaasBox token");
+                        invalid()
+                    })?
+            }
+            None => self
+                .shared
+                .provider
+                .identity_for_token(&token)
+                .filter(|i| i.network.eq_ignore_ascii_case(network))
+                .ok_or_else(invalid)?,
+        };
         Ok(BbLink {
             network: network.to_owned(),
             provider_id: identity.id,
@@ -487,7 +502,7 @@ impl Ctx<'_> {
     async fn social_login(&self, network: &str) -> Result<Response, BbError> {
         self.app_code(None)?;
         let network = Self::network(network)?;
-        let link = self.identity(&network)?;
+        let link = self.identity(&network).await?;
         let new_user = BbUser {
             username: uuid_like(),
             id: random_hex(16),
@@ -506,7 +521,7 @@ impl Ctx<'_> {
     async fn link(&self, network: &str) -> Result<Response, BbError> {
         let user = self.user().await?;
         let network = Self::network(network)?;
-        let link = self.identity(&network)?;
+        let link = self.identity(&network).await?;
         let name = user.clone();
         let outcome = blocking(&self.shared.db, move |db| db.bb_link(&name, &link)).await?;
         match outcome {

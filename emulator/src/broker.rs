@@ -260,11 +260,7 @@ async fn exchange_real(
     code: &str,
     redirect_uri: &str,
 ) -> Result<Identity, String> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = provider_client()?;
     let token = fetch_json(http.post(&p.token_url).form(&[
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -276,6 +272,26 @@ async fn exchange_real(
     let access = token["access_token"]
         .as_str()
         .ok_or("the provider gave no access_token")?;
+    identity_for_token(&http, p, network, access).await
+}
+
+/// An HTTP client for talking to real providers: no redirects, a deadline.
+pub(crate) fn provider_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The identity behind an access token of a configured real provider (its
+/// userinfo endpoint's `id` or `sub`, `name` and `email`).
+pub(crate) async fn identity_for_token(
+    http: &reqwest::Client,
+    p: &ProviderConfig,
+    network: &str,
+    access: &str,
+) -> Result<Identity, String> {
     let info = fetch_json(http.get(&p.userinfo_url).bearer_auth(access)).await?;
     let id = info["id"]
         .as_str()

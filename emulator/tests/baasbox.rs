@@ -518,3 +518,48 @@ async fn sessions_and_links_survive_a_restart() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_configured_real_provider_validates_tokens() {
+    // Emulator A plays the real provider; B's BaasBox front end asks A's
+    // userinfo endpoint about GitHub tokens.
+    let provider = Emulator::builder().app("a", "k").start().await.unwrap();
+    let root = provider.base_url();
+    let emu = Emulator::builder()
+        .app("cm-app", "cm-key")
+        .baasbox(APP_CODE)
+        .provider(
+            "github",
+            cloudmine_emulator::ProviderConfig {
+                authorize_url: format!("{root}/idp/github/authorize"),
+                token_url: format!("{root}/idp/token"),
+                userinfo_url: format!("{root}/idp/userinfo"),
+                client_id: "b".into(),
+                client_secret: "b-secret".into(),
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let bb = Bb { emu: &emu };
+    let real = provider.provider_token("github", "Linus", "linus@example.com");
+    let (s, _, b) = Bb::send(bb.req(Method::POST, "/social/github").json(&tokens(&real))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let expected_id = &hex(&Sha256::digest(b"linus@example.com"))[..16];
+    assert_eq!(
+        b["data"]["visibleByRegisteredUsers"]["_social"]["github"]["id"],
+        expected_id
+    );
+    // B's own built-in provider is not the authority for GitHub any more.
+    let local = emu.provider_token("github", "Linus", "linus@example.com");
+    let (s, _, b) = Bb::send(bb.req(Method::POST, "/social/github").json(&tokens(&local))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    // Other networks still use the built-in provider.
+    let google = emu.provider_token("google", "Linus", "linus@example.com");
+    let (s, _, _) = Bb::send(
+        bb.req(Method::POST, "/social/google")
+            .json(&tokens(&google)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
