@@ -12,9 +12,10 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::db::now_ms;
+use crate::objects::ServerParams;
 use crate::provider::random_hex;
 use crate::query;
-use crate::server::{Fail, ServerParams, Shared, blocking, json_response, sha256_hex};
+use crate::server::{Fail, Shared, blocking, json_response, sha256_hex};
 
 /// How long a password session lasts.
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;

@@ -30,6 +30,7 @@ mod broker;
 mod db;
 mod files;
 mod hooks;
+mod objects;
 mod pages;
 mod provider;
 pub mod query;
