@@ -313,6 +313,18 @@ async fn progress_is_monotonic_bounded_and_ends_at_the_total() {
         .await
         .unwrap();
 
+    // As a `futures` stream: the same bytes, then the same events.
+    let log = EventLog::default();
+    let stream = log.attach(ws.files().download("big")).await.unwrap();
+    let chunks: Vec<_> = futures_util::StreamExt::collect(stream.into_stream()).await;
+    let bytes: Vec<u8> = chunks
+        .into_iter()
+        .flat_map(|c| c.unwrap().to_vec())
+        .collect();
+    assert_eq!(sha256(&bytes), sha256(&data));
+    assert_eq!(log.names().last().map(String::as_str), Some("complete"));
+    assert_eq!(log.count("success"), 1);
+
     // A long interval allows only the final report for a fast transfer.
     let log = EventLog::default();
     let call = ws

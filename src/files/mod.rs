@@ -1170,6 +1170,21 @@ impl FileStream {
         self.tracker.done
     }
 
+    /// The rest of the file as a `futures` [`Stream`](futures_util::Stream)
+    /// of chunks, for stream combinators, or for an `AsyncRead` through
+    /// `tokio_util::io::StreamReader` (map the error into `std::io::Error`).
+    /// It ends after the last chunk, or after yielding the error.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes>> + Send {
+        futures_util::stream::unfold(Some(self), |state| async move {
+            let mut stream = state?;
+            match stream.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(stream))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
     /// The next chunk, or `None` at the end (then `success` and `complete`
     /// have fired). A connection that breaks, a body shorter than its
     /// `Content-Length`, or no bytes within the `timeout` option is an error
