@@ -340,30 +340,41 @@ impl Handlers {
     }
 }
 
-/// Implements [`EventEmitter`] for a type with a `handlers: Handlers` field.
+/// Implements [`EventEmitter`] for a type that keeps its [`Handlers`] in a
+/// field: `handlers` unless a path is given (`transfer.handlers`), and for a
+/// generic type with `impl<T> Type<T>, field`.
 macro_rules! impl_event_emitter {
-    ($ty:ty) => {
-        impl $crate::events::EventEmitter for $ty {
+    (@impl [$($g:ident)?] $ty:ty, $($field:ident).+) => {
+        impl<$($g)?> $crate::events::EventEmitter for $ty {
             fn on(mut self, event: $crate::Event, handler: impl $crate::EventHandler) -> Self {
-                self.handlers.on(event, handler);
+                self.$($field).+.on(event, handler);
                 self
             }
 
             fn once(mut self, event: $crate::Event, handler: impl $crate::EventHandler) -> Self {
-                self.handlers.once(event, handler);
+                self.$($field).+.once(event, handler);
                 self
             }
 
             fn off(mut self, event: $crate::Event) -> Self {
-                self.handlers.off(event);
+                self.$($field).+.off(event);
                 self
             }
 
             fn emit(&mut self, event: $crate::Event, data: &serde_json::Value) {
-                self.handlers
+                self.$($field).+
                     .emit(event, data, &$crate::CallInfo::default());
             }
         }
+    };
+    (impl<$g:ident> $ty:ty, $($field:ident).+) => {
+        $crate::events::impl_event_emitter!(@impl [$g] $ty, $($field).+);
+    };
+    ($ty:ty, $($field:ident).+) => {
+        $crate::events::impl_event_emitter!(@impl [] $ty, $($field).+);
+    };
+    ($ty:ty) => {
+        $crate::events::impl_event_emitter!(@impl [] $ty, handlers);
     };
 }
 pub(crate) use impl_event_emitter;

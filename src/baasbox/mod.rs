@@ -47,7 +47,7 @@ pub use oauth::{BaasBoxLoginCall, OAuthProvider};
 
 use crate::call::{Completion, transport_error};
 use crate::envelope::{Code, Processed, parse_body};
-use crate::events::{Event, Handlers};
+use crate::events::Handlers;
 use crate::secret::{OAuthSecret, OAuthToken, Password, SessionToken};
 use crate::session_store::{SessionStore, StoreKey, StoredSession};
 use crate::{Error, Result};
@@ -628,26 +628,7 @@ impl<T> std::fmt::Debug for BbCall<T> {
     }
 }
 
-impl<T> crate::EventEmitter for BbCall<T> {
-    fn on(mut self, event: Event, handler: impl crate::EventHandler) -> Self {
-        self.handlers.on(event, handler);
-        self
-    }
-
-    fn once(mut self, event: Event, handler: impl crate::EventHandler) -> Self {
-        self.handlers.once(event, handler);
-        self
-    }
-
-    fn off(mut self, event: Event) -> Self {
-        self.handlers.off(event);
-        self
-    }
-
-    fn emit(&mut self, event: Event, data: &Value) {
-        self.handlers.emit(event, data, &crate::CallInfo::default());
-    }
-}
+crate::events::impl_event_emitter!(impl<T> BbCall<T>, handlers);
 
 impl<T> BbCall<T> {
     #[cfg(feature = "blocking")]
@@ -674,15 +655,20 @@ impl<T: Send + 'static> IntoFuture for BbCall<T> {
                 Ok(request) => execute(&bb, request, &mut completion).await,
                 Err(e) => Processed::from_failure(e),
             };
-            let processed = match &processed.success {
+            // Decoded once, before the events: a body that does not decode
+            // fires `error`, not `success`.
+            let (processed, value) = match &processed.success {
                 Some(data) if processed.failure.is_none() => match decode(data) {
-                    Ok(_) => processed,
-                    Err(e) => Processed::from_failure(e),
+                    Ok(value) => (processed, Some(value)),
+                    Err(e) => (Processed::from_failure(e), None),
                 },
-                _ => processed,
+                _ => (processed, None),
             };
             let response = completion.finish(processed)?;
-            decode(response.success())
+            match value {
+                Some(value) => Ok(value),
+                None => decode(response.success()),
+            }
         })
     }
 }

@@ -431,28 +431,7 @@ macro_rules! transfer_builder {
             }
         }
 
-        impl crate::events::EventEmitter for $ty {
-            fn on(mut self, event: Event, handler: impl crate::EventHandler) -> Self {
-                self.transfer.handlers.on(event, handler);
-                self
-            }
-
-            fn once(mut self, event: Event, handler: impl crate::EventHandler) -> Self {
-                self.transfer.handlers.once(event, handler);
-                self
-            }
-
-            fn off(mut self, event: Event) -> Self {
-                self.transfer.handlers.off(event);
-                self
-            }
-
-            fn emit(&mut self, event: Event, data: &Value) {
-                self.transfer
-                    .handlers
-                    .emit(event, data, &crate::CallInfo::default());
-            }
-        }
+        crate::events::impl_event_emitter!($ty, transfer.handlers);
     };
 }
 
@@ -529,16 +508,35 @@ fn timeout_error(completion: &Completion, after: Duration) -> Error {
     }
 }
 
-/// Reads a bounded error body and makes it the call's failure.
-async fn failed_answer(mut response: reqwest::Response, completion: &mut Completion) -> Processed {
+/// Reads an answer's body (keeping at most `ERROR_BODY_LIMIT` bytes, with
+/// `stall` as the longest wait for the next bytes) and processes it as the
+/// call's outcome. An error answer is reported with whatever of its body
+/// arrived; a success must arrive whole.
+async fn read_answer(
+    mut response: reqwest::Response,
+    stall: Duration,
+    completion: &mut Completion,
+) -> Processed {
     let status = response.status().as_u16();
+    let success = response.status().is_success();
     completion.info.headers = std::mem::take(response.headers_mut());
     let mut body = Vec::new();
-    let stall = Duration::from_secs(10);
-    while body.len() < ERROR_BODY_LIMIT {
+    loop {
         match tokio::time::timeout(stall, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
-            _ => break,
+            Ok(Ok(Some(chunk))) => {
+                if body.len() < ERROR_BODY_LIMIT {
+                    body.extend_from_slice(&chunk);
+                } else if !success {
+                    break;
+                }
+            }
+            Ok(Ok(None)) => break,
+            _ if !success => break,
+            Ok(Err(e)) => {
+                let (method, url) = (&completion.info.method, &completion.info.url);
+                return Processed::from_failure(transport_error(e, method, url, stall));
+            }
+            Err(_) => return Processed::from_failure(timeout_error(completion, stall)),
         }
     }
     body.truncate(ERROR_BODY_LIMIT);
@@ -780,43 +778,15 @@ async fn upload(
     let started = Instant::now();
     let answer = send(ws, request, &sent, &mut tracker, completion).await;
     completion.info.elapsed = started.elapsed();
-    let mut response = match answer {
+    let response = match answer {
         Ok(r) => r,
         Err(e) => return Processed::from_failure(e),
     };
-    if !response.status().is_success() {
-        return failed_answer(response, completion).await;
+    if response.status().is_success() {
+        tracker.update(sent.load(Ordering::Relaxed), completion);
+        tracker.finish(completion);
     }
-    tracker.update(sent.load(Ordering::Relaxed), completion);
-    tracker.finish(completion);
-    let status = response.status().as_u16();
-    completion.info.headers = std::mem::take(response.headers_mut());
-    let mut body = Vec::new();
-    loop {
-        match tokio::time::timeout(prepared.timeout, response.chunk()).await {
-            Ok(Ok(Some(chunk))) if body.len() < ERROR_BODY_LIMIT => body.extend_from_slice(&chunk),
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) => break,
-            Ok(Err(e)) => {
-                let error = transport_error(
-                    e,
-                    &completion.info.method,
-                    &completion.info.url,
-                    prepared.timeout,
-                );
-                return Processed::from_failure(error);
-            }
-            Err(_) => return Processed::from_failure(timeout_error(completion, prepared.timeout)),
-        }
-    }
-    Processed::from_http(
-        status,
-        parse_body(&body),
-        Processor::Basic,
-        false,
-        &completion.info.method,
-        &completion.info.url,
-    )
+    read_answer(response, prepared.timeout, completion).await
 }
 
 /// Sends a download request and waits for its headers; a non-2xx answer
@@ -852,7 +822,7 @@ async fn open_download(
             stall,
         ))),
         Ok(Ok(response)) if !response.status().is_success() => {
-            Err(failed_answer(response, completion).await)
+            Err(read_answer(response, stall, completion).await)
         }
         Ok(Ok(response)) => {
             completion.info.headers = response.headers().clone();
