@@ -115,6 +115,7 @@ struct Ctx<'a> {
 /// Routes a request under the prefix; `rest` is the path after it.
 pub(crate) async fn route(
     shared: &Arc<Shared>,
+    method: &Method,
     rest: &[&str],
     req: &RecordedRequest,
     body: &[u8],
@@ -127,8 +128,7 @@ pub(crate) async fn route(
         req,
         body,
     };
-    let method = req.method.parse::<Method>().unwrap_or(Method::GET);
-    let outcome = match (rest, &method) {
+    let outcome = match (rest, method) {
         (["login"], &Method::POST) => ctx.login().await,
         (["logout"], &Method::POST) => ctx.logout().await,
         (["me"], &Method::GET) => ctx.me().await,

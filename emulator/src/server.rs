@@ -259,7 +259,7 @@ async fn dispatch(shared: &Arc<Shared>, req: Request) -> Result<Response, Fail> 
                 .iter()
                 .map(String::as_str)
                 .collect();
-            return Ok(crate::baasbox::route(shared, &rest, &request, &body).await);
+            return Ok(crate::baasbox::route(shared, &parts.method, &rest, &request, &body).await);
         }
     }
     // Test hook: `GET /_emulator/{app}/outbox` lists the mails sent for an
