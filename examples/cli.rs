@@ -153,12 +153,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, None) => return Err("--password needs --email or --username".into()),
             };
             let answer = ws.users().login(credentials).wait().map_err(fail)?;
-            println!(
-                "logged in as {}",
-                answer.success()["profile"]["__id__"]
-                    .as_str()
-                    .unwrap_or("?")
-            );
+            println!("logged in as {}", answer.profile().id());
         }
         Command::Login {
             network,

@@ -1,7 +1,7 @@
 //! A blocking client, for programs without an async runtime (feature
 //! `blocking`).
 //!
-//! [`WebService`] is the async client with a private Tokio runtime on a
+//! [`WebService`] is the async client, waited on by a Tokio runtime on a
 //! thread of its own, the way reqwest's blocking client is built. Every call
 //! is the same builder as in the async API, finished with `.wait()` instead
 //! of `.await`:
@@ -21,34 +21,37 @@
 //! `.wait()` inside an async runtime is an error
 //! ([`crate::Error::BlockingInRuntime`]), not a hang
 //! or a panic: use `.await` there.
+//!
+//! This module is a layer on top: the async client knows nothing of it.
+//! `.wait()` runs the very future `.await` would, on a runtime this module
+//! starts once per process (one worker thread, started by the first
+//! blocking client), so it cannot fail because of how a client was built.
 
 use std::future::IntoFuture;
 use std::ops::Deref;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::OnceLock;
 
-use tokio::sync::oneshot;
+use crate::error::{Error, Result};
 
-use crate::{Error, Result, WebServiceBuilder};
-
-/// The runtime thread behind a blocking client.
-pub(crate) struct Runtime {
+/// The runtime every blocking call runs on.
+struct Runtime {
     handle: tokio::runtime::Handle,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Runtime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("blocking::Runtime")
-    }
-}
+static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
 
 impl Runtime {
-    fn start() -> Result<Self> {
+    /// The process's blocking runtime, started on first use.
+    fn get() -> Result<&'static Runtime> {
+        RUNTIME
+            .get_or_init(Runtime::start)
+            .as_ref()
+            .map_err(|reason| Error::invalid_option("blocking", reason.clone()))
+    }
+
+    fn start() -> std::result::Result<Runtime, String> {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("cloudmine-blocking-runtime".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,70 +61,42 @@ impl Runtime {
                 match runtime {
                     Ok(rt) => {
                         let _ = handle_tx.send(Ok(rt.handle().clone()));
-                        // Serve until the client goes away; the runtime is
-                        // dropped here, outside any async context.
-                        rt.block_on(async {
-                            let _ = stopped.await;
-                        });
+                        // Serves for the rest of the process.
+                        rt.block_on(std::future::pending::<()>());
                     }
                     Err(e) => {
-                        let _ = handle_tx.send(Err(e.to_string()));
+                        let _ = handle_tx.send(Err(format!("cannot build a runtime: {e}")));
                     }
                 }
             })
-            .map_err(|e| {
-                Error::invalid_option("blocking", format!("cannot start the runtime thread: {e}"))
-            })?;
+            .map_err(|e| format!("cannot start the runtime thread: {e}"))?;
         let handle = handle_rx
             .recv()
-            .map_err(|_| Error::invalid_option("blocking", "the runtime thread died"))?
-            .map_err(|e| {
-                Error::invalid_option("blocking", format!("cannot build a runtime: {e}"))
-            })?;
-        Ok(Runtime {
-            handle,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-
-    /// Runs a future to completion on the calling thread.
-    pub(crate) fn wait<F: IntoFuture>(&self, future: F) -> Result<F::Output> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::BlockingInRuntime);
-        }
-        Ok(self.handle.block_on(future.into_future()))
+            .map_err(|_| "the runtime thread died".to_owned())??;
+        Ok(Runtime { handle })
     }
 }
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // Joining from inside a runtime would block it: let the thread end
-        // on its own there.
-        if tokio::runtime::Handle::try_current().is_err()
-            && let Some(thread) = self.thread.take()
-        {
-            let _ = thread.join();
-        }
+/// Runs a call to completion on the calling thread.
+fn wait<F: IntoFuture>(future: F) -> Result<F::Output> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::BlockingInRuntime);
     }
+    Ok(Runtime::get()?.handle.block_on(future.into_future()))
 }
 
 /// A blocking client: the async [`WebService`](crate::WebService) (reachable
-/// through `Deref`, with every method) plus a runtime to wait on.
+/// through `Deref`, with every method); its calls finish with `.wait()`.
 #[derive(Debug, Clone)]
 pub struct WebService {
     inner: crate::WebService,
 }
 
 impl WebService {
-    /// Builds a blocking client from the usual builder.
-    pub fn new(builder: WebServiceBuilder) -> Result<Self> {
-        let runtime = Arc::new(Runtime::start()?);
-        let mut builder = builder;
-        builder.blocking = Some(runtime);
+    /// Builds a blocking client from the usual builder (and starts the
+    /// blocking runtime, so a failure to start it shows here).
+    pub fn new(builder: crate::WebServiceBuilder) -> Result<Self> {
+        Runtime::get()?;
         Ok(WebService {
             inner: builder.build()?,
         })
@@ -141,26 +116,8 @@ impl Deref for WebService {
     }
 }
 
-impl crate::ApiCall {
-    /// Runs the call to completion, blocking this thread (a client built
-    /// with [`blocking::WebService`](WebService) only).
-    pub fn wait(self) -> Result<crate::Response> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
-}
-
-impl crate::SocialLoginCall {
-    /// Runs the login to completion, blocking this thread (a client built
-    /// with [`blocking::WebService`](WebService) only).
-    pub fn wait(self) -> Result<crate::SocialLogin> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
-}
-
 /// A blocking BaasBox client: the async [`BaasBox`](crate::baasbox::BaasBox)
-/// (through `Deref`) plus a runtime to wait on.
+/// (through `Deref`); its calls finish with `.wait()`.
 #[cfg(feature = "baasbox")]
 #[derive(Debug, Clone)]
 pub struct BaasBox {
@@ -171,9 +128,7 @@ pub struct BaasBox {
 impl BaasBox {
     /// Builds a blocking client from the usual builder.
     pub fn new(builder: crate::baasbox::BaasBoxBuilder) -> Result<Self> {
-        let runtime = Arc::new(Runtime::start()?);
-        let mut builder = builder;
-        builder.blocking = Some(runtime);
+        Runtime::get()?;
         Ok(BaasBox {
             inner: builder.build()?,
         })
@@ -189,47 +144,23 @@ impl Deref for BaasBox {
     }
 }
 
-#[cfg(feature = "baasbox")]
-impl<T: Send + 'static> crate::baasbox::BbCall<T> {
-    /// Runs the call to completion, blocking this thread (a client built
-    /// with [`blocking::BaasBox`](BaasBox) only).
-    pub fn wait(self) -> Result<T> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
+/// `.wait()` for a call type: the same future `.await` runs.
+macro_rules! waitable {
+    ($(#[$cfg:meta])* impl [$($g:ident)?] $ty:ty => $out:ty) => {
+        $(#[$cfg])*
+        impl$(<$g: Send + 'static>)? $ty {
+            /// Runs the call to completion, blocking this thread. Inside an
+            /// async runtime: [`Error::BlockingInRuntime`].
+            pub fn wait(self) -> Result<$out> {
+                wait(self)?
+            }
+        }
+    };
 }
 
-#[cfg(feature = "baasbox")]
-impl crate::baasbox::BaasBoxLoginCall {
-    /// Runs the login to completion, blocking this thread (a client built
-    /// with [`blocking::BaasBox`](BaasBox) only).
-    pub fn wait(self) -> Result<crate::baasbox::BbUser> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
-}
-
-impl crate::UploadCall {
-    /// Runs the upload to completion, blocking this thread (a client built
-    /// with [`blocking::WebService`](WebService) only).
-    pub fn wait(self) -> Result<crate::Uploaded> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
-}
-
-impl crate::DownloadToCall {
-    /// Runs the download to completion, blocking this thread (a client
-    /// built with [`blocking::WebService`](WebService) only).
-    pub fn wait(self) -> Result<crate::Downloaded> {
-        let runtime = self.runtime()?;
-        runtime.wait(self)?
-    }
-}
-
-pub(crate) fn not_blocking() -> Error {
-    Error::invalid_option(
-        "blocking",
-        "this client was not built for blocking use: build it with cloudmine::blocking::WebService::new(..), or use .await",
-    )
-}
+waitable!(impl [T] crate::ApiCall<T> => T);
+waitable!(impl [] crate::SocialLoginCall => crate::Login);
+waitable!(impl [] crate::UploadCall => crate::Uploaded);
+waitable!(impl [] crate::DownloadToCall => crate::Downloaded);
+waitable!(#[cfg(feature = "baasbox")] impl [T] crate::baasbox::BbCall<T> => T);
+waitable!(#[cfg(feature = "baasbox")] impl [] crate::baasbox::BaasBoxLoginCall => crate::baasbox::BbUser);

@@ -1,27 +1,23 @@
 //! [`ApiCall`]: one request, awaitable and an event emitter.
 
 use std::borrow::Cow;
-use std::error::Error as _;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
+use crate::Response;
+use crate::client::{Client, HEADER_SESSION, base_headers, secret_header};
 use crate::envelope::{Processed, Processor, parse_body};
+use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
-use crate::{Error, Response, Result, WebService};
-
-pub(crate) const HEADER_API_KEY: &str = "x-cloudmine-apikey";
-pub(crate) const HEADER_AGENT: &str = "x-cloudmine-agent";
-pub(crate) const HEADER_USER_TOKEN: &str = "x-cloudmine-ut";
-pub(crate) const HEADER_UNIQUE_ID: &str = "x-unique-id";
-pub(crate) const HEADER_SESSION: &str = "x-cloudmine-sessiontoken";
+use crate::secret::SessionToken;
+use crate::transport::{Answer, exchange, transport_error};
 
 /// What an endpoint sends, before options are merged in.
 #[derive(Debug, Clone)]
@@ -33,29 +29,13 @@ pub(crate) struct Request {
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Body>,
     pub processor: Processor,
-    /// Account endpoints that always use the app level and never send the session.
+    /// Account endpoints that always use the app level and never send the
+    /// client's session.
     pub force_app: bool,
-    /// Send the session header even at app level (logout).
-    pub send_session: bool,
-    /// What the call does to the client's session.
-    pub hook: Option<Hook>,
+    /// A session header to send whatever the level (logout sends the
+    /// session it ends).
+    pub session: Option<SessionToken>,
     pub version: &'static str,
-}
-
-/// What a call does to the client's session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hook {
-    /// A login: keep the returned session (its token is redacted in the
-    /// events and the response; the client holds it).
-    StoreSession,
-    /// Logout: forget the session before the request goes out, so it is
-    /// gone locally even when the server call fails.
-    ClearSessionFirst,
-    /// Deleting one's account: forget the session once it succeeded.
-    ClearSessionOnSuccess,
-    /// `restore()`: load the saved session before sending; forget it if the
-    /// server says it is no longer valid.
-    Restore,
 }
 
 #[derive(Debug, Clone)]
@@ -73,8 +53,7 @@ impl Request {
             body: None,
             processor: Processor::Text,
             force_app: false,
-            send_session: false,
-            hook: None,
+            session: None,
             version: "v1",
         }
     }
@@ -96,6 +75,38 @@ impl Request {
         });
         self
     }
+}
+
+/// What a call does around its exchange, given by the module that makes the
+/// call (the users API gives its session steps); this file runs them
+/// without knowing what they mean. Plain functions, so a call stays small.
+pub(crate) struct Steps<T> {
+    /// Before the request is prepared: may change it, or the client.
+    pub before: fn(&Client, &mut Request) -> Result<()>,
+    /// Once the answer is processed, before any event fires, on every
+    /// outcome: may act on the client, change what handlers see, and
+    /// decode the call's value.
+    pub after: fn(&Client, &mut Processed) -> Option<T>,
+    /// After the events: the awaited value, from the response and what
+    /// `after` decoded.
+    pub output: fn(Response, Option<T>) -> Result<T>,
+}
+
+impl<T> Clone for Steps<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Steps<T> {}
+
+impl Steps<Response> {
+    /// A plain call: nothing before or after; the value is the response.
+    pub(crate) const PLAIN: Steps<Response> = Steps {
+        before: |_, _| Ok(()),
+        after: |_, _| None,
+        output: |response, _| Ok(response),
+    };
 }
 
 /// One API call. Register handlers with the [`EventEmitter`](crate::EventEmitter) methods, set
@@ -121,14 +132,15 @@ impl Request {
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
-pub struct ApiCall {
-    ws: WebService,
+pub struct ApiCall<T = Response> {
+    client: Client,
     request: Result<Request>,
     overrides: Option<Box<Patch>>,
     handlers: Handlers,
+    steps: Steps<T>,
 }
 
-impl std::fmt::Debug for ApiCall {
+impl<T> std::fmt::Debug for ApiCall<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("ApiCall");
         match &self.request {
@@ -142,18 +154,20 @@ impl std::fmt::Debug for ApiCall {
 }
 
 impl ApiCall {
-    pub(crate) fn new(ws: WebService, request: Result<Request>) -> Self {
+    pub(crate) fn new(client: &Client, request: Result<Request>) -> Self {
+        ApiCall::with_steps(client, request, Steps::PLAIN)
+    }
+}
+
+impl<T> ApiCall<T> {
+    pub(crate) fn with_steps(client: &Client, request: Result<Request>, steps: Steps<T>) -> Self {
         ApiCall {
-            ws,
+            client: client.clone(),
             request,
             overrides: None,
             handlers: Handlers::new(),
+            steps,
         }
-    }
-
-    #[cfg(feature = "blocking")]
-    pub(crate) fn runtime(&self) -> Result<std::sync::Arc<crate::blocking::Runtime>> {
-        self.ws.blocking_runtime()
     }
 
     /// Overrides options for this call only (on top of earlier overrides).
@@ -164,7 +178,7 @@ impl ApiCall {
         self
     }
 
-    /// Adds an endpoint query parameter (for [`WebService::api`] calls).
+    /// Adds an endpoint query parameter (for [`WebService::api`](crate::WebService::api) calls).
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         if let Ok(request) = &mut self.request {
             request.query.push((name, value.into()));
@@ -172,7 +186,7 @@ impl ApiCall {
         self
     }
 
-    /// Sends `body` with this content type (for [`WebService::api`] calls).
+    /// Sends `body` with this content type (for [`WebService::api`](crate::WebService::api) calls).
     pub fn body(mut self, bytes: impl Into<Vec<u8>>, content_type: &'static str) -> Self {
         if let Ok(request) = &mut self.request {
             request.body = Some(Body {
@@ -183,7 +197,7 @@ impl ApiCall {
         self
     }
 
-    /// Sends `value` as a JSON body (for [`WebService::api`] calls).
+    /// Sends `value` as a JSON body (for [`WebService::api`](crate::WebService::api) calls).
     pub fn json(mut self, value: &Value) -> Self {
         if let Ok(request) = self.request {
             self.request = Ok(request.json(value));
@@ -192,127 +206,54 @@ impl ApiCall {
     }
 }
 
-crate::events::impl_event_emitter!(ApiCall);
+crate::events::impl_event_emitter!(impl<T> ApiCall<T>, handlers);
 
-impl IntoFuture for ApiCall {
-    type Output = Result<Response>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Response>> + Send>>;
+impl<T: Send + 'static> IntoFuture for ApiCall<T> {
+    type Output = Result<T>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         // Everything synchronous happens here, so that the boxed future holds
         // only what lives across the network wait (it stays small).
         let ApiCall {
-            ws,
+            client,
             request,
             overrides,
             handlers,
+            steps,
         } = self;
-        let mut completion = Completion {
-            handlers,
-            info: CallInfo::default(),
-            done: false,
-        };
-        let hook = request.as_ref().ok().and_then(|r| r.hook);
-        let request = match hook {
-            Some(Hook::Restore) => request.and_then(|r| load_saved_session(&ws).map(|()| r)),
-            _ => request,
-        };
+        let mut completion = Completion::new(handlers);
         let ready = request
-            .and_then(|r| prepare(&ws, r, overrides.as_deref()))
+            .and_then(|mut r| (steps.before)(&client, &mut r).map(|()| r))
+            .and_then(|r| prepare(&client, r, overrides.as_deref()))
             .and_then(|prepared| {
                 completion.info.method = prepared.method.to_string();
                 completion.info.url = prepared.display_url.clone();
-                prepared.into_request(ws.client())
+                prepared.into_request(client.http())
             });
-        if hook == Some(Hook::ClearSessionFirst) {
-            ws.clear_session_token();
-        }
-        // An `async move` block rather than an `async fn`: its captures are
-        // stored once, which keeps the boxed future under 1 KiB.
+        let Steps { after, output, .. } = steps;
+        // An `async move` block rather than an `async fn`, with the answer
+        // processed inline: its captures are stored once, which keeps the
+        // boxed future under 1 KiB.
         Box::pin(async move {
             let mut processed = match ready {
                 Err(error) => Processed::from_failure(error),
                 Ok((request, reading)) => {
                     // Started inside the runtime (reqwest needs it for the
                     // timeout); only the small pending future is kept.
-                    let pending = ws.client().execute(request);
-                    execute(pending, reading, &mut completion.info).await
+                    let pending = client.http().execute(request);
+                    let info = &mut completion.info;
+                    match exchange(pending, reading.timeout, info).await {
+                        Ok(answer) => reading.process(answer, info),
+                        Err(error) => Processed::from_failure(error),
+                    }
                 }
             };
-            match hook {
-                Some(Hook::StoreSession) => store_session(&ws, &mut processed),
-                Some(Hook::ClearSessionFirst) => {
-                    if let Err(e) = ws.forget_saved_session(false) {
-                        processed = Processed::from_failure(e);
-                    }
-                }
-                Some(Hook::ClearSessionOnSuccess) if processed.failure.is_none() => {
-                    ws.clear_session_token();
-                    if let Err(e) = ws.forget_saved_session(false) {
-                        processed = Processed::from_failure(e);
-                    }
-                }
-                Some(Hook::Restore)
-                    if processed
-                        .failure
-                        .as_ref()
-                        .is_some_and(Error::is_unauthorized) =>
-                {
-                    ws.clear_session_token();
-                    let _ = ws.forget_saved_session(true);
-                }
-                _ => {}
-            }
-            completion.finish(processed)
+            let value = after(&client, &mut processed);
+            let response = completion.finish(processed)?;
+            output(response, value)
         })
     }
-}
-
-/// Keeps the session a login returned, and redacts its token in the data
-/// handlers and the caller see (the client holds it).
-fn store_session(ws: &WebService, processed: &mut Processed) {
-    if processed.failure.is_some() {
-        return;
-    }
-    let Some(success) = processed.success.as_ref() else {
-        return;
-    };
-    let token = success
-        .get("session_token")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let expires = success
-        .get("expires")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let user_id = success
-        .pointer("/profile/__id__")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let Some(token) = token else {
-        *processed = Processed::from_failure(Error::decode("the login answer", "no session_token"));
-        return;
-    };
-    if let Err(e) = ws.adopt_session(token.into(), user_id, expires, true) {
-        *processed = Processed::from_failure(e);
-        return;
-    }
-    if let Some(slot) = processed
-        .success
-        .as_mut()
-        .and_then(|s| s.get_mut("session_token"))
-    {
-        *slot = Value::from("[redacted]");
-    }
-}
-
-/// Puts the saved session on the client, for `restore()`.
-fn load_saved_session(ws: &WebService) -> Result<()> {
-    let store = ws
-        .store()
-        .ok_or_else(|| Error::invalid_option("session_store", "restore() needs a session store"))?;
-    let saved = store.load(&ws.store_key())?.ok_or(Error::NoSession)?;
-    ws.adopt_session(saved.session_token, saved.user_id, saved.expires, false)
 }
 
 /// Fires the final events exactly once: from `finish`, or from `Drop` when the
@@ -368,11 +309,11 @@ pub(crate) struct Prepared {
 
 /// Merges options, picks the level, and builds URL and headers.
 pub(crate) fn prepare(
-    ws: &WebService,
+    client: &Client,
     request: Request,
     overrides: Option<&Patch>,
 ) -> Result<Prepared> {
-    let snapshot = ws.snapshot();
+    let snapshot = client.snapshot();
     let (options, mut headers): (Cow<'_, Options>, HeaderMap) =
         match overrides.filter(|o| !o.is_empty()) {
             None => (Cow::Borrowed(&snapshot.options), snapshot.headers.clone()),
@@ -408,9 +349,12 @@ pub(crate) fn prepare(
             .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
     }
 
-    if (user_mode || request.send_session)
-        && let Some(token) = &options.session_token
-    {
+    let session = match &request.session {
+        Some(token) => Some(token),
+        None if user_mode => options.session_token.as_ref(),
+        None => None,
+    };
+    if let Some(token) = session {
         headers.insert(
             HeaderName::from_static(HEADER_SESSION),
             secret_header(token.secret(), "session_token")?,
@@ -430,42 +374,6 @@ pub(crate) fn prepare(
         snippet_set: options.snippet.is_some(),
         timeout: options.timeout,
     })
-}
-
-/// The headers every call of these options carries: API key, agent, user
-/// token and unique id. Computed once per options change.
-pub(crate) fn base_headers(options: &Options) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::with_capacity(6);
-    headers.insert(
-        HeaderName::from_static(HEADER_API_KEY),
-        secret_header(options.api_key.secret(), "api_key")?,
-    );
-    headers.insert(
-        HeaderName::from_static(HEADER_AGENT),
-        header_value(&options.agent(), "app_name")?,
-    );
-    headers.insert(
-        HeaderName::from_static(HEADER_USER_TOKEN),
-        header_value(&options.user_token, "user_token")?,
-    );
-    if let Some(id) = &options.unique_id {
-        headers.insert(
-            HeaderName::from_static(HEADER_UNIQUE_ID),
-            header_value(id, "unique_id")?,
-        );
-    }
-    Ok(headers)
-}
-
-fn header_value(value: &str, option: &'static str) -> Result<HeaderValue> {
-    HeaderValue::from_str(value)
-        .map_err(|_| Error::invalid_option(option, "is not a valid HTTP header value"))
-}
-
-fn secret_header(value: &str, option: &'static str) -> Result<HeaderValue> {
-    let mut v = header_value(value, option)?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 /// How to read the answer of a sent request.
@@ -497,80 +405,18 @@ impl Prepared {
     }
 }
 
-/// Sends the request and processes the answer; never panics.
-async fn execute<F>(pending: F, reading: Reading, info: &mut CallInfo) -> Processed
-where
-    F: Future<Output = reqwest::Result<reqwest::Response>>,
-{
-    let started = Instant::now();
-    let outcome = async {
-        let mut response = pending.await?;
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        // `chunk()` borrows the response; `bytes()` would move it into a
-        // future several times its size.
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok::<_, reqwest::Error>((status, headers, bytes))
-    }
-    .await;
-    info.elapsed = started.elapsed();
-    match outcome {
-        Ok((status, headers, bytes)) => {
-            tracing::debug!(
-                method = %info.method,
-                url = %info.url,
-                status,
-                elapsed_ms = info.elapsed.as_millis() as u64,
-                "cloudmine call"
-            );
-            info.headers = headers;
-            Processed::from_http(
-                status,
-                parse_body(&bytes),
-                reading.processor,
-                reading.snippet_set,
-                &info.method,
-                &info.url,
-            )
-        }
-        Err(err) => {
-            let error = transport_error(err, &info.method, &info.url, reading.timeout);
-            tracing::debug!(method = %info.method, url = %info.url, error = %error, "cloudmine call failed");
-            Processed::from_failure(error)
-        }
-    }
-}
-
-/// A reqwest error as ours, with no URL (it may carry a query) in the text.
-pub(crate) fn transport_error(
-    err: reqwest::Error,
-    method: &str,
-    url: &str,
-    timeout: std::time::Duration,
-) -> Error {
-    if err.is_timeout() {
-        return Error::Timeout {
-            method: method.to_owned(),
-            url: url.to_owned(),
-            after: timeout,
-        };
-    }
-    let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    Error::Transport {
-        method: method.to_owned(),
-        url: url.to_owned(),
-        message,
-        source: Some(Arc::new(err)),
+impl Reading {
+    /// Decodes an answer (CloudMine's envelope); its headers go to `info`.
+    fn process(self, answer: Answer, info: &mut CallInfo) -> Processed {
+        info.headers = answer.headers;
+        Processed::from_http(
+            answer.status,
+            parse_body(&answer.body),
+            self.processor,
+            self.snippet_set,
+            &info.method,
+            &info.url,
+        )
     }
 }
 

@@ -55,11 +55,15 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// Layers, bottom to top (docs/ARCHITECTURE.md): a module uses only the
+// modules listed before it. `blocking` wraps everything; nothing imports it.
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod builder;
 mod call;
+mod client;
 mod envelope;
 mod error;
 mod events;
@@ -67,11 +71,14 @@ mod files;
 mod objects;
 mod options;
 mod secret;
+mod session;
 mod session_store;
 mod social;
+mod transport;
 mod users;
 mod web_service;
 
+pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use envelope::Response;
 pub use error::{Error, KeyError, Result};
@@ -81,16 +88,15 @@ pub use files::{
     Files, Source, UploadCall, Uploaded,
 };
 pub use objects::{DestroyAll, Objects};
-pub use options::{
-    AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
-};
+pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
+pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]
 pub use session_store::KeyringStore;
 pub use session_store::{FileStore, MemoryStore, SessionStore, StoreKey, StoredSession};
 pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
-    Profile, SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
+    SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
 pub use users::{Credentials, NewCredentials, Users};
 pub use web_service::WebService;

@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::call::{ApiCall, Request};
-use crate::{Error, Result, WebService};
+use crate::client::Client;
+use crate::error::{Error, Result};
 
 /// Confirms [`Objects::destroy_all`]: it deletes every object **and file** at
 /// the level the call works on.
@@ -16,14 +17,25 @@ pub enum DestroyAll {
     ObjectsAndFiles,
 }
 
-/// The objects API, from [`WebService::objects`].
+/// The objects API, from [`WebService::objects`](crate::WebService::objects).
 ///
 /// Every method returns an [`ApiCall`]. Calls work on the logged-in user's
 /// objects when a session token is set and on application objects otherwise
 /// (see [`AppLevel`](crate::AppLevel)).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Objects<'a> {
-    ws: &'a WebService,
+    client: &'a Client,
+}
+
+impl std::fmt::Debug for Objects<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objects").finish_non_exhaustive()
+    }
+}
+
+/// A new random key: 32 lower-case hex characters (a UUID v4 without dashes).
+pub(crate) fn new_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 pub(crate) fn join_keys<I, K>(keys: I) -> Result<String>
@@ -90,8 +102,8 @@ fn single(key: impl Into<String>, value: impl Serialize) -> Result<Value> {
 }
 
 impl<'a> Objects<'a> {
-    pub(crate) fn new(ws: &'a WebService) -> Self {
-        Objects { ws }
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Objects { client }
     }
 
     /// Gets the objects stored under `keys` (`GET text?keys=…`). Keys that do
@@ -102,7 +114,8 @@ impl<'a> Objects<'a> {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.ws.call(
+        ApiCall::new(
+            self.client,
             join_keys(keys).map(|keys| Request::new(Method::GET, &["text"]).query("keys", keys)),
         )
     }
@@ -110,7 +123,7 @@ impl<'a> Objects<'a> {
     /// Gets all objects, one page at a time: use the `limit`, `skip`, `sort`
     /// and `count` options.
     pub fn get_all(&self) -> ApiCall {
-        self.ws.call(Ok(Request::new(Method::GET, &["text"])))
+        ApiCall::new(self.client, Ok(Request::new(Method::GET, &["text"])))
     }
 
     /// Creates or replaces the object under `key` (`PUT text`).
@@ -123,10 +136,10 @@ impl<'a> Objects<'a> {
         self.put(Method::PUT, object_body(objects))
     }
 
-    /// Stores `value` under a new random key (see [`WebService::keygen`]); the
+    /// Stores `value` under a new random key (see [`WebService::keygen`](crate::WebService::keygen)); the
     /// key is the one key of the response.
     pub fn create(&self, value: impl Serialize) -> ApiCall {
-        self.set(WebService::keygen(), value)
+        self.set(new_key(), value)
     }
 
     /// Merges `partial` into the object under `key` (`POST text`): nested
@@ -141,8 +154,10 @@ impl<'a> Objects<'a> {
     }
 
     fn put(&self, method: Method, body: Result<Value>) -> ApiCall {
-        self.ws
-            .call(body.map(|body| Request::new(method, &["text"]).json(&body)))
+        ApiCall::new(
+            self.client,
+            body.map(|body| Request::new(method, &["text"]).json(&body)),
+        )
     }
 
     /// Deletes the objects (or files) under `keys` (`DELETE data?keys=…`).
@@ -151,7 +166,8 @@ impl<'a> Objects<'a> {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.ws.call(
+        ApiCall::new(
+            self.client,
             join_keys(keys).map(|keys| Request::new(Method::DELETE, &["data"]).query("keys", keys)),
         )
     }
@@ -159,14 +175,16 @@ impl<'a> Objects<'a> {
     /// Deletes every object and file at this call's level (`DELETE data?all=true`).
     pub fn destroy_all(&self, confirm: DestroyAll) -> ApiCall {
         let DestroyAll::ObjectsAndFiles = confirm;
-        self.ws.call(Ok(
-            Request::new(Method::DELETE, &["data"]).query("all", "true")
-        ))
+        ApiCall::new(
+            self.client,
+            Ok(Request::new(Method::DELETE, &["data"]).query("all", "true")),
+        )
     }
 
     /// Deletes the objects matching a CloudMine query (`DELETE data?q=…`).
     pub fn destroy_where(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(
+        ApiCall::new(
+            self.client,
             non_empty_query(query.into())
                 .map(|q| Request::new(Method::DELETE, &["data"]).query("q", q)),
         )
@@ -175,7 +193,8 @@ impl<'a> Objects<'a> {
     /// Searches with a CloudMine query, passed through as given
     /// (`GET search?q=…`), e.g. `[__class__ = "car", price < 20000]`.
     pub fn search(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(
+        ApiCall::new(
+            self.client,
             non_empty_query(query.into())
                 .map(|q| Request::new(Method::GET, &["search"]).query("q", q)),
         )
@@ -184,7 +203,8 @@ impl<'a> Objects<'a> {
     /// Like [`search`](Self::search), with the query in a POST body
     /// (`{"q": …}`), for queries too long for a URL.
     pub fn search_post(&self, query: impl Into<String>) -> ApiCall {
-        self.ws.call(
+        ApiCall::new(
+            self.client,
             non_empty_query(query.into()).map(|q| {
                 Request::new(Method::POST, &["search"]).json(&serde_json::json!({ "q": q }))
             }),

@@ -258,6 +258,11 @@ macro_rules! define_options {
 }
 
 nullable_options!(define_options);
+// `patch_setters!` is made by `define_options!`, so only a `use` lets the
+// builder (another file) call it; clippy takes that for a redundant import.
+#[allow(clippy::single_component_path_imports)]
+pub(crate) use patch_setters;
+pub(crate) use setter_arg;
 
 impl Options {
     /// The application id.
@@ -475,163 +480,10 @@ impl CallOptions {
     patch_setters!();
 }
 
-/// Builds a [`WebService`](crate::WebService); see
-/// [`WebService::builder`](crate::WebService::builder).
-#[derive(Debug, Default)]
-pub struct WebServiceBuilder {
-    pub(crate) app_id: Option<String>,
-    pub(crate) api_root: Option<String>,
-    pub(crate) http_client: Option<reqwest::Client>,
-    pub(crate) store: Option<StoreHandle>,
-    #[cfg(feature = "blocking")]
-    pub(crate) blocking: Option<std::sync::Arc<crate::blocking::Runtime>>,
-    pub(crate) patch: Patch,
-}
-
-/// A session store, shown by name in `Debug`.
-#[derive(Clone)]
-pub(crate) struct StoreHandle(pub(crate) std::sync::Arc<dyn crate::SessionStore>);
-
-impl std::fmt::Debug for StoreHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionStore({})", self.0.name())
-    }
-}
-
-impl WebServiceBuilder {
-    /// The application id (required).
-    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
-        self.app_id = Some(app_id.into());
-        self
-    }
-
-    /// The API root (default [`DEFAULT_API_ROOT`]); `http://127.0.0.1:PORT` for
-    /// the emulator. A path prefix is kept.
-    pub fn api_root(mut self, api_root: impl Into<String>) -> Self {
-        self.api_root = Some(api_root.into());
-        self
-    }
-
-    /// Uses this `reqwest::Client` instead of building one (to share a
-    /// connection pool or proxy settings). Build it with redirects disabled:
-    /// the SDK never follows redirects with credentials.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    patch_setters!();
-
-    /// Where logins are kept between runs (see [`SessionStore`](crate::SessionStore)):
-    /// with `savelogin(true)` every successful login is saved there, logout
-    /// clears it, and [`WebService::restore`](crate::WebService::restore) loads it.
-    /// Default: the OS keychain (`KeyringStore`) with the `keyring` feature,
-    /// none without it.
-    pub fn session_store(mut self, store: impl crate::SessionStore) -> Self {
-        self.store = Some(StoreHandle(std::sync::Arc::new(store)));
-        self
-    }
-
-    /// Checks the options and builds the [`WebService`](crate::WebService).
-    ///
-    /// Fails with [`Error::InvalidOptions`] for a missing app id or API key, an
-    /// API root that is not an `http`/`https` URL, or any invalid option.
-    pub fn build(self) -> Result<crate::WebService> {
-        let options = self.options()?;
-        let client = match self.http_client {
-            Some(client) => client,
-            None => crate::web_service::default_client()?,
-        };
-        #[cfg(feature = "keyring")]
-        let store = self
-            .store
-            .or_else(|| Some(StoreHandle(std::sync::Arc::new(crate::KeyringStore::new()))));
-        #[cfg(not(feature = "keyring"))]
-        let store = self.store;
-        #[cfg(feature = "blocking")]
-        let ws =
-            crate::WebService::from_parts(options, client, store)?.with_blocking(self.blocking);
-        #[cfg(not(feature = "blocking"))]
-        let ws = crate::WebService::from_parts(options, client, store)?;
-        Ok(ws)
-    }
-
-    pub(crate) fn options(&self) -> Result<Options> {
-        let app_id = self
-            .app_id
-            .clone()
-            .ok_or_else(|| Error::invalid_option("app_id", "is required: call .app_id(..)"))?;
-        let api_key =
-            self.patch.api_key.clone().ok_or_else(|| {
-                Error::invalid_option("api_key", "is required: call .api_key(..)")
-            })?;
-        let api_root = parse_api_root(self.api_root.as_deref().unwrap_or(DEFAULT_API_ROOT))?;
-        let mut options = Options {
-            app_id,
-            api_key,
-            api_root,
-            user_token: uuid::Uuid::new_v4().simple().to_string(),
-            applevel: AppLevel::Auto,
-            sort: Vec::new(),
-            timeout: DEFAULT_TIMEOUT,
-            savelogin: false,
-            session_token: None,
-            user_id: None,
-            unique_id: None,
-            app_name: None,
-            app_version: None,
-            limit: None,
-            skip: None,
-            count: None,
-            snippet: None,
-            params: None,
-            dontwait: None,
-            resultsonly: None,
-            shared: None,
-            shared_only: None,
-            extended_responses: None,
-            distance: None,
-            units: None,
-        };
-        options.apply(&self.patch);
-        options.validate()?;
-        Ok(options)
-    }
-}
-
-fn parse_api_root(raw: &str) -> Result<Url> {
-    let url = Url::parse(raw)
-        .map_err(|e| Error::invalid_option("api_root", format!("{raw:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid_option(
-            "api_root",
-            format!(
-                "scheme {:?} is not supported; use http or https",
-                url.scheme()
-            ),
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid_option("api_root", "has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_option(
-            "api_root",
-            "must not contain credentials; use api_key",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_option(
-            "api_root",
-            "must not have a query or fragment",
-        ));
-    }
-    Ok(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builder::WebServiceBuilder;
 
     fn builder() -> WebServiceBuilder {
         WebServiceBuilder::default().app_id("app").api_key("key")

@@ -57,15 +57,11 @@ async fn create_login_me_update_logout() {
         })
         .await
         .unwrap();
-    assert_eq!(login.success()["session_token"], "[redacted]");
+    assert_eq!(login.raw()["session_token"], "[redacted]");
     assert_eq!(seen.lock().unwrap()["session_token"], "[redacted]");
-    assert_eq!(login.success()["profile"]["__id__"], id.as_str());
-    assert!(
-        login.success()["expires"]
-            .as_str()
-            .unwrap()
-            .ends_with("GMT")
-    );
+    assert_eq!(login.raw()["profile"]["__id__"], id.as_str());
+    assert_eq!(login.profile().id(), id.as_str());
+    assert!(login.raw()["expires"].as_str().unwrap().ends_with("GMT"));
     let token = ws.session_token().expect("logged in");
     assert_eq!(ws.options().user_id(), Some(id.as_str()));
     let req = emu.requests().pop().unwrap();

@@ -10,14 +10,17 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 
-use super::{BaasBox, BbUser, check_network};
-use crate::call::{Completion, transport_error};
+use super::api::check_network;
+use super::client::BaasBox;
+use super::model::BbUser;
+use crate::call::Completion;
 use crate::envelope::Processed;
 use crate::events::Handlers;
 use crate::secret::{ClientSecret, OAuthToken};
 use crate::social::flow::{announce, wait_for_browser, without_query};
 use crate::social::listener::Listener;
 use crate::social::pkce;
+use crate::transport::transport_error;
 use crate::{BrowserOpener, DEFAULT_LOGIN_TIMEOUT, Error, LandingPage, Result, SystemBrowser};
 
 /// An OAuth 2 provider: where the browser signs in and where the code is
@@ -194,11 +197,6 @@ impl BaasBoxLoginCall {
         self.link = link;
         self
     }
-
-    #[cfg(feature = "blocking")]
-    pub(crate) fn runtime(&self) -> Result<std::sync::Arc<crate::blocking::Runtime>> {
-        self.bb.blocking_runtime()
-    }
 }
 
 crate::events::impl_event_emitter!(BaasBoxLoginCall);
@@ -337,8 +335,7 @@ impl Flow<'_> {
         let answer = async {
             let response = self
                 .bb
-                .inner
-                .client
+                .http()
                 .post(url.clone())
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "application/json")

@@ -28,12 +28,14 @@ use tokio::io::AsyncRead;
 
 mod disk;
 
-use crate::call::{ApiCall, Completion, Prepared, Request, prepare, transport_error};
+use crate::call::{ApiCall, Completion, Prepared, Request, prepare};
+use crate::client::Client;
 use crate::envelope::{Processed, Processor, parse_body};
 use crate::events::{Event, Handlers, Progress};
 use crate::objects::join_keys;
 use crate::options::{CallOptions, Patch};
-use crate::{Error, Result, WebService};
+use crate::transport::transport_error;
+use crate::{Error, Result};
 
 /// The default shortest time between two [`Event::Progress`] events.
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -254,7 +256,7 @@ pub struct FileInfo {
     pub updated: Option<i64>,
 }
 
-/// The files API, from [`WebService::files`].
+/// The files API, from [`WebService::files`](crate::WebService::files).
 ///
 /// Files live next to objects, at the user level when a session is set and
 /// at the application level otherwise (see [`AppLevel`](crate::AppLevel));
@@ -280,11 +282,11 @@ pub struct FileInfo {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Files<'a> {
-    ws: &'a WebService,
+    ws: &'a Client,
 }
 
 impl<'a> Files<'a> {
-    pub(crate) fn new(ws: &'a WebService) -> Self {
+    pub(crate) fn new(ws: &'a Client) -> Self {
         Files { ws }
     }
 
@@ -330,7 +332,7 @@ impl<'a> Files<'a> {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.ws.objects().get(keys)
+        crate::objects::Objects::new(self.ws).get(keys)
     }
 
     /// Deletes files by key (`DELETE data?keys=`).
@@ -341,13 +343,13 @@ impl<'a> Files<'a> {
     {
         let request =
             join_keys(keys).map(|keys| Request::new(Method::DELETE, &["data"]).query("keys", keys));
-        self.ws.call(request)
+        ApiCall::new(self.ws, request)
     }
 
     /// Every file's metadata (a search for `[__type__ = "file"]`; paged by
     /// the `limit`/`skip` options).
     pub fn list(&self) -> ApiCall {
-        self.ws.objects().search(r#"[__type__ = "file"]"#)
+        crate::objects::Objects::new(self.ws).search(r#"[__type__ = "file"]"#)
     }
 
     /// Files whose metadata matches `conditions`: the inside of a CloudMine
@@ -363,22 +365,20 @@ impl<'a> Files<'a> {
         if inner.is_empty() {
             return self.list();
         }
-        self.ws
-            .objects()
-            .search(format!(r#"[__type__ = "file", {inner}]"#))
+        crate::objects::Objects::new(self.ws).search(format!(r#"[__type__ = "file", {inner}]"#))
     }
 }
 
 /// What every transfer call holds: client, per-call options, handlers.
 struct Transfer {
-    ws: WebService,
+    ws: Client,
     overrides: Option<Box<Patch>>,
     handlers: Handlers,
     interval: Duration,
 }
 
 impl Transfer {
-    fn new(ws: &WebService) -> Self {
+    fn new(ws: &Client) -> Self {
         Transfer {
             ws: ws.clone(),
             overrides: None,
@@ -395,7 +395,7 @@ impl Transfer {
 
     /// Builds the request's URL and headers, and the completion guard that
     /// fires `complete` whatever happens from here on.
-    fn start(self, request: Request) -> (WebService, Completion, Result<Prepared>, Duration) {
+    fn start(self, request: Request) -> (Client, Completion, Result<Prepared>, Duration) {
         let Transfer {
             ws,
             overrides,
@@ -561,7 +561,7 @@ fn success(status: u16, data: Value) -> Processed {
 /// Sends a request and waits for the answer's headers, reporting upload
 /// progress from `sent` meanwhile; fails when nothing moves for `stall`.
 async fn send(
-    ws: &WebService,
+    ws: &Client,
     request: reqwest::Request,
     sent: &AtomicU64,
     tracker: &mut Tracker,
@@ -569,7 +569,7 @@ async fn send(
 ) -> std::result::Result<reqwest::Response, Error> {
     let method = completion.info.method.clone();
     let url = completion.info.url.clone();
-    let mut pending = std::pin::pin!(ws.client().execute(request));
+    let mut pending = std::pin::pin!(ws.http().execute(request));
     // `interval` panics on zero; a zero progress interval means "every tick".
     let period = tracker
         .interval
@@ -669,11 +669,6 @@ impl UploadCall {
         self.filename = Some(name.into());
         self
     }
-
-    #[cfg(feature = "blocking")]
-    pub(crate) fn runtime(&self) -> Result<Arc<crate::blocking::Runtime>> {
-        self.transfer.ws.blocking_runtime()
-    }
 }
 
 /// The content type for a file name: the user's, else a guess, else bytes.
@@ -737,7 +732,7 @@ impl IntoFuture for UploadCall {
 }
 
 async fn upload(
-    ws: &WebService,
+    ws: &Client,
     prepared: Prepared,
     source: Source,
     content_type: HeaderValue,
@@ -757,7 +752,7 @@ async fn upload(
         headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
     let request = ws
-        .client()
+        .http()
         .request(prepared.method, prepared.url)
         .headers(headers)
         .body(body)
@@ -792,13 +787,13 @@ async fn upload(
 /// Sends a download request and waits for its headers; a non-2xx answer
 /// becomes the call's failure.
 async fn open_download(
-    ws: &WebService,
+    ws: &Client,
     prepared: Prepared,
     completion: &mut Completion,
 ) -> std::result::Result<reqwest::Response, Processed> {
     let stall = prepared.timeout;
     let request = ws
-        .client()
+        .http()
         .request(prepared.method, prepared.url)
         .headers(prepared.headers)
         .build()
@@ -811,7 +806,7 @@ async fn open_download(
             ))
         })?;
     let started = Instant::now();
-    let answer = tokio::time::timeout(stall, ws.client().execute(request)).await;
+    let answer = tokio::time::timeout(stall, ws.http().execute(request)).await;
     completion.info.elapsed = started.elapsed();
     match answer {
         Err(_) => Err(Processed::from_failure(timeout_error(completion, stall))),
@@ -846,7 +841,7 @@ impl PartFile {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let suffix = &WebService::keygen()[..12];
+        let suffix = &crate::objects::new_key()[..12];
         let temp = dir.join(format!(".{}.{suffix}.part", name.to_string_lossy()));
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -910,12 +905,7 @@ impl std::fmt::Debug for DownloadToCall {
 
 transfer_builder!(DownloadToCall);
 
-impl DownloadToCall {
-    #[cfg(feature = "blocking")]
-    pub(crate) fn runtime(&self) -> Result<Arc<crate::blocking::Runtime>> {
-        self.transfer.ws.blocking_runtime()
-    }
-}
+impl DownloadToCall {}
 
 impl IntoFuture for DownloadToCall {
     type Output = Result<Downloaded>;
@@ -944,7 +934,7 @@ impl IntoFuture for DownloadToCall {
 }
 
 async fn download_to(
-    ws: &WebService,
+    ws: &Client,
     prepared: Prepared,
     key: String,
     path: PathBuf,

@@ -5,19 +5,23 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use url::Url;
 
 use super::flow::{announce, wait_for_browser, without_query};
 use super::landing::LandingPage;
-use super::listener::Listener;
+use super::listener::{Callback, Listener};
 use super::network::SocialNetwork;
 use super::opener::{BrowserOpener, SystemBrowser};
 use super::pkce;
-use crate::call::{Completion, Request};
+use crate::call::{ApiCall, Completion, Request};
+use crate::client::Client;
 use crate::envelope::Processed;
+use crate::error::{Error, Result};
 use crate::events::Handlers;
-use crate::secret::SessionToken;
-use crate::{Error, Result, WebService};
+use crate::options::Options;
+use crate::session::{self, login::Login};
 
 /// The default time a login may take, from opening the browser.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -37,64 +41,12 @@ pub enum LoginMode {
     },
 }
 
-/// The logged-in user's profile, from a social login.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Profile {
-    id: String,
-    services: Vec<String>,
-    fields: Map<String, Value>,
-}
+/// A completed social login: the same [`Login`] a password login gives.
+/// The session is also set on the client, so later calls work on this
+/// user's data.
+pub type SocialLogin = Login;
 
-impl Profile {
-    /// The user id (`__id__`).
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The networks linked to this user (`__services__`).
-    pub fn services(&self) -> &[String] {
-        &self.services
-    }
-
-    /// Every profile field, as sent (including `__id__` and `__services__`).
-    pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
-    }
-}
-
-/// A completed social login. The session is also set on the
-/// [`WebService`], so later calls work on this user's data.
-#[derive(Debug, Clone)]
-pub struct SocialLogin {
-    session_token: SessionToken,
-    expires: Option<String>,
-    profile: Profile,
-    raw: Value,
-}
-
-impl SocialLogin {
-    /// The new session token (redacted in `Debug`).
-    pub fn session_token(&self) -> &SessionToken {
-        &self.session_token
-    }
-
-    /// When the session expires (an HTTP date), if the server said.
-    pub fn expires(&self) -> Option<&str> {
-        self.expires.as_deref()
-    }
-
-    /// The user's profile.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
-    /// The status answer as JSON, with `session_token` replaced by `"[redacted]"`.
-    pub fn raw(&self) -> &Value {
-        &self.raw
-    }
-}
-
-/// A social login, from [`WebService::login_social`]: configure it, register
+/// A social login, from [`WebService::login_social`](crate::WebService::login_social): configure it, register
 /// handlers, then `.await` it.
 ///
 /// ```no_run
@@ -116,7 +68,7 @@ impl SocialLogin {
 /// ```
 #[must_use = "a login does nothing until it is awaited"]
 pub struct SocialLoginCall {
-    ws: WebService,
+    client: Client,
     network: SocialNetwork,
     scope: Option<String>,
     link: Option<bool>,
@@ -141,18 +93,10 @@ impl std::fmt::Debug for SocialLoginCall {
     }
 }
 
-impl WebService {
-    /// Logs in with a social network through the system browser.
-    ///
-    /// The browser opens the server's login page; after the user signs in
-    /// with the provider, the server sends the browser back to a listener
-    /// on `127.0.0.1`, the SDK fetches the session (proving with PKCE that it
-    /// started this login), and later calls work on that user's data. When a
-    /// user is logged in already, the network is linked to that user unless
-    /// [`link(false)`](SocialLoginCall::link) is set.
-    pub fn login_social(&self, network: SocialNetwork) -> SocialLoginCall {
+impl SocialLoginCall {
+    pub(crate) fn new(client: &Client, network: SocialNetwork) -> Self {
         SocialLoginCall {
-            ws: self.clone(),
+            client: client.clone(),
             network,
             scope: None,
             link: None,
@@ -163,13 +107,6 @@ impl WebService {
             mode: LoginMode::Loopback,
             handlers: Handlers::new(),
         }
-    }
-}
-
-impl SocialLoginCall {
-    #[cfg(feature = "blocking")]
-    pub(crate) fn runtime(&self) -> Result<std::sync::Arc<crate::blocking::Runtime>> {
-        self.ws.blocking_runtime()
     }
 
     /// OAuth scope to ask the provider for (`scope=`).
@@ -204,10 +141,37 @@ impl IntoFuture for SocialLoginCall {
     }
 }
 
+/// How a login learns that the browser part is done.
+enum Wait {
+    /// The listener on `127.0.0.1`, and the PKCE verifier that proves this
+    /// app started the login.
+    Loopback {
+        listener: Listener,
+        callback: oneshot::Receiver<Callback>,
+        verifier: String,
+        code_challenge: String,
+    },
+    /// Status calls every `interval`.
+    Polling { interval: Duration },
+}
+
+/// A login under way: the call's settings, without its handlers.
+struct Flow {
+    client: Client,
+    network: SocialNetwork,
+    scope: Option<String>,
+    link: Option<bool>,
+    timeout: Duration,
+    opener: Box<dyn BrowserOpener>,
+    port: u16,
+    landing: LandingPage,
+    mode: LoginMode,
+}
+
 impl SocialLoginCall {
     async fn run(self) -> Result<SocialLogin> {
         let SocialLoginCall {
-            ws,
+            client,
             network,
             scope,
             link,
@@ -218,24 +182,23 @@ impl SocialLoginCall {
             mode,
             handlers,
         } = self;
-        let mut completion = Completion::new(handlers);
-        let outcome = login(
-            &ws,
-            &network,
+        let flow = Flow {
+            client,
+            network,
             scope,
             link,
             timeout,
-            &*opener,
+            opener,
             port,
             landing,
             mode,
-            &mut completion,
-        )
-        .await;
+        };
+        let mut completion = Completion::new(handlers);
+        let outcome = flow.login(&mut completion).await;
         let processed = match &outcome {
             Ok(login) => Processed {
                 status: Some(200),
-                success: Some(login.raw.clone()),
+                success: Some(login.raw().clone()),
                 ..Processed::default()
             },
             Err(e) => Processed::from_failure(e.clone()),
@@ -247,118 +210,142 @@ impl SocialLoginCall {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn login(
-    ws: &WebService,
-    network: &SocialNetwork,
-    scope: Option<String>,
-    link: Option<bool>,
-    timeout: Duration,
-    opener: &dyn BrowserOpener,
-    port: u16,
-    landing: LandingPage,
-    mode: LoginMode,
-    completion: &mut Completion,
-) -> Result<SocialLogin> {
-    if timeout.is_zero() {
-        return Err(Error::invalid_option("timeout", "must be longer than zero"));
+impl Flow {
+    fn check(&self) -> Result<()> {
+        if self.timeout.is_zero() {
+            return Err(Error::invalid_option("timeout", "must be longer than zero"));
+        }
+        if let LoginMode::Polling { interval } = self.mode
+            && interval.is_zero()
+        {
+            return Err(Error::invalid_option(
+                "mode",
+                "the polling interval must be longer than zero",
+            ));
+        }
+        Ok(())
     }
-    if let LoginMode::Polling { interval } = mode
-        && interval.is_zero()
-    {
-        return Err(Error::invalid_option(
-            "mode",
-            "the polling interval must be longer than zero",
-        ));
-    }
-    let options = ws.options();
-    let started = Instant::now();
-    let challenge = pkce::challenge()?;
-    let linking = link.unwrap_or(true) && options.session_token().is_some();
 
+    async fn login(&self, completion: &mut Completion) -> Result<SocialLogin> {
+        self.check()?;
+        let options = self.client.snapshot().options.clone();
+        let started = Instant::now();
+        let challenge = pkce::challenge()?;
+        let start = login_url(&options)?;
+        let mut status_url = start.clone();
+        status_url
+            .path_segments_mut()
+            .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?
+            .extend(["status", &challenge]);
+        completion.info.method = "GET".into();
+        completion.info.url = without_query(&status_url);
+        let wait = match self.mode {
+            LoginMode::Loopback => {
+                let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
+                let (listener, callback) = Listener::start(
+                    self.port,
+                    "challenge",
+                    challenge.clone(),
+                    self.landing.clone(),
+                )?;
+                Wait::Loopback {
+                    listener,
+                    callback,
+                    verifier,
+                    code_challenge,
+                }
+            }
+            LoginMode::Polling { interval } => Wait::Polling { interval },
+        };
+        let start = self.start_url(start, &options, &challenge, &wait);
+        announce(&*self.opener, &start, completion);
+        let body = self.await_answer(wait, &challenge, &start, started).await?;
+        let login = Login::from_cloudmine(body)?;
+        session::adopt(&self.client, &login.session(), true)?;
+        Ok(login)
+    }
+
+    /// The login page's URL with its query: the network, the API key, the
+    /// challenge, and what the server needs to send the browser back.
+    fn start_url(&self, mut start: Url, options: &Options, challenge: &str, wait: &Wait) -> Url {
+        let linking = self.link.unwrap_or(true) && options.session_token().is_some();
+        let mut q = start.query_pairs_mut();
+        q.append_pair("service", self.network.as_str())
+            .append_pair("apikey", options.api_key().secret())
+            .append_pair("challenge", challenge);
+        if linking && let Some(token) = options.session_token() {
+            q.append_pair("session_token", token.secret());
+        }
+        if let Some(scope) = &self.scope {
+            q.append_pair("scope", scope);
+        }
+        if let Wait::Loopback {
+            listener,
+            code_challenge,
+            ..
+        } = wait
+        {
+            q.append_pair("redirect_uri", &listener.redirect_uri())
+                .append_pair("code_challenge", code_challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+        drop(q);
+        start
+    }
+
+    /// Waits for the browser (or polls), then reads the finished login.
+    async fn await_answer(
+        &self,
+        wait: Wait,
+        challenge: &str,
+        start: &Url,
+        started: Instant,
+    ) -> Result<Value> {
+        match wait {
+            Wait::Loopback {
+                listener,
+                callback,
+                verifier,
+                ..
+            } => {
+                wait_for_browser(listener, callback, self.timeout, start).await?;
+                let body = status(&self.client, challenge, Some(&verifier)).await?;
+                if body.get("finished") != Some(&Value::Bool(true)) {
+                    return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
+                        code: "server_error".into(),
+                        description: "the browser came back but the server has no finished login"
+                            .into(),
+                    }));
+                }
+                Ok(body)
+            }
+            Wait::Polling { interval } => {
+                poll(&self.client, challenge, interval, started, self.timeout)
+                    .await?
+                    .ok_or_else(|| Error::Timeout {
+                        method: "GET".into(),
+                        url: without_query(start),
+                        after: self.timeout,
+                    })
+            }
+        }
+    }
+}
+
+/// `{api_root}/v1/app/{app}/account/social/login`.
+fn login_url(options: &Options) -> Result<Url> {
     let mut start = options.api_root().clone();
     start
         .path_segments_mut()
         .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?
         .pop_if_empty()
         .extend(["v1", "app", options.app_id(), "account", "social", "login"]);
-    let mut status_url = start.clone();
-    status_url
-        .path_segments_mut()
-        .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?
-        .extend(["status", &challenge]);
-    completion.info.method = "GET".into();
-    completion.info.url = without_query(&status_url);
-
-    let (listener, callback, verifier) = match mode {
-        LoginMode::Loopback => {
-            let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
-            let (listener, rx) = Listener::start(port, "challenge", challenge.clone(), landing)?;
-            (Some((listener, code_challenge)), Some(rx), Some(verifier))
-        }
-        LoginMode::Polling { .. } => (None, None, None),
-    };
-    {
-        let mut q = start.query_pairs_mut();
-        q.append_pair("service", network.as_str())
-            .append_pair("apikey", options.api_key().secret())
-            .append_pair("challenge", &challenge);
-        if linking && let Some(token) = options.session_token() {
-            q.append_pair("session_token", token.secret());
-        }
-        if let Some(scope) = &scope {
-            q.append_pair("scope", scope);
-        }
-        if let Some((listener, code_challenge)) = &listener {
-            q.append_pair("redirect_uri", &listener.redirect_uri())
-                .append_pair("code_challenge", code_challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
-    }
-
-    announce(opener, &start, completion);
-
-    let timed_out = || Error::Timeout {
-        method: "GET".into(),
-        url: without_query(&start),
-        after: timeout,
-    };
-    let body = match (callback, listener) {
-        (Some(callback), Some((listener, _))) => {
-            wait_for_browser(listener, callback, timeout, &start).await?;
-            let body = status(ws, &challenge, verifier.as_deref()).await?;
-            if body.get("finished") != Some(&Value::Bool(true)) {
-                return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
-                    code: "server_error".into(),
-                    description: "the browser came back but the server has no finished login"
-                        .into(),
-                }));
-            }
-            body
-        }
-        _ => match mode {
-            LoginMode::Polling { interval } => poll(ws, &challenge, interval, started, timeout)
-                .await?
-                .ok_or_else(timed_out)?,
-            // The loopback branch above always has its listener.
-            LoginMode::Loopback => {
-                return Err(Error::invalid_option("mode", "inconsistent login mode"));
-            }
-        },
-    };
-    let login = parse_login(body)?;
-    ws.adopt_session(
-        login.session_token.clone(),
-        Some(login.profile.id.clone()),
-        login.expires.clone(),
-        true,
-    )?;
-    Ok(login)
+    Ok(start)
 }
 
 /// One status call: `GET account/social/login/status/{challenge}`, at app
 /// level (never with the session header).
-async fn status(ws: &WebService, challenge: &str, verifier: Option<&str>) -> Result<Value> {
+async fn status(client: &Client, challenge: &str, verifier: Option<&str>) -> Result<Value> {
     let mut request = Request::new(
         Method::GET,
         &["account", "social", "login", "status", challenge],
@@ -367,7 +354,7 @@ async fn status(ws: &WebService, challenge: &str, verifier: Option<&str>) -> Res
     if let Some(verifier) = verifier {
         request = request.query("code_verifier", verifier);
     }
-    Ok(ws.call(Ok(request)).await?.into_success())
+    Ok(ApiCall::new(client, Ok(request)).await?.into_success())
 }
 
 /// A `finished: false` answer with an `error`, as our error.
@@ -383,7 +370,7 @@ fn failed_from(body: &Value) -> Option<Error> {
 
 /// Polls until finished (`Some`), failed (`Err`) or out of time (`None`).
 async fn poll(
-    ws: &WebService,
+    client: &Client,
     challenge: &str,
     interval: Duration,
     started: Instant,
@@ -391,7 +378,7 @@ async fn poll(
 ) -> Result<Option<Value>> {
     let mut seen_pending = false;
     loop {
-        match status(ws, challenge, None).await {
+        match status(client, challenge, None).await {
             Ok(body) if body.get("finished") == Some(&Value::Bool(true)) => return Ok(Some(body)),
             Ok(body) => {
                 if let Some(error) = failed_from(&body) {
@@ -417,75 +404,10 @@ async fn poll(
     }
 }
 
-fn parse_login(mut body: Value) -> Result<SocialLogin> {
-    let token = body
-        .get("session_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::decode("the login status", "no session_token"))?
-        .to_owned();
-    let expires = body
-        .get("expires")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let fields = body
-        .get("profile")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| Error::decode("the login status", "no profile object"))?;
-    let id = fields
-        .get("__id__")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::decode("the login profile", "no __id__"))?
-        .to_owned();
-    let services = fields
-        .get("__services__")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(slot) = body.get_mut("session_token") {
-        *slot = Value::from("[redacted]");
-    }
-    Ok(SocialLogin {
-        session_token: SessionToken::new(token),
-        expires,
-        profile: Profile {
-            id,
-            services,
-            fields,
-        },
-        raw: body,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn parses_and_redacts_the_status_answer() {
-        let login = parse_login(json!({
-            "finished": true, "session_token": "tok-secret", "expires": "Fri, 31 Aug 2012 19:08:37 GMT",
-            "profile": {"__id__": "u1", "__type__": "user", "__services__": ["github", "google"], "name": "Ada"}
-        }))
-        .unwrap();
-        assert_eq!(login.session_token().secret(), "tok-secret");
-        assert_eq!(login.profile().id(), "u1");
-        assert_eq!(login.profile().services(), ["github", "google"]);
-        assert_eq!(login.raw()["session_token"], "[redacted]");
-        assert!(!format!("{login:?}").contains("tok-secret"));
-        assert!(
-            parse_login(json!({"finished": true}))
-                .unwrap_err()
-                .is_decode()
-        );
-    }
 
     #[test]
     fn failures_keep_code_and_description() {

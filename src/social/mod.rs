@@ -10,6 +10,6 @@ mod opener;
 pub(crate) mod pkce;
 
 pub use landing::LandingPage;
-pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, Profile, SocialLogin, SocialLoginCall};
+pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, SocialLogin, SocialLoginCall};
 pub use network::SocialNetwork;
 pub use opener::{BrowserOpener, HttpOpener, ManualOpener, SystemBrowser};

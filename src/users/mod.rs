@@ -1,115 +1,23 @@
 //! The users API: accounts, password logins, profiles (CloudMine's
 //! `account/…` endpoints, always at the application root).
 
+mod credentials;
+mod steps;
+
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::call::{ApiCall, Hook, Request};
+pub use credentials::{Credentials, NewCredentials};
+
+use crate::call::{ApiCall, Request};
+use crate::client::Client;
 use crate::envelope::Processor;
+use crate::error::Error;
 use crate::secret::Password;
-use crate::{Error, Result, WebService};
+use crate::session::login::Login;
 
-/// Who signs in: an email or a username, and a password (redacted in `Debug`).
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    email: Option<String>,
-    username: Option<String>,
-    password: Password,
-}
-
-impl Credentials {
-    /// Sign in with an email address.
-    pub fn email(email: impl Into<String>, password: impl Into<Password>) -> Self {
-        Credentials {
-            email: Some(email.into()),
-            username: None,
-            password: password.into(),
-        }
-    }
-
-    /// Sign in with a username.
-    pub fn username(username: impl Into<String>, password: impl Into<Password>) -> Self {
-        Credentials {
-            email: None,
-            username: Some(username.into()),
-            password: password.into(),
-        }
-    }
-
-    /// Adds a username to email credentials (for accounts that have both).
-    pub fn with_username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
-    }
-
-    /// `{email?, username?, <password_field>: password}`.
-    fn to_json(&self, password_field: &str) -> Map<String, Value> {
-        let mut m = Map::new();
-        if let Some(e) = &self.email {
-            m.insert("email".into(), Value::from(e.as_str()));
-        }
-        if let Some(u) = &self.username {
-            m.insert("username".into(), Value::from(u.as_str()));
-        }
-        m.insert(password_field.into(), Value::from(self.password.secret()));
-        m
-    }
-
-    fn check(&self) -> Result<()> {
-        if self.email.as_deref().is_none_or(str::is_empty)
-            && self.username.as_deref().is_none_or(str::is_empty)
-        {
-            return Err(Error::invalid_argument(
-                "credentials",
-                "an email or a username is required",
-            ));
-        }
-        if self.password.secret().is_empty() {
-            return Err(Error::invalid_argument(
-                "credentials",
-                "the password must not be empty",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// New credentials for [`Users::change_credentials`]: any of email,
-/// username, password.
-#[derive(Debug, Clone, Default)]
-pub struct NewCredentials {
-    email: Option<String>,
-    username: Option<String>,
-    password: Option<Password>,
-}
-
-impl NewCredentials {
-    /// Nothing changes yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A new email address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// A new username.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
-    }
-
-    /// A new password.
-    pub fn password(mut self, password: impl Into<Password>) -> Self {
-        self.password = Some(password.into());
-        self
-    }
-}
-
-/// The users API, from [`WebService::users`].
+/// The users API, from [`WebService::users`](crate::WebService::users).
 ///
 /// ```no_run
 /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
@@ -121,15 +29,14 @@ impl NewCredentials {
 /// ws.users().logout().await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Users<'a> {
-    ws: &'a WebService,
+    client: &'a Client,
 }
 
-impl WebService {
-    /// The users API.
-    pub fn users(&self) -> Users<'_> {
-        Users { ws: self }
+impl std::fmt::Debug for Users<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Users").finish_non_exhaustive()
     }
 }
 
@@ -147,7 +54,11 @@ fn basic(method: Method, segments: &[&str], body: &Value) -> Request {
     r
 }
 
-impl Users<'_> {
+impl<'a> Users<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Users { client }
+    }
+
     /// Creates a user (`POST account/create`, HTTP 201): credentials and a
     /// profile object (`Value::Null` for none). The answer is the user.
     pub fn create(&self, credentials: Credentials, profile: impl Serialize) -> ApiCall {
@@ -162,23 +73,22 @@ impl Users<'_> {
                 json!({ "credentials": credentials.to_json("password"), "profile": profile });
             Ok(basic(Method::POST, &["create"], &body))
         });
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Logs in with a password (`POST account/login`). On success the client
     /// keeps the session: later calls work on this user's data. The answer
-    /// is `{session_token: "[redacted]", expires, profile}`.
-    pub fn login(&self, credentials: Credentials) -> ApiCall {
+    /// is a [`Login`]: the session token (the client holds it; the events'
+    /// data shows `"[redacted]"`), its expiry and the user's profile.
+    pub fn login(&self, credentials: Credentials) -> ApiCall<Login> {
         let request = credentials.check().map(|()| {
-            let mut r = basic(
+            basic(
                 Method::POST,
                 &["login"],
                 &Value::Object(credentials.to_json("password")),
-            );
-            r.hook = Some(Hook::StoreSession);
-            r
+            )
         });
-        self.ws.call(request)
+        ApiCall::with_steps(self.client, request, steps::LOGIN)
     }
 
     /// Logs out (`POST account/logout`): the server ends the session, and the
@@ -186,14 +96,12 @@ impl Users<'_> {
     pub fn logout(&self) -> ApiCall {
         let mut r = account(Method::POST, &["logout"]).app_level();
         r.processor = Processor::Basic;
-        r.send_session = true;
-        r.hook = Some(Hook::ClearSessionFirst);
-        self.ws.call(Ok(r))
+        ApiCall::with_steps(self.client, Ok(r), steps::LOGOUT)
     }
 
     /// The logged-in user's profile (`GET account/me`; 401 without a session).
     pub fn me(&self) -> ApiCall {
-        self.ws.call(Ok(account(Method::GET, &["me"])))
+        ApiCall::new(self.client, Ok(account(Method::GET, &["me"])))
     }
 
     /// Merges fields into the logged-in user's profile (`POST account`).
@@ -206,7 +114,7 @@ impl Users<'_> {
                 Value::Object(_) => Ok(account(Method::POST, &[]).json(&p)),
                 _ => Err(Error::invalid_argument("profile", "must be a JSON object")),
             });
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Changes the password (`POST account/password/change`).
@@ -224,7 +132,7 @@ impl Users<'_> {
             );
             basic(Method::POST, &["password", "change"], &Value::Object(body))
         });
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Changes email, username and/or password (`POST account/credentials`).
@@ -247,22 +155,20 @@ impl Users<'_> {
             body.insert("credentials".into(), Value::Object(changes));
             Ok(basic(Method::POST, &["credentials"], &Value::Object(body)))
         });
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Deletes the account these credentials open (`DELETE account`), with
     /// its data. A deleted user's session is gone, so the client forgets it.
     pub fn delete(&self, credentials: Credentials) -> ApiCall {
         let request = credentials.check().map(|()| {
-            let mut r = basic(
+            basic(
                 Method::DELETE,
                 &[],
                 &Value::Object(credentials.to_json("password")),
-            );
-            r.hook = Some(Hook::ClearSessionOnSuccess);
-            r
+            )
         });
-        self.ws.call(request)
+        ApiCall::with_steps(self.client, request, steps::DELETE_ACCOUNT)
     }
 
     /// Asks for a password-reset mail (`POST account/password/reset`). The
@@ -278,7 +184,7 @@ impl Users<'_> {
                 &json!({ "email": email }),
             ))
         };
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Sets a new password with the token from the reset mail
@@ -299,7 +205,7 @@ impl Users<'_> {
                 &json!({ "password": new_password.secret() }),
             ))
         };
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Loads the session saved by an earlier run (see
@@ -308,14 +214,13 @@ impl Users<'_> {
     /// server says the session is no longer valid (401), it is forgotten
     /// here and in the store. Nothing saved: [`Error::NoSession`].
     pub fn restore(&self) -> ApiCall {
-        let mut r = account(Method::GET, &["me"]);
-        r.hook = Some(Hook::Restore);
-        self.ws.call(Ok(r))
+        let r = account(Method::GET, &["me"]);
+        ApiCall::with_steps(self.client, Ok(r), steps::RESTORE)
     }
 
     /// Every user, paged with the `limit`/`skip`/`sort`/`count` options (`GET account`).
     pub fn list(&self) -> ApiCall {
-        self.ws.call(Ok(account(Method::GET, &[])))
+        ApiCall::new(self.client, Ok(account(Method::GET, &[])))
     }
 
     /// One user by id (`GET account/{id}`).
@@ -325,7 +230,7 @@ impl Users<'_> {
         } else {
             Ok(account(Method::GET, &[id]))
         };
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 
     /// Users matching a CloudMine query (`GET account/search?p=…`).
@@ -336,6 +241,6 @@ impl Users<'_> {
         } else {
             Ok(account(Method::GET, &["search"]).query("p", query))
         };
-        self.ws.call(request)
+        ApiCall::new(self.client, request)
     }
 }

@@ -1,0 +1,277 @@
+//! [`BbCall`]: one BaasBox request, awaitable to its typed result and an
+//! event emitter. Sent through the one transport ([`crate::transport`]);
+//! what a call does to the session is the session core's work.
+
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use reqwest::Method;
+use reqwest::header::HeaderName;
+use serde_json::Value;
+
+use super::client::{APPCODE_HEADER, BaasBox, SESSION_HEADER};
+use crate::call::Completion;
+use crate::envelope::{Code, Processed, parse_body};
+use crate::error::{Error, Result};
+use crate::events::Handlers;
+use crate::session::{self, login::baasbox_session};
+use crate::transport::{Answer, exchange, secret_header, transport_error};
+
+/// What a request does to the client's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionStep {
+    /// Nothing.
+    None,
+    /// A login: keep (and save) the session from the answer.
+    Adopt,
+    /// Logout: forget the session (and the saved one) before sending.
+    ForgetFirst,
+    /// `restore()`: load the saved session first; forget it on a 401.
+    Restore,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BbRequest {
+    pub method: Method,
+    pub segments: Vec<String>,
+    pub body: Option<Value>,
+    /// Sends the session header (and fails without a session).
+    pub session: bool,
+    pub step: SessionStep,
+    /// `GET /social`: 404 means "nothing linked", an empty list.
+    pub empty_on_404: bool,
+}
+
+impl BbRequest {
+    pub(crate) fn new(method: Method, segments: &[&str]) -> Self {
+        BbRequest {
+            method,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            body: None,
+            session: false,
+            step: SessionStep::None,
+            empty_on_404: false,
+        }
+    }
+
+    pub(crate) fn with_session(mut self) -> Self {
+        self.session = true;
+        self
+    }
+}
+
+/// One BaasBox call: awaitable to its typed result, and an
+/// [`EventEmitter`](crate::EventEmitter). Events: the status-named and
+/// numeric events, `success` (with BaasBox's `data`) or `error`, and
+/// `complete` last, exactly once, also when the call is dropped mid-flight.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct BbCall<T> {
+    bb: BaasBox,
+    request: Result<BbRequest>,
+    handlers: Handlers,
+    decode: fn(&Value) -> Result<T>,
+    _out: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for BbCall<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("BbCall");
+        match &self.request {
+            Ok(r) => d
+                .field("method", &r.method)
+                .field("path", &r.segments.join("/")),
+            Err(e) => d.field("error", e),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+crate::events::impl_event_emitter!(impl<T> BbCall<T>, handlers);
+
+impl<T> BbCall<T> {
+    pub(crate) fn new(
+        bb: &BaasBox,
+        request: Result<BbRequest>,
+        decode: fn(&Value) -> Result<T>,
+    ) -> Self {
+        BbCall {
+            bb: bb.clone(),
+            request,
+            handlers: Handlers::new(),
+            decode,
+            _out: PhantomData,
+        }
+    }
+}
+
+impl<T: Send + 'static> IntoFuture for BbCall<T> {
+    type Output = Result<T>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let BbCall {
+            bb,
+            request,
+            handlers,
+            decode,
+            ..
+        } = self;
+        let mut completion = Completion::new(handlers);
+        Box::pin(async move {
+            let processed = match request {
+                Ok(request) => execute(&bb, request, &mut completion).await,
+                Err(e) => Processed::from_failure(e),
+            };
+            // Decoded once, before the events: a body that does not decode
+            // fires `error`, not `success`.
+            let (processed, value) = match &processed.success {
+                Some(data) if processed.failure.is_none() => match decode(data) {
+                    Ok(value) => (processed, Some(value)),
+                    Err(e) => (Processed::from_failure(e), None),
+                },
+                _ => (processed, None),
+            };
+            let response = completion.finish(processed)?;
+            match value {
+                Some(value) => Ok(value),
+                None => decode(response.success()),
+            }
+        })
+    }
+}
+
+/// A non-2xx answer as the call's failure: BaasBox's `message` is the
+/// error's message, and the whole body is kept.
+fn failure(status: u16, body: Value, method: &str, url: &str) -> Processed {
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| body.as_str().map(str::to_owned));
+    let error = Error::Status {
+        status,
+        messages: message.into_iter().collect(),
+        body: Box::new(body.clone()),
+        method: method.to_owned(),
+        url: url.to_owned(),
+    };
+    Processed {
+        status: Some(status),
+        errors: BTreeMap::from([(Code::Http(status), body)]),
+        failure: Some(error),
+        ..Processed::default()
+    }
+}
+
+async fn execute(bb: &BaasBox, request: BbRequest, completion: &mut Completion) -> Processed {
+    let (http_request, had_session) = match prepare(bb, &request, completion) {
+        Ok(ready) => ready,
+        Err(e) => return Processed::from_failure(e),
+    };
+    let pending = bb.http().execute(http_request);
+    match exchange(pending, bb.timeout(), &mut completion.info).await {
+        Ok(answer) => process(bb, &request, answer, had_session, completion),
+        Err(e) => Processed::from_failure(e),
+    }
+}
+
+/// Runs the session step that comes before sending, and builds the request.
+/// Also says whether a session went out with it.
+fn prepare(
+    bb: &BaasBox,
+    request: &BbRequest,
+    completion: &mut Completion,
+) -> Result<(reqwest::Request, bool)> {
+    let url = bb.url(&request.segments)?;
+    completion.info.method = request.method.to_string();
+    completion.info.url = url.to_string();
+    match request.step {
+        SessionStep::Restore => drop(session::restore(bb)?),
+        SessionStep::ForgetFirst => {
+            // The token still goes out: the server ends that session.
+            let token = bb.session_token();
+            session::forget(bb, false)?;
+            return build(bb, request, url, token.as_ref()).map(|r| (r, token.is_some()));
+        }
+        SessionStep::None | SessionStep::Adopt => {}
+    }
+    let token = bb.session_token();
+    build(bb, request, url, token.as_ref()).map(|r| (r, token.is_some()))
+}
+
+fn build(
+    bb: &BaasBox,
+    request: &BbRequest,
+    url: url::Url,
+    token: Option<&crate::secret::SessionToken>,
+) -> Result<reqwest::Request> {
+    let shown = url.as_str().to_owned();
+    let mut builder = bb
+        .http()
+        .request(request.method.clone(), url)
+        .timeout(bb.timeout());
+    let code = secret_header(bb.app_code())
+        .ok_or_else(|| Error::invalid_option("app_code", "is not a valid header value"))?;
+    builder = builder.header(HeaderName::from_static(APPCODE_HEADER), code);
+    if request.session {
+        let token = token.ok_or(Error::NoSession)?;
+        let value = secret_header(token.secret())
+            .ok_or_else(|| Error::invalid_option("session_token", "is not a valid header value"))?;
+        builder = builder.header(HeaderName::from_static(SESSION_HEADER), value);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.json(body);
+    }
+    builder
+        .build()
+        .map_err(|e| transport_error(e, request.method.as_str(), &shown, bb.timeout()))
+}
+
+/// BaasBox's envelope: `data` on success; the session steps that follow
+/// the answer (adopt a login, forget a session the server no longer knows).
+fn process(
+    bb: &BaasBox,
+    request: &BbRequest,
+    answer: Answer,
+    had_session: bool,
+    completion: &mut Completion,
+) -> Processed {
+    let Answer {
+        status,
+        mut headers,
+        body,
+    } = answer;
+    let body = parse_body(&body);
+    let session_header = headers.remove(SESSION_HEADER);
+    completion.info.headers = headers;
+    if !(200..300).contains(&status) {
+        if status == 404 && request.empty_on_404 {
+            return Processed {
+                status: Some(200),
+                success: Some(Value::Array(Vec::new())),
+                ..Processed::default()
+            };
+        }
+        if status == 401 && had_session && request.session {
+            // The server no longer knows the session: forget it.
+            let _ = session::forget(bb, request.step == SessionStep::Restore);
+        }
+        let info = &completion.info;
+        return failure(status, body, &info.method, &info.url);
+    }
+    let mut data = body.get("data").cloned().unwrap_or(Value::Null);
+    if request.step == SessionStep::Adopt {
+        let header = session_header.as_ref().and_then(|v| v.to_str().ok());
+        let adopted = baasbox_session(header, &mut data).and_then(|s| session::adopt(bb, &s, true));
+        if let Err(e) = adopted {
+            return Processed::from_failure(e);
+        }
+    }
+    Processed {
+        status: Some(status),
+        success: Some(data),
+        ..Processed::default()
+    }
+}

@@ -1,0 +1,159 @@
+//! [`WebServiceBuilder`]: checks the settings of a new client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use url::Url;
+
+use crate::client::{Client, default_http_client};
+use crate::error::{Error, Result};
+use crate::options::{
+    AppLevel, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, Patch, Setting, patch_setters, setter_arg,
+};
+use crate::secret::{ApiKey, SessionToken};
+use crate::session_store::SessionStore;
+
+/// Builds a [`WebService`](crate::WebService); see
+/// [`WebService::builder`](crate::WebService::builder).
+#[derive(Debug, Default)]
+pub struct WebServiceBuilder {
+    pub(crate) app_id: Option<String>,
+    pub(crate) api_root: Option<String>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) store: Option<StoreHandle>,
+    pub(crate) patch: Patch,
+}
+
+/// A session store, shown by name in `Debug`.
+#[derive(Clone)]
+pub(crate) struct StoreHandle(pub(crate) Arc<dyn SessionStore>);
+
+impl std::fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionStore({})", self.0.name())
+    }
+}
+
+impl WebServiceBuilder {
+    /// The application id (required).
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+
+    /// The API root (default [`DEFAULT_API_ROOT`]); `http://127.0.0.1:PORT` for
+    /// the emulator. A path prefix is kept.
+    pub fn api_root(mut self, api_root: impl Into<String>) -> Self {
+        self.api_root = Some(api_root.into());
+        self
+    }
+
+    /// Uses this `reqwest::Client` instead of building one (to share a
+    /// connection pool or proxy settings). Build it with redirects disabled:
+    /// the SDK never follows redirects with credentials.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    patch_setters!();
+
+    /// Where logins are kept between runs (see [`SessionStore`](crate::SessionStore)):
+    /// with `savelogin(true)` every successful login is saved there, logout
+    /// clears it, and [`WebService::restore`](crate::WebService::restore) loads it.
+    /// Default: the OS keychain (`KeyringStore`) with the `keyring` feature,
+    /// none without it.
+    pub fn session_store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(StoreHandle(Arc::new(store)));
+        self
+    }
+
+    /// The shared core of the client these settings describe.
+    pub(crate) fn into_client(self) -> Result<Client> {
+        let options = self.options()?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => default_http_client()?,
+        };
+        #[cfg(feature = "keyring")]
+        let store = self.store.map(|h| h.0).or_else(|| {
+            Some(Arc::new(crate::session_store::KeyringStore::new()) as Arc<dyn SessionStore>)
+        });
+        #[cfg(not(feature = "keyring"))]
+        let store = self.store.map(|h| h.0);
+        Client::new(options, http, store)
+    }
+
+    pub(crate) fn options(&self) -> Result<Options> {
+        let app_id = self
+            .app_id
+            .clone()
+            .ok_or_else(|| Error::invalid_option("app_id", "is required: call .app_id(..)"))?;
+        let api_key =
+            self.patch.api_key.clone().ok_or_else(|| {
+                Error::invalid_option("api_key", "is required: call .api_key(..)")
+            })?;
+        let api_root = parse_api_root(self.api_root.as_deref().unwrap_or(DEFAULT_API_ROOT))?;
+        let mut options = Options {
+            app_id,
+            api_key,
+            api_root,
+            user_token: uuid::Uuid::new_v4().simple().to_string(),
+            applevel: AppLevel::Auto,
+            sort: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            savelogin: false,
+            session_token: None,
+            user_id: None,
+            unique_id: None,
+            app_name: None,
+            app_version: None,
+            limit: None,
+            skip: None,
+            count: None,
+            snippet: None,
+            params: None,
+            dontwait: None,
+            resultsonly: None,
+            shared: None,
+            shared_only: None,
+            extended_responses: None,
+            distance: None,
+            units: None,
+        };
+        options.apply(&self.patch);
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+fn parse_api_root(raw: &str) -> Result<Url> {
+    let url = Url::parse(raw)
+        .map_err(|e| Error::invalid_option("api_root", format!("{raw:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid_option(
+            "api_root",
+            format!(
+                "scheme {:?} is not supported; use http or https",
+                url.scheme()
+            ),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid_option("api_root", "has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_option(
+            "api_root",
+            "must not contain credentials; use api_key",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_option(
+            "api_root",
+            "must not have a query or fragment",
+        ));
+    }
+    Ok(url)
+}

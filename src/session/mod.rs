@@ -1,0 +1,159 @@
+//! The session core: the one place a client's session is adopted (after any
+//! login: password, social, BaasBox), saved (`savelogin`), forgotten (logout,
+//! a dead session) and restored from a [`SessionStore`].
+//!
+//! Clients keep their live session where their calls read it (CloudMine's in
+//! its options, BaasBox's beside its app code) and expose it through
+//! [`Holder`]; everything a session goes through happens here, and the login
+//! answers are decoded in [`login`].
+
+pub(crate) mod login;
+
+use crate::error::{Error, Result};
+use crate::session_store::{SessionStore, StoreKey, StoredSession};
+
+/// A client whose session this module manages.
+pub(crate) trait Holder {
+    /// Puts a session on the client (`Some`) or takes it off (`None`).
+    fn set_session(&self, session: Option<&StoredSession>) -> Result<()>;
+    /// Whether logins are saved to the store (`savelogin`).
+    fn savelogin(&self) -> bool;
+    /// The client's store and its key there, when a store is set.
+    fn store(&self) -> Option<(&dyn SessionStore, StoreKey)>;
+}
+
+/// Makes a session the client's, and saves it when `save` and `savelogin`
+/// say so. If saving fails the client is left logged out: a login is never
+/// half done.
+pub(crate) fn adopt(holder: &impl Holder, session: &StoredSession, save: bool) -> Result<()> {
+    holder.set_session(Some(session))?;
+    if save
+        && holder.savelogin()
+        && let Some((store, key)) = holder.store()
+        && let Err(e) = store.save(&key, session)
+    {
+        let _ = holder.set_session(None);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Forgets the session on the client only (the store keeps it).
+pub(crate) fn forget_local(holder: &impl Holder) {
+    // Taking a session off can never fail.
+    let _ = holder.set_session(None);
+}
+
+/// Forgets the saved session. Unless `always` (a saved session the server
+/// no longer knows), only a client with `savelogin` on touches its store.
+pub(crate) fn forget_saved(holder: &impl Holder, always: bool) -> Result<()> {
+    if !always && !holder.savelogin() {
+        return Ok(());
+    }
+    match holder.store() {
+        Some((store, key)) => store.clear(&key),
+        None => Ok(()),
+    }
+}
+
+/// Forgets the session on the client and in the store.
+pub(crate) fn forget(holder: &impl Holder, always: bool) -> Result<()> {
+    forget_local(holder);
+    forget_saved(holder, always)
+}
+
+/// Puts the session an earlier run saved on the client (`restore()`).
+/// Nothing saved: [`Error::NoSession`].
+pub(crate) fn restore(holder: &impl Holder) -> Result<StoredSession> {
+    let (store, key) = holder
+        .store()
+        .ok_or_else(|| Error::invalid_option("session_store", "restore() needs a session store"))?;
+    let saved = store.load(&key)?.ok_or(Error::NoSession)?;
+    holder.set_session(Some(&saved))?;
+    Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::session_store::MemoryStore;
+
+    /// A client stand-in: its session, and a store that may refuse saves.
+    struct Fake {
+        live: Mutex<Option<StoredSession>>,
+        store: Option<Box<dyn SessionStore>>,
+        savelogin: bool,
+    }
+
+    impl Holder for Fake {
+        fn set_session(&self, session: Option<&StoredSession>) -> Result<()> {
+            *self.live.lock().unwrap() = session.cloned();
+            Ok(())
+        }
+        fn savelogin(&self) -> bool {
+            self.savelogin
+        }
+        fn store(&self) -> Option<(&dyn SessionStore, StoreKey)> {
+            Some((self.store.as_deref()?, StoreKey::new("http://h", "app")))
+        }
+    }
+
+    struct Refusing;
+    impl SessionStore for Refusing {
+        fn name(&self) -> &'static str {
+            "refusing"
+        }
+        fn load(&self, _: &StoreKey) -> Result<Option<StoredSession>> {
+            Ok(None)
+        }
+        fn save(&self, _: &StoreKey, _: &StoredSession) -> Result<()> {
+            Err(Error::invalid_option("session_store", "full"))
+        }
+        fn clear(&self, _: &StoreKey) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn session() -> StoredSession {
+        StoredSession {
+            session_token: "tok".into(),
+            user_id: Some("u1".into()),
+            expires: None,
+        }
+    }
+
+    fn fake(store: Option<Box<dyn SessionStore>>, savelogin: bool) -> Fake {
+        Fake {
+            live: Mutex::new(None),
+            store,
+            savelogin,
+        }
+    }
+
+    #[test]
+    fn a_login_that_cannot_be_saved_leaves_the_client_logged_out() {
+        let f = fake(Some(Box::new(Refusing)), true);
+        assert!(adopt(&f, &session(), true).is_err());
+        assert!(f.live.lock().unwrap().is_none());
+        // Without savelogin the store is never asked.
+        let f = fake(Some(Box::new(Refusing)), false);
+        adopt(&f, &session(), true).unwrap();
+        assert_eq!(f.live.lock().unwrap().as_ref(), Some(&session()));
+    }
+
+    #[test]
+    fn adopt_saves_forget_clears_restore_loads() {
+        let f = fake(Some(Box::new(MemoryStore::new())), true);
+        adopt(&f, &session(), true).unwrap();
+        forget_local(&f);
+        assert!(f.live.lock().unwrap().is_none());
+        assert_eq!(restore(&f).unwrap(), session());
+        assert_eq!(f.live.lock().unwrap().as_ref(), Some(&session()));
+        forget(&f, false).unwrap();
+        assert!(restore(&f).unwrap_err().is_no_session());
+        let none = fake(None, true);
+        assert!(restore(&none).is_err());
+    }
+}

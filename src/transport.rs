@@ -1,0 +1,110 @@
+//! The one place a request is sent and its answer read, for CloudMine and
+//! BaasBox calls alike, and the one mapping of reqwest's errors to ours.
+//!
+//! Streaming transfers (`files/`) send their own bodies and read their
+//! answers chunk by chunk, but report failures through [`transport_error`].
+
+use std::error::Error as _;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+
+use crate::error::Error;
+use crate::events::CallInfo;
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Waits for `pending` (a request already handed to reqwest) and reads the
+/// whole body. Fills `info.elapsed`; the method and URL in `info` name the
+/// call in errors and logs. Never panics.
+pub(crate) async fn exchange<F>(
+    pending: F,
+    timeout: Duration,
+    info: &mut CallInfo,
+) -> Result<Answer, Error>
+where
+    F: Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let started = Instant::now();
+    let outcome = async {
+        let mut response = pending.await?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        // `chunk()` borrows the response; `bytes()` would move it into a
+        // future several times its size.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, reqwest::Error>(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+    .await;
+    info.elapsed = started.elapsed();
+    match outcome {
+        Ok(answer) => {
+            tracing::debug!(
+                method = %info.method,
+                url = %info.url,
+                status = answer.status,
+                elapsed_ms = info.elapsed.as_millis() as u64,
+                "cloudmine call"
+            );
+            Ok(answer)
+        }
+        Err(err) => {
+            let error = transport_error(err, &info.method, &info.url, timeout);
+            tracing::debug!(method = %info.method, url = %info.url, error = %error, "cloudmine call failed");
+            Err(error)
+        }
+    }
+}
+
+/// A reqwest error as ours, with no URL (it may carry a query) in the text.
+pub(crate) fn transport_error(
+    err: reqwest::Error,
+    method: &str,
+    url: &str,
+    timeout: Duration,
+) -> Error {
+    if err.is_timeout() {
+        return Error::Timeout {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            after: timeout,
+        };
+    }
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Transport {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        message,
+        source: Some(Arc::new(err)),
+    }
+}
+
+/// A header value for a secret: marked sensitive, so reqwest and hyper never
+/// print it. `None` when the secret is not a valid header value.
+pub(crate) fn secret_header(value: &str) -> Option<reqwest::header::HeaderValue> {
+    let mut v = reqwest::header::HeaderValue::from_str(value).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
