@@ -157,3 +157,161 @@ fn parse_api_root(raw: &str) -> Result<Url> {
     }
     Ok(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::CallOptions;
+
+    fn builder() -> WebServiceBuilder {
+        WebServiceBuilder::default().app_id("app").api_key("key")
+    }
+
+    #[test]
+    fn agent_is_sanitized() {
+        let o = builder()
+            .app_name("My App!")
+            .app_version("1.0 beta")
+            .options()
+            .unwrap();
+        assert_eq!(
+            o.agent(),
+            format!("Rust/{} My_App_/1.0_beta", env!("CARGO_PKG_VERSION"))
+        );
+        let o = builder().app_version("2").options().unwrap();
+        assert_eq!(o.agent(), format!("Rust/{}", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn patch_sets_and_unsets() {
+        let mut o = builder().limit(5).units("km").options().unwrap();
+        let call = CallOptions::new()
+            .unset_limit()
+            .skip(3u64)
+            .sort(["a", "b:desc"]);
+        assert!(!call.patch.is_empty());
+        assert!(CallOptions::new().patch.is_empty());
+        o.apply(&call.patch);
+        assert_eq!(o.limit(), None);
+        assert_eq!(o.skip(), Some(3));
+        assert_eq!(o.units(), Some("km"));
+        let mut params = Vec::new();
+        o.server_params(&mut params);
+        assert_eq!(
+            params,
+            [
+                ("skip", "3".to_string()),
+                ("sort", "a".into()),
+                ("sort", "b:desc".into()),
+                ("units", "km".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn validation_errors() {
+        let e = WebServiceBuilder::default()
+            .api_key("k")
+            .options()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOptions {
+                    option: "app_id",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = WebServiceBuilder::default()
+            .app_id("a")
+            .options()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOptions {
+                    option: "api_key",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        for root in [
+            "ftp://x",
+            "not a url",
+            "http://u:p@host",
+            "http://h/?a=1",
+            "file:///tmp",
+        ] {
+            let e = builder().api_root(root).options().unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidOptions {
+                        option: "api_root",
+                        ..
+                    }
+                ),
+                "{root}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        let e = builder().limit(-2).options().unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "limit",
+                ..
+            }
+        ));
+        let e = builder().app_id("a/b").options().unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "app_id",
+                ..
+            }
+        ));
+        let e = builder().session_token("bad\ntoken").options().unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "session_token",
+                ..
+            }
+        ));
+        assert!(
+            !e.to_string().contains("bad"),
+            "the token must not leak: {e}"
+        );
+        let e = builder().timeout(Duration::ZERO).options().unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidOptions {
+                option: "timeout",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn application_data_rule() {
+        let o = builder().options().unwrap();
+        assert!(o.is_application_data());
+        let o = builder().session_token("t").options().unwrap();
+        assert!(!o.is_application_data());
+        let o = builder()
+            .session_token("t")
+            .applevel(AppLevel::App)
+            .options()
+            .unwrap();
+        assert!(o.is_application_data());
+        let o = builder().applevel(AppLevel::User).options().unwrap();
+        assert!(!o.is_application_data());
+    }
+}
