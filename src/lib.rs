@@ -66,6 +66,7 @@ mod events;
 mod files;
 mod objects;
 mod options;
+mod response;
 mod secret;
 mod session_store;
 mod social;
@@ -73,7 +74,6 @@ mod users;
 mod web_service;
 
 pub use call::ApiCall;
-pub use envelope::Response;
 pub use error::{Error, KeyError, Result};
 pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers, Progress};
 pub use files::{
@@ -84,6 +84,7 @@ pub use objects::{DestroyAll, Objects};
 pub use options::{
     AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, WebServiceBuilder,
 };
+pub use response::Response;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 #[cfg(feature = "keyring")]
 pub use session_store::KeyringStore;
