@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::KeyError;
 use crate::events::{CallInfo, Event, Handlers};
+use crate::response::Response;
 use crate::{Error, Result};
 
 /// How a 2xx body is read.
@@ -134,60 +134,64 @@ impl Processed {
             return out;
         }
         match (processor, body) {
-            (Processor::Text, Value::Object(mut envelope))
+            (Processor::Text, Value::Object(envelope))
                 if ["success", "errors", "meta", "result"]
                     .iter()
                     .any(|k| envelope.contains_key(*k)) =>
             {
-                out.count = envelope.get("count").and_then(Value::as_u64);
-                for (name, slot) in [
-                    ("success", &mut out.success),
-                    ("meta", &mut out.meta),
-                    ("result", &mut out.result),
-                ] {
-                    if let Some(v) = envelope.remove(name).filter(|v| !is_empty(v)) {
-                        *slot = Some(v);
-                    }
-                }
-                if let Some(Value::Object(errors)) = envelope.remove("errors") {
-                    for (key, error) in errors {
-                        let (code, message) = match error {
-                            Value::Object(ref e)
-                                if e.get("code").and_then(Value::as_u64).is_some() =>
-                            {
-                                let code = e.get("code").and_then(Value::as_u64).unwrap_or(400);
-                                let message = e.get("message").cloned().unwrap_or(error.clone());
-                                (u16::try_from(code).unwrap_or(400), message)
-                            }
-                            Value::String(ref s) => (status_for_message(s), error.clone()),
-                            other => (400, other),
-                        };
-                        let group = out
-                            .errors
-                            .entry(Code::Http(code))
-                            .or_insert_with(|| Value::Object(Map::new()));
-                        if let Value::Object(group) = group {
-                            group.insert(key, json!({ "errors": [message] }));
-                        }
-                    }
-                }
-                if out.success.is_none()
-                    && out.meta.is_none()
-                    && out.result.is_none()
-                    && out.errors.is_empty()
-                {
-                    if snippet_set {
-                        out.result = Some(json!({}));
-                    } else {
-                        out.success = Some(json!({}));
-                    }
-                }
+                out.read_envelope(envelope, snippet_set);
             }
             (Processor::Text, other) => out.success = Some(other),
             (Processor::Basic, Value::Null) => out.success = Some(json!({})),
             (Processor::Basic, other) => out.success = Some(other),
         }
         out
+    }
+
+    /// Reads a 2xx answer's `{success, errors, meta, result, count}`
+    /// envelope.
+    fn read_envelope(&mut self, mut envelope: Map<String, Value>, snippet_set: bool) {
+        self.count = envelope.get("count").and_then(Value::as_u64);
+        for (name, slot) in [
+            ("success", &mut self.success),
+            ("meta", &mut self.meta),
+            ("result", &mut self.result),
+        ] {
+            if let Some(v) = envelope.remove(name).filter(|v| !is_empty(v)) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(Value::Object(errors)) = envelope.remove("errors") {
+            for (key, error) in errors {
+                let (code, message) = match error {
+                    Value::Object(ref e) if e.get("code").and_then(Value::as_u64).is_some() => {
+                        let code = e.get("code").and_then(Value::as_u64).unwrap_or(400);
+                        let message = e.get("message").cloned().unwrap_or(error.clone());
+                        (u16::try_from(code).unwrap_or(400), message)
+                    }
+                    Value::String(ref s) => (status_for_message(s), error.clone()),
+                    other => (400, other),
+                };
+                let group = self
+                    .errors
+                    .entry(Code::Http(code))
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(group) = group {
+                    group.insert(key, json!({ "errors": [message] }));
+                }
+            }
+        }
+        if self.success.is_none()
+            && self.meta.is_none()
+            && self.result.is_none()
+            && self.errors.is_empty()
+        {
+            if snippet_set {
+                self.result = Some(json!({}));
+            } else {
+                self.success = Some(json!({}));
+            }
+        }
     }
 
     /// A call that failed before or without an HTTP answer.
@@ -320,146 +324,6 @@ impl Processed {
             }),
             None => Err(Error::Keys { errors: key_errors }),
         }
-    }
-}
-
-/// A successful answer.
-///
-/// `success` holds the data (for objects: `{key: value, …}`); keys that failed
-/// while others succeeded are in [`key_errors`](Self::key_errors), and also
-/// fired the `error` event.
-#[derive(Debug, Clone)]
-pub struct Response {
-    status: u16,
-    success: Value,
-    meta: Option<Value>,
-    result: Option<Value>,
-    count: Option<u64>,
-    key_errors: BTreeMap<String, KeyError>,
-    headers: reqwest::header::HeaderMap,
-}
-
-impl Response {
-    /// The HTTP status (200, 201…).
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The success data as JSON.
-    pub fn success(&self) -> &Value {
-        &self.success
-    }
-
-    /// Takes the success data.
-    pub fn into_success(self) -> Value {
-        self.success
-    }
-
-    /// Decodes the whole success data into `T`.
-    pub fn get_as<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(&self.success).map_err(|e| Error::decode("the success data", e))
-    }
-
-    /// The value stored under `key` in the success data.
-    pub fn value(&self, key: &str) -> Option<&Value> {
-        self.success.get(key)
-    }
-
-    /// Decodes the value under `key`; `Ok(None)` when the key is absent.
-    pub fn value_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.success
-            .get(key)
-            .map(|v| T::deserialize(v).map_err(|e| Error::decode(format!("key {key:?}"), e)))
-            .transpose()
-    }
-
-    /// Decodes every `{key: value}` pair of the success data.
-    pub fn into_map<T: DeserializeOwned>(self) -> Result<BTreeMap<String, T>> {
-        match self.success {
-            Value::Object(map) => map
-                .into_iter()
-                .map(|(k, v)| {
-                    T::deserialize(v)
-                        .map(|t| (k.clone(), t))
-                        .map_err(|e| Error::decode(format!("key {k:?}"), e))
-                })
-                .collect(),
-            other => Err(Error::decode(
-                "the success data",
-                format!("expected an object of keys, got {}", kind_of(&other)),
-            )),
-        }
-    }
-
-    /// The keys of the success data, in order.
-    pub fn keys(&self) -> Vec<&str> {
-        self.success
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default()
-    }
-
-    /// `meta` data, when the server sent some.
-    pub fn meta(&self) -> Option<&Value> {
-        self.meta.as_ref()
-    }
-
-    /// The `result` of a server-side snippet.
-    pub fn result(&self) -> Option<&Value> {
-        self.result.as_ref()
-    }
-
-    /// Decodes the snippet `result` into `T`.
-    pub fn result_as<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(self.result.as_ref().unwrap_or(&Value::Null))
-            .map_err(|e| Error::decode("the result", e))
-    }
-
-    /// The total count, when the `count` option was set.
-    pub fn count(&self) -> Option<u64> {
-        self.count
-    }
-
-    /// Keys that failed while others succeeded.
-    pub fn key_errors(&self) -> &BTreeMap<String, KeyError> {
-        &self.key_errors
-    }
-
-    /// True when some keys failed.
-    pub fn is_partial(&self) -> bool {
-        !self.key_errors.is_empty()
-    }
-
-    /// Turns a partial answer into [`Error::Keys`], for callers that need every key.
-    pub fn require_all(self) -> Result<Self> {
-        if self.key_errors.is_empty() {
-            Ok(self)
-        } else {
-            Err(Error::Keys {
-                errors: self.key_errors,
-            })
-        }
-    }
-
-    /// All response headers.
-    pub fn headers(&self) -> &reqwest::header::HeaderMap {
-        &self.headers
-    }
-
-    /// A response header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

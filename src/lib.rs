@@ -55,8 +55,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-// Layers, bottom to top (docs/ARCHITECTURE.md): a module uses only the
-// modules listed before it. `blocking` wraps everything; nothing imports it.
+// The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
+// checked by .ci/run): `blocking` wraps everything; nothing imports it.
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
@@ -70,6 +70,7 @@ mod events;
 mod files;
 mod objects;
 mod options;
+mod response;
 mod secret;
 mod session;
 mod session_store;
@@ -80,7 +81,6 @@ mod web_service;
 
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
-pub use envelope::Response;
 pub use error::{Error, KeyError, Result};
 pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers, Progress};
 pub use files::{
@@ -89,6 +89,7 @@ pub use files::{
 };
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
+pub use response::Response;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]

@@ -318,16 +318,10 @@ mod tests {
         (listener, rx, port)
     }
 
-    #[tokio::test]
-    async fn hostile_requests_never_complete_the_login() {
-        let (listener, mut rx, port) = start();
-        let host = format!("127.0.0.1:{port}");
-        let good = format!("/callback?challenge={CHALLENGE}");
-        let long = format!(
-            "/callback?challenge={CHALLENGE}&pad={}",
-            "a".repeat(MAX_URL_BYTES)
-        );
-        let cases: Vec<(String, u16)> = vec![
+    /// Requests for a wrong path or with a wrong challenge, each with the
+    /// status it must get.
+    fn bad_path_or_challenge(host: &str) -> Vec<(String, u16)> {
+        vec![
             (
                 format!("GET /favicon.ico HTTP/1.1\r\nHost: {host}\r\n\r\n"),
                 404,
@@ -359,6 +353,17 @@ mod tests {
                 format!("GET /callback?CHALLENGE={CHALLENGE} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
                 400,
             ),
+        ]
+    }
+
+    /// Requests with a wrong method, host or length, or a tricky path, each
+    /// with the status it must get.
+    fn bad_method_host_or_shape(host: &str, port: u16, good: &str) -> Vec<(String, u16)> {
+        let long = format!(
+            "/callback?challenge={CHALLENGE}&pad={}",
+            "a".repeat(MAX_URL_BYTES)
+        );
+        vec![
             (
                 format!("POST {good} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"),
                 405,
@@ -395,9 +400,17 @@ mod tests {
                 format!("GET /callback?challenge=%3Cscript%3E HTTP/1.1\r\nHost: {host}\r\n\r\n"),
                 400,
             ),
-        ];
-        assert!(cases.len() >= 15);
-        for (request, expected) in &cases {
+        ]
+    }
+
+    /// Sends each request in turn: each gets its status, nothing is
+    /// reflected unescaped, and the login is not completed.
+    fn assert_each_refused(
+        port: u16,
+        cases: &[(String, u16)],
+        rx: &mut oneshot::Receiver<Callback>,
+    ) {
+        for (request, expected) in cases {
             let (status, text) = raw(port, request);
             assert!(
                 status.contains(&expected.to_string()),
@@ -409,7 +422,11 @@ mod tests {
                 "{request:?} must not complete the login"
             );
         }
-        // Some at once, as browsers open parallel connections.
+    }
+
+    /// Bad requests at once, as browsers open parallel connections: each
+    /// is refused, and the login is not completed.
+    fn assert_parallel_refused(port: u16, host: &str, rx: &mut oneshot::Receiver<Callback>) {
         let mut threads = Vec::new();
         for i in 0..12 {
             let target = if i % 2 == 0 {
@@ -417,7 +434,7 @@ mod tests {
             } else {
                 format!("/callback?challenge=bad{i}")
             };
-            let host = host.clone();
+            let host = host.to_owned();
             threads.push(std::thread::spawn(move || get(port, &target, &host).0));
         }
         for t in threads {
@@ -425,6 +442,19 @@ mod tests {
             assert!(status.contains("404") || status.contains("400"), "{status}");
         }
         assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn hostile_requests_never_complete_the_login() {
+        let (listener, mut rx, port) = start();
+        let host = format!("127.0.0.1:{port}");
+        let good = format!("/callback?challenge={CHALLENGE}");
+        let mut cases = bad_path_or_challenge(&host);
+        cases.extend(bad_method_host_or_shape(&host, port, &good));
+        assert!(cases.len() >= 15);
+        assert_each_refused(port, &cases, &mut rx);
+        // Some at once, as browsers open parallel connections.
+        assert_parallel_refused(port, &host, &mut rx);
         // Malformed bytes do not kill the listener either.
         let _ = raw(port, "\x00\x01garbage\r\n\r\n");
 
