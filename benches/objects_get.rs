@@ -118,20 +118,50 @@ async fn main() {
         HeaderValue::from_str(options.user_token()).unwrap(),
     );
     let baseline = Arc::new(Baseline {
+        // The SDK's default client sends this User-Agent; without it the
+        // baseline sent one header fewer and the emulator did less work for it
+        // (parsing, recording and cloning one more header per request).
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cloudmine-rust/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap(),
         url: format!("{}/v1/app/{APP}/text?keys=car", emu.base_url()),
         headers,
     });
+    // Same answer, and the same request on the wire (method, path, query,
+    // headers in any order), or the comparison is not fair.
+    emu.clear_requests();
     assert_eq!(sdk_get(&ws).await, baseline.get().await["success"]);
+    let sent = emu.requests();
+    assert_eq!(sent.len(), 2);
+    let wire = |r: &cloudmine_emulator::RecordedRequest| {
+        let mut headers = r.headers.clone();
+        headers.sort();
+        (
+            r.method.clone(),
+            r.path.clone(),
+            r.raw_query.clone(),
+            headers,
+            r.body.clone(),
+        )
+    };
+    assert_eq!(
+        wire(&sent[0]),
+        wire(&sent[1]),
+        "the baseline must send what the SDK sends"
+    );
+    emu.clear_requests();
 
     // `BENCH_ONLY=sdk|baseline`: only that side, 64 concurrent, for measuring
     // the process's CPU time per request from outside (perf stat).
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         let sdk = only == "sdk";
-        let n = 32_000 * scale;
+        // `BENCH_N` overrides the count (e.g. a few thousand under callgrind).
+        let n = std::env::var("BENCH_N")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(32_000 * scale);
         concurrent(&ws, &baseline, sdk, n).await;
         println!("{only}: {n} requests");
         return;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::Response;
-use crate::client::{Client, HEADER_SESSION, base_headers, secret_header};
+use crate::client::{Client, HEADER_SESSION, base_headers, base_url, secret_header};
 use crate::envelope::{Processed, Processor, parse_body};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
@@ -226,10 +226,10 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
         let ready = request
             .and_then(|mut r| (steps.before)(&client, &mut r).map(|()| r))
             .and_then(|r| prepare(&client, r, overrides.as_deref()))
-            .and_then(|prepared| {
-                completion.info.method = prepared.method.to_string();
-                completion.info.url = prepared.display_url.clone();
-                prepared.into_request(client.http())
+            .and_then(|mut prepared| {
+                completion.info.method = prepared.method.as_str().to_owned();
+                completion.info.url = std::mem::take(&mut prepared.display_url);
+                prepared.into_request(client.http(), &completion.info.url)
             });
         let Steps { after, output, .. } = steps;
         // An `async move` block rather than an `async fn`, with the answer
@@ -326,20 +326,17 @@ pub(crate) fn prepare(
             }
         };
     let user_mode = !request.force_app && !options.is_application_data();
-
-    let mut url = options.api_root.clone();
-    {
-        let mut path = url
-            .path_segments_mut()
-            .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?;
-        path.pop_if_empty()
-            .extend([request.version, "app", &options.app_id]);
-        let is_account = request.segments.first().is_some_and(|s| s == "account");
-        if user_mode && !is_account {
-            path.push("user");
-        }
-        path.extend(&request.segments);
-    }
+    let is_account = request.segments.first().is_some_and(|s| s == "account");
+    let user = user_mode && !is_account;
+    // `{api_root}/v1/app/{appid}/[user/]` is built once per options change.
+    let mut url = match (&options, request.version) {
+        (Cow::Borrowed(_), "v1") => snapshot.base(user)?.clone(),
+        _ => base_url(&options, request.version, user)?,
+    };
+    url.path_segments_mut()
+        .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?
+        .pop_if_empty()
+        .extend(&request.segments);
     let display_url = url.as_str().to_owned();
 
     let mut params: Vec<(&'static str, String)> = request.query;
@@ -385,17 +382,22 @@ struct Reading {
 
 impl Prepared {
     /// The reqwest request, built before anything is awaited.
-    fn into_request(self, client: &reqwest::Client) -> Result<(reqwest::Request, Reading)> {
+    fn into_request(
+        self,
+        client: &reqwest::Client,
+        display_url: &str,
+    ) -> Result<(reqwest::Request, Reading)> {
         let mut builder = client
             .request(self.method.clone(), self.url)
-            .headers(self.headers)
             .timeout(self.timeout);
         if let Some(body) = self.body {
             builder = builder.body(body.bytes);
         }
-        let request = builder.build().map_err(|e| {
-            transport_error(e, self.method.as_str(), &self.display_url, self.timeout)
-        })?;
+        let mut request = builder
+            .build()
+            .map_err(|e| transport_error(e, self.method.as_str(), display_url, self.timeout))?;
+        // The builder's `headers()` would re-insert each one into an empty map.
+        *request.headers_mut() = self.headers;
         let reading = Reading {
             processor: self.processor,
             snippet_set: self.snippet_set,

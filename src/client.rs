@@ -6,6 +6,7 @@
 use std::sync::{Arc, RwLock};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
 
 use crate::error::{Error, Result};
 use crate::options::{CallOptions, Options};
@@ -41,17 +42,52 @@ struct Inner {
     store_key: StoreKey,
 }
 
-/// Options and the headers they fix for every call, computed once per change.
+/// Options and what they fix for every call (headers, base URLs), computed
+/// once per change.
 pub(crate) struct Snapshot {
     pub options: Options,
     pub headers: HeaderMap,
+    /// `{api_root}/v1/app/{appid}/` and `.../user/`, or why they cannot be built.
+    bases: Result<[Url; 2]>,
 }
 
 impl Snapshot {
     fn new(options: Options) -> Result<Self> {
         let headers = base_headers(&options)?;
-        Ok(Snapshot { options, headers })
+        let bases = base_url(&options, "v1", false)
+            .and_then(|app| Ok([app, base_url(&options, "v1", true)?]));
+        Ok(Snapshot {
+            options,
+            headers,
+            bases,
+        })
     }
+
+    /// The v1 base URL of the application (`false`) or user (`true`) level.
+    pub(crate) fn base(&self, user: bool) -> Result<&Url> {
+        match &self.bases {
+            Ok(bases) => Ok(&bases[usize::from(user)]),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// `{api_root}/{version}/app/{appid}/`, with `user/` for the user level, and
+/// an empty last segment for the endpoint's segments to replace.
+pub(crate) fn base_url(options: &Options, version: &str, user: bool) -> Result<Url> {
+    let mut url = options.api_root().clone();
+    {
+        let mut path = url
+            .path_segments_mut()
+            .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?;
+        path.pop_if_empty()
+            .extend([version, "app", options.app_id()]);
+        if user {
+            path.push("user");
+        }
+        path.push("");
+    }
+    Ok(url)
 }
 
 /// The HTTP client the SDK builds when none is given: rustls, no redirects.

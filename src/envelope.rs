@@ -135,9 +135,9 @@ impl Processed {
         }
         match (processor, body) {
             (Processor::Text, Value::Object(envelope))
-                if ["success", "errors", "meta", "result"]
-                    .iter()
-                    .any(|k| envelope.contains_key(*k)) =>
+                if envelope
+                    .keys()
+                    .any(|k| matches!(k.as_str(), "success" | "errors" | "meta" | "result")) =>
             {
                 out.read_envelope(envelope, snippet_set);
             }
@@ -150,18 +150,29 @@ impl Processed {
 
     /// Reads a 2xx answer's `{success, errors, meta, result, count}`
     /// envelope.
-    fn read_envelope(&mut self, mut envelope: Map<String, Value>, snippet_set: bool) {
-        self.count = envelope.get("count").and_then(Value::as_u64);
-        for (name, slot) in [
-            ("success", &mut self.success),
-            ("meta", &mut self.meta),
-            ("result", &mut self.result),
-        ] {
-            if let Some(v) = envelope.remove(name).filter(|v| !is_empty(v)) {
+    fn read_envelope(&mut self, envelope: Map<String, Value>, snippet_set: bool) {
+        // One pass by value: no lookups, no removal from the map.
+        let mut errors = None;
+        for (name, v) in envelope {
+            let slot = match name.as_str() {
+                "success" => &mut self.success,
+                "meta" => &mut self.meta,
+                "result" => &mut self.result,
+                "count" => {
+                    self.count = v.as_u64();
+                    continue;
+                }
+                "errors" => {
+                    errors = Some(v);
+                    continue;
+                }
+                _ => continue,
+            };
+            if !is_empty(&v) {
                 *slot = Some(v);
             }
         }
-        if let Some(Value::Object(errors)) = envelope.remove("errors") {
+        if let Some(Value::Object(errors)) = errors {
             for (key, error) in errors {
                 let (code, message) = match error {
                     Value::Object(ref e) if e.get("code").and_then(Value::as_u64).is_some() => {

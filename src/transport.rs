@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
 use crate::error::Error;
@@ -19,7 +20,7 @@ use crate::events::CallInfo;
 pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 /// Waits for `pending` (a request already handed to reqwest) and reads the
@@ -39,10 +40,25 @@ where
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         // `chunk()` borrows the response; `bytes()` would move it into a
-        // future several times its size.
-        let mut body = Vec::new();
+        // future several times its size. One chunk (the usual small answer)
+        // is kept as it came; one loop, one await point, keeps the future
+        // small.
+        let mut body = Bytes::new();
+        let mut more: Option<Vec<u8>> = None;
         while let Some(chunk) = response.chunk().await? {
-            body.extend_from_slice(&chunk);
+            match &mut more {
+                None if body.is_empty() => body = chunk,
+                None => {
+                    let mut all = Vec::with_capacity(body.len() + chunk.len());
+                    all.extend_from_slice(&body);
+                    all.extend_from_slice(&chunk);
+                    more = Some(all);
+                }
+                Some(all) => all.extend_from_slice(&chunk),
+            }
+        }
+        if let Some(all) = more {
+            body = all.into();
         }
         Ok::<_, reqwest::Error>(Answer {
             status,
