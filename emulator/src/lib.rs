@@ -24,17 +24,30 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// Handlers (each imports the bottom modules below, never the router).
 mod accounts;
 mod baasbox;
 mod broker;
-mod db;
 mod files;
-mod hooks;
 mod objects;
-mod pages;
 mod provider;
+// The HTTP plumbing around them.
+mod middleware;
+mod miss;
+mod router;
+// Bottom modules: import no handler.
+mod crypto;
+mod db;
+mod extract;
+mod fail;
+mod hooks;
+mod model;
+mod oauth;
+mod pages;
+mod params;
+mod password;
 pub mod query;
-mod server;
+mod state;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -47,11 +60,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use accounts::{MIN_PASSWORD_LEN, Mail};
 pub use baasbox::BAASBOX_NETWORKS;
 pub use broker::is_loopback_redirect;
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
+pub use model::Mail;
+pub use password::MIN_PASSWORD_LEN;
 
 /// A real OAuth 2 provider for one network, used instead of the built-in
 /// test provider (authorization-code flow; the identity is read from
@@ -122,8 +136,8 @@ pub struct EmulatorBuilder {
     max_file_bytes: u64,
     file_limits: HashMap<String, u64>,
     snippets: HashMap<String, Arc<SnippetFn>>,
-    social: broker::SocialSettings,
-    baasbox: baasbox::BaasBoxSettings,
+    social: state::SocialSettings,
+    baasbox: state::BaasBoxSettings,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -328,12 +342,12 @@ impl EmulatorBuilder {
 
         let listener = tokio::net::TcpListener::bind(self.listen).await?;
         let local_addr = listener.local_addr()?;
-        let shared = Arc::new(server::Shared {
+        let shared = Arc::new(state::AppState {
             db: Arc::new(db),
             base_url: format!("http://{local_addr}"),
             social: self.social,
             baasbox: self.baasbox,
-            provider: provider::ProviderState::default(),
+            provider: oauth::ProviderState::default(),
             outbox: Mutex::new(Vec::new()),
             apps,
             max_body: self.max_body_bytes,
@@ -346,13 +360,22 @@ impl EmulatorBuilder {
             faults: Mutex::new(Vec::new()),
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = server::router(Arc::clone(&shared));
+        let routes = router::app(Arc::clone(&shared));
+        // Around the whole router, so it sees (and can rewrite) every
+        // request before routing.
+        let app = tower::Layer::layer(
+            &axum::middleware::from_fn_with_state(Arc::clone(&shared), middleware::intercept),
+            routes,
+        );
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await
         });
         Ok(Emulator {
             local_addr,
@@ -367,7 +390,7 @@ impl EmulatorBuilder {
 /// [`shutdown`](Self::shutdown) stops it and waits.
 pub struct Emulator {
     local_addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -381,10 +404,7 @@ impl std::fmt::Debug for Emulator {
 }
 
 fn random_hex(bytes: usize) -> Result<String, EmulatorError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)
-        .map_err(|e| EmulatorError::Config(format!("the OS random generator failed: {e}")))?;
-    Ok(hex::encode(buf))
+    crypto::try_random_hex(bytes).map_err(EmulatorError::Config)
 }
 
 impl Emulator {
@@ -399,11 +419,11 @@ impl Emulator {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             file_limits: HashMap::new(),
             snippets: HashMap::new(),
-            social: broker::SocialSettings {
+            social: state::SocialSettings {
                 redirect_support: true,
                 ..Default::default()
             },
-            baasbox: baasbox::BaasBoxSettings {
+            baasbox: state::BaasBoxSettings {
                 prefix: "/baasbox".into(),
                 app_code: None,
                 session_ttl: Duration::from_secs(24 * 3600),
@@ -493,7 +513,7 @@ impl Emulator {
     /// hour): for testing clients that take a provider's token, such as
     /// BaasBox's `POST /social/{network}`.
     pub fn provider_token(&self, network: &str, name: &str, email: &str) -> String {
-        let identity = provider::Identity::new(&network.to_ascii_lowercase(), name, email);
+        let identity = model::Identity::new(&network.to_ascii_lowercase(), name, email);
         self.shared.provider.token_for(identity)
     }
 
@@ -506,7 +526,7 @@ impl Emulator {
         ttl: Duration,
     ) -> Result<String, EmulatorError> {
         let token = random_hex(32)?;
-        let hash = server::sha256_hex(&token);
+        let hash = crypto::sha256_hex(&token);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let expires = db::now_ms().saturating_add(ttl_ms);
         let (app, user) = (app_id.to_owned(), user_id.to_owned());

@@ -218,7 +218,10 @@ impl Db {
 
     /// A fresh path in `tmp/` for an upload in progress.
     pub fn upload_path(&self) -> Result<PathBuf, EmulatorError> {
-        Ok(self.files_dir()?.join("tmp").join(crate::random_hex(16)?))
+        Ok(self
+            .files_dir()?
+            .join("tmp")
+            .join(crate::crypto::try_random_hex(16).map_err(EmulatorError::Config)?))
     }
 
     fn blob_path(&self, sha256: &str) -> Result<PathBuf, EmulatorError> {

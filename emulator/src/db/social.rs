@@ -59,7 +59,7 @@ impl Db {
     pub fn social_user(
         &self,
         app_id: &str,
-        identity: &crate::provider::Identity,
+        identity: &crate::model::Identity,
         link_user: Option<&str>,
     ) -> Result<SocialUser, EmulatorError> {
         let mut conn = self.conn();
@@ -78,7 +78,7 @@ impl Db {
                 let user = match link {
                     Some(link) => link.to_owned(),
                     None => {
-                        let id = crate::provider::random_hex(16);
+                        let id = crate::crypto::random_hex(16);
                         if id.is_empty() {
                             return Err(EmulatorError::Config(
                                 "the OS random generator failed".into(),
