@@ -11,7 +11,6 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::crypto::{random_hex, sha256_hex};
-use crate::db::now_ms;
 use crate::extract::{Caller, PathParams, header, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::model::Mail;
@@ -19,6 +18,7 @@ use crate::params::ServerParams;
 use crate::password::{check_password, hash_password, verify_password};
 use crate::query;
 use crate::state::AppState;
+use crate::store::now_ms;
 
 /// How long a password session lasts.
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
@@ -87,7 +87,8 @@ impl Request {
             .ok_or_else(|| unauthorized("a valid session token is required"))?;
         let (app, hash) = (self.app_id.clone(), sha256_hex(token));
         self.state
-            .db(move |db| db.session_user(&app, &hash))
+            .store
+            .session_user(&app, &hash)
             .await?
             .ok_or_else(|| unauthorized("the session is invalid or expired"))
     }
@@ -105,7 +106,8 @@ impl Request {
         let app = self.app_id.to_owned();
         let found = self
             .state
-            .db(move |db| db.find_login(&app, email.as_deref(), username.as_deref()))
+            .store
+            .find_login(&app, email.as_deref(), username.as_deref())
             .await?;
         match found {
             // Verify off the async threads: argon2 takes tens of milliseconds.
@@ -128,14 +130,15 @@ impl Request {
     async fn profile(&self, user_id: &str) -> Result<Value, Fail> {
         let (app, user) = (self.app_id.to_owned(), user_id.to_owned());
         self.state
-            .db(move |db| db.user_profile(&app, &user))
+            .store
+            .user_profile(&app, &user)
             .await?
             .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "no such user"))
     }
 
     async fn profiles(&self) -> Result<Vec<(String, Value)>, Fail> {
         let app = self.app_id.to_owned();
-        let ids = self.state.db(move |db| db.user_ids(&app)).await?;
+        let ids = self.state.store.user_ids(&app).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let profile = self.profile(&id).await?;
@@ -211,7 +214,8 @@ pub(crate) async fn profile_answer(
 ) -> Result<Response, Fail> {
     let (app, user) = (app_id.to_owned(), id.to_owned());
     let profile = state
-        .db(move |db| db.user_profile(&app, &user))
+        .store
+        .user_profile(&app, &user)
         .await?
         .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "no such user"))?;
     Ok(envelope(vec![(id.to_owned(), profile)], None))
@@ -260,19 +264,17 @@ async fn create_account(r: &Request) -> Result<Response, Fail> {
     };
     let hash = hash_off_thread(password.to_owned()).await?;
     let id = random_hex(16);
-    let (app, uid) = (r.app_id.to_owned(), id.clone());
     let created = r
         .state
-        .db(move |db| {
-            db.create_account(
-                &app,
-                &uid,
-                email.as_deref(),
-                username.as_deref(),
-                &hash,
-                &profile,
-            )
-        })
+        .store
+        .create_account(
+            &r.app_id,
+            &id,
+            email.as_deref(),
+            username.as_deref(),
+            &hash,
+            &profile,
+        )
         .await?;
     if !created {
         return Err(Fail::new(
@@ -295,7 +297,8 @@ async fn session_for(r: &Request, user: &str) -> Result<Value, Fail> {
     let expires_ms = now_ms().saturating_add(SESSION_TTL_MS);
     let (app, uid, hash) = (r.app_id.to_owned(), user.to_owned(), sha256_hex(&token));
     r.state
-        .db(move |db| db.create_session(&hash, &app, &uid, expires_ms))
+        .store
+        .create_session(&hash, &app, &uid, expires_ms)
         .await?;
     let expires = std::time::SystemTime::UNIX_EPOCH
         + std::time::Duration::from_millis(u64::try_from(expires_ms).unwrap_or(0));
@@ -311,7 +314,7 @@ pub(crate) async fn logout(r: Request) -> Result<Response, Fail> {
     let r = &r;
     r.user().await?;
     let hash = sha256_hex(r.session.as_deref().unwrap_or_default());
-    r.state.db(move |db| db.delete_session(&hash)).await?;
+    r.state.store.delete_session(&hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
@@ -326,9 +329,7 @@ pub(crate) async fn update(r: Request) -> Result<Response, Fail> {
         }
     }
     let (app, uid) = (r.app_id.to_owned(), user.clone());
-    r.state
-        .db(move |db| db.update_profile(&app, &uid, &patch))
-        .await?;
+    r.state.store.update_profile(&app, &uid, &patch).await?;
     Ok(envelope(
         vec![(user.clone(), r.profile(&user).await?)],
         None,
@@ -359,9 +360,7 @@ pub(crate) async fn change_password(r: Request) -> Result<Response, Fail> {
     check_password(&new)?;
     let hash = hash_off_thread(new).await?;
     let app = r.app_id.to_owned();
-    r.state
-        .db(move |db| db.set_password(&app, &user, &hash))
-        .await?;
+    r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
@@ -388,7 +387,8 @@ pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
     let (app, uid) = (r.app_id.to_owned(), user.clone());
     let ok = r
         .state
-        .db(move |db| db.set_credentials(&app, &uid, email.as_deref(), username.as_deref()))
+        .store
+        .set_credentials(&app, &uid, email.as_deref(), username.as_deref())
         .await?;
     if !ok {
         return Err(Fail::new(
@@ -399,9 +399,7 @@ pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
     if let Some(p) = password {
         let hash = hash_off_thread(p).await?;
         let app = r.app_id.to_owned();
-        r.state
-            .db(move |db| db.set_password(&app, &user, &hash))
-            .await?;
+        r.state.store.set_password(&app, &user, &hash).await?;
     }
     Ok(json_response(StatusCode::OK, json!({})))
 }
@@ -412,7 +410,7 @@ pub(crate) async fn delete(r: Request) -> Result<Response, Fail> {
     let body = r.json()?;
     let user = r.authenticate(&body, "password").await?;
     let app = r.app_id.to_owned();
-    r.state.db(move |db| db.delete_user(&app, &user)).await?;
+    r.state.store.delete_user(&app, &user).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
@@ -427,7 +425,8 @@ pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
     let lookup = email.clone();
     let found = r
         .state
-        .db(move |db| db.find_login(&app, Some(&lookup), None))
+        .store
+        .find_login(&app, Some(lookup.as_str()), None)
         .await?;
     // The same answer whether or not the address is known: no account probing.
     if let Some((user, _)) = found {
@@ -435,7 +434,8 @@ pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
         let (app, hash) = (r.app_id.to_owned(), sha256_hex(&token));
         let expires = now_ms().saturating_add(RESET_TTL_MS);
         r.state
-            .db(move |db| db.create_reset(&hash, &app, &user, expires))
+            .store
+            .create_reset(&hash, &app, &user, expires)
             .await?;
         r.state
             .outbox
@@ -461,13 +461,12 @@ async fn confirm(r: &Request, token: &str) -> Result<Response, Fail> {
     let (app, hash) = (r.app_id.to_owned(), sha256_hex(token));
     let user = r
         .state
-        .db(move |db| db.take_reset(&hash, &app))
+        .store
+        .take_reset(&hash, &app)
         .await?
         .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "unknown or expired reset token"))?;
     let hash = hash_off_thread(password).await?;
     let app = r.app_id.to_owned();
-    r.state
-        .db(move |db| db.set_password(&app, &user, &hash))
-        .await?;
+    r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }

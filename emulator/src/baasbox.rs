@@ -19,11 +19,12 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
-use crate::db::{BbLink, BbUser, LinkOutcome, UnlinkOutcome, now_ms};
 use crate::extract::{PathParams, query_pairs, segments};
 use crate::fail::Fail;
 use crate::password::{check_password, hash_password, verify_password};
 use crate::state::{AppState, BaasBoxSettings};
+use crate::store::StoreError;
+use crate::store::{BbLink, BbUser, LinkOutcome, UnlinkOutcome, now_ms};
 
 /// The networks the BaasBox front end knows.
 pub const BAASBOX_NETWORKS: &[&str] = &["facebook", "google", "github"];
@@ -45,6 +46,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> BbError {
         status,
         message: message.into(),
         bb_code: None,
+    }
+}
+
+impl From<StoreError> for BbError {
+    fn from(e: StoreError) -> Self {
+        Fail::from(e).into()
     }
 }
 
@@ -278,7 +285,7 @@ impl BbCall {
             .or_else(|| self.query(SESSION_HEADER))
         {
             let hash = sha256_hex(token);
-            let user = self.state.db(move |db| db.bb_session_user(&hash)).await?;
+            let user = self.state.store.bb_session_user(&hash).await?;
             return user.ok_or(BbError {
                 status: StatusCode::UNAUTHORIZED,
                 message: "the session is invalid or expired".into(),
@@ -287,7 +294,7 @@ impl BbCall {
         }
         if let Some((username, password)) = self.basic() {
             let name = username.clone();
-            let user = self.state.db(move |db| db.bb_user(&name)).await?;
+            let user = self.state.store.bb_user(&name).await?;
             if let Some(user) = user
                 && verify_password(&password, user.password_hash.as_deref())
             {
@@ -351,17 +358,16 @@ impl BbCall {
         let (hash, user) = (sha256_hex(&token), username.to_owned());
         let expires = now_ms().saturating_add(session_ttl_ms(self.settings()));
         self.state
-            .db(move |db| db.bb_create_session(&hash, &user, expires))
+            .store
+            .bb_create_session(&hash, &user, expires)
             .await?;
         Ok(token)
     }
 
     async fn profile(&self, username: &str) -> Result<Value, BbError> {
         let name = username.to_owned();
-        let (user, links) = self
-            .state
-            .db(move |db| Ok((db.bb_user(&name)?, db.bb_links(&name)?)))
-            .await?;
+        let user = self.state.store.bb_user(&name).await?;
+        let links = self.state.store.bb_links(&name).await?;
         let user = user.ok_or_else(|| error(StatusCode::NOT_FOUND, "the user no longer exists"))?;
         let social: Map<String, Value> = links
             .iter()
@@ -412,7 +418,7 @@ impl BbCall {
             ));
         };
         let name = username.clone();
-        let user = self.state.db(move |db| db.bb_user(&name)).await?;
+        let user = self.state.store.bb_user(&name).await?;
         let verified = tokio::task::spawn_blocking(move || {
             user.filter(|u| verify_password(&password, u.password_hash.as_deref()))
         })
@@ -450,7 +456,7 @@ impl BbCall {
             email: field("email"),
             created: now_ms(),
         };
-        let created = self.state.db(move |db| db.bb_create_user(&user)).await?;
+        let created = self.state.store.bb_create_user(&user).await?;
         if !created {
             return Err(error(
                 StatusCode::CONFLICT,
@@ -472,7 +478,7 @@ impl BbCall {
             ));
         };
         let hash = sha256_hex(token);
-        self.state.db(move |db| db.bb_delete_session(&hash)).await?;
+        self.state.store.bb_delete_session(&hash).await?;
         Ok(ok(StatusCode::OK, Value::from("user logged out"), None))
     }
 
@@ -483,7 +489,7 @@ impl BbCall {
 
     async fn list(&self) -> Result<Response, BbError> {
         let user = self.user().await?;
-        let links = self.state.db(move |db| db.bb_links(&user)).await?;
+        let links = self.state.store.bb_links(&user).await?;
         if links.is_empty() {
             return Err(error(
                 StatusCode::NOT_FOUND,
@@ -594,10 +600,7 @@ impl BbCall {
             email: Some(link.email.clone()),
             created: now_ms(),
         };
-        let (username, _created) = self
-            .state
-            .db(move |db| db.bb_social_login(&link, &new_user))
-            .await?;
+        let (username, _created) = self.state.store.bb_social_login(&link, &new_user).await?;
         self.logged_in(&username, StatusCode::OK).await
     }
 
@@ -606,7 +609,7 @@ impl BbCall {
         let network = Self::network(network)?;
         let link = self.identity(&network).await?;
         let name = user.clone();
-        let outcome = self.state.db(move |db| db.bb_link(&name, &link)).await?;
+        let outcome = self.state.store.bb_link(&name, &link).await?;
         match outcome {
             LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
                 Ok(ok(StatusCode::OK, Value::from(""), None))
@@ -626,7 +629,7 @@ impl BbCall {
         let user = self.user().await?;
         let network = Self::network(network)?;
         let net = network.clone();
-        let outcome = self.state.db(move |db| db.bb_unlink(&user, &net)).await?;
+        let outcome = self.state.store.bb_unlink(&user, &net).await?;
         match outcome {
             UnlinkOutcome::Removed => Ok(ok(StatusCode::OK, Value::from(""), None)),
             UnlinkOutcome::NotLinked => Err(error(

@@ -15,14 +15,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::ProviderConfig;
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
-use crate::db::{Db, LoginOutcome, NewLogin, PendingLogin, SocialUser, now_ms};
 use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
 use crate::model::Identity;
 use crate::pages;
 use crate::provider::{self, with_query};
 use crate::state::AppState;
-use crate::{EmulatorError, ProviderConfig};
+use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 
 const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
@@ -56,17 +56,13 @@ fn valid_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Runs `f` on the database; a failure is the browser's error page.
-async fn db<T: Send + 'static>(
-    shared: &AppState,
-    f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
-) -> Result<T, Response> {
-    shared.db(f).await.map_err(|_| {
-        pages::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal error in the emulator.",
-        )
-    })
+/// A storage failure, as the browser's error page.
+fn storage_page(e: StoreError) -> Response {
+    tracing::error!(error = %e, "social login storage error");
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error in the emulator.",
+    )
 }
 
 fn callback_url(shared: &AppState, app_id: &str) -> String {
@@ -156,7 +152,12 @@ async fn begin(
         state: state.clone(),
         expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
     };
-    if !db(shared, move |db| db.insert_login(&login)).await? {
+    if !shared
+        .store
+        .insert_login(&login)
+        .await
+        .map_err(storage_page)?
+    {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "This challenge was already used.",
@@ -210,7 +211,12 @@ async fn user_to_link(
         return Ok(None);
     };
     let (app, hash) = (app_id.to_owned(), sha256_hex(token));
-    match db(shared, move |db| db.session_user(&app, &hash)).await? {
+    match shared
+        .store
+        .session_user(&app, &hash)
+        .await
+        .map_err(storage_page)?
+    {
         Some(user) => Ok(Some(user)),
         None => Err(refuse(
             StatusCode::UNAUTHORIZED,
@@ -348,7 +354,12 @@ async fn called_back(
             "The state parameter is missing.",
         ));
     };
-    let Some(login) = db(shared, move |db| db.login_by_state(&state)).await? else {
+    let Some(login) = shared
+        .store
+        .login_by_state(&state)
+        .await
+        .map_err(storage_page)?
+    else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "This sign-in is unknown or expired.",
@@ -389,15 +400,15 @@ async fn settle(
         LoginOutcome::Finished { token, .. } => Some(sha256_hex(token)),
         _ => None,
     };
-    let (challenge, settled) = (login.challenge.clone(), outcome.clone());
-    db(shared, move |db| {
-        let stored = db.settle_login(&challenge, &settled, token_hash.as_deref())?;
-        if !stored && let Some(hash) = &token_hash {
-            db.delete_session(hash)?;
-        }
-        Ok(stored)
-    })
-    .await
+    let store = &shared.store;
+    let stored = store
+        .settle_login(&login.challenge, outcome, token_hash.as_deref())
+        .await
+        .map_err(storage_page)?;
+    if !stored && let Some(hash) = &token_hash {
+        store.delete_session(hash).await.map_err(storage_page)?;
+    }
+    Ok(stored)
 }
 
 /// The redirect that ends the browser's part: to the client's loopback
@@ -466,15 +477,18 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
         sha256_hex(&token),
     );
     let expires_ms = now_ms().saturating_add(SESSION_TTL_MS);
-    let result = shared
-        .db(move |db| {
-            let user = db.social_user(&app, &identity, link.as_deref())?;
-            if let SocialUser::Found(user_id) = &user {
-                db.create_session(&hash, &app, user_id, expires_ms)?;
-            }
-            Ok(user)
-        })
-        .await;
+    let result = match shared
+        .store
+        .social_user(&app, &identity, link.as_deref())
+        .await
+    {
+        Ok(SocialUser::Found(user_id)) => shared
+            .store
+            .create_session(&hash, &app, &user_id, expires_ms)
+            .await
+            .map(|()| SocialUser::Found(user_id)),
+        other => other,
+    };
     match result {
         Ok(SocialUser::Found(user_id)) => LoginOutcome::Finished {
             user_id,
@@ -520,7 +534,7 @@ pub(crate) async fn status(
         )
     };
     let (app, c) = (app_id.to_owned(), challenge.to_owned());
-    let login = match shared.db(move |db| db.take_login(&app, &c)).await {
+    let login = match shared.store.take_login(&app, &c).await {
         Ok(Some(login)) => login,
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "unknown or expired login challenge"),
         Err(_) => return internal(),
@@ -544,14 +558,14 @@ pub(crate) async fn status(
                     .is_some_and(|g| constant_time_eq(g.as_bytes(), cc.as_bytes()));
                 if !matches {
                     let hash = sha256_hex(&token);
-                    if shared.db(move |db| db.delete_session(&hash)).await.is_err() {
+                    if shared.store.delete_session(&hash).await.is_err() {
                         return internal();
                     }
                     return json_error(StatusCode::UNAUTHORIZED, "invalid code_verifier");
                 }
             }
             let (app, user) = (app_id.to_owned(), user_id);
-            let profile = match shared.db(move |db| db.user_profile(&app, &user)).await {
+            let profile = match shared.store.user_profile(&app, &user).await {
                 Ok(Some(p)) => p,
                 _ => return internal(),
             };

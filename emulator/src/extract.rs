@@ -132,7 +132,7 @@ pub(crate) async fn session_user(
         None
     } else {
         let (app, hash) = (app_id.to_owned(), sha256_hex(&token));
-        state.db(move |db| db.session_user(&app, &hash)).await?
+        state.store.session_user(&app, &hash).await?
     };
     user.ok_or_else(|| {
         Fail::new(

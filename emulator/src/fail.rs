@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::EmulatorError;
+use crate::store::StoreError;
 
 /// A refusal: status and message, sent as `{"errors": [message]}`.
 #[derive(Debug)]
@@ -33,6 +34,12 @@ impl Fail {
 
 impl From<EmulatorError> for Fail {
     fn from(e: EmulatorError) -> Self {
+        Fail::internal(&e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
         Fail::internal(&e)
     }
 }

@@ -19,10 +19,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::crypto::try_random_hex;
-use crate::db::{FileMeta, Written};
 use crate::extract::{Caller, Level, PathParams, QueryPairs, first};
 use crate::fail::{Fail, json_response};
 use crate::state::AppState;
+use crate::store::{FileMeta, Written};
 
 /// The default largest file an app may upload: 4 GiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -203,7 +203,7 @@ impl Upload<'_> {
             Some(key) => key.to_owned(),
             None => try_random_hex(16).map_err(|e| Fail::internal(&e))?,
         };
-        let tmp_path = self.state.db(|db| db.upload_path()).await?;
+        let tmp_path = self.state.store.upload_path().await?;
         let tmp = TempFile(Some(tmp_path.clone()));
         let file = tokio::fs::File::create(&tmp_path).await.map_err(io_fail)?;
         let mut sink = Sink {
@@ -233,7 +233,8 @@ impl Upload<'_> {
         let (app, owner, m) = (self.app_id.to_owned(), self.owner.to_owned(), meta.clone());
         let written = self
             .state
-            .db(move |db| db.commit_file(&app, &owner, &m, &tmp_path))
+            .store
+            .commit_file(&app, &owner, &m, &tmp_path)
             .await?;
         tmp.keep(); // committed: the path is the blob's now
         let status = match written {
@@ -337,7 +338,7 @@ pub(crate) async fn download<L: Level>(
         caller.owner().to_owned(),
         key.to_owned(),
     );
-    let found = state.db(move |db| db.open_file(&app, &own, &k)).await?;
+    let found = state.store.open_file(&app, &own, &k).await?;
     let Some((meta, file)) = found else {
         return Err(Fail::new(
             StatusCode::NOT_FOUND,

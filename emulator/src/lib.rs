@@ -37,7 +37,6 @@ mod miss;
 mod router;
 // Bottom modules: import no handler.
 mod crypto;
-mod db;
 mod extract;
 mod fail;
 mod hooks;
@@ -48,6 +47,7 @@ mod params;
 mod password;
 pub mod query;
 mod state;
+mod store;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -103,12 +103,22 @@ pub enum EmulatorError {
     /// Binding, serving or file I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// SQLite failed.
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    /// The storage (the database) failed; the backend's error is the source.
+    #[error("storage error: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A setting or argument is wrong.
     #[error("{0}")]
     Config(String),
+}
+
+impl From<store::StoreError> for EmulatorError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Backend(source) => EmulatorError::Storage(source),
+            store::StoreError::Io(e) => EmulatorError::Io(e),
+            store::StoreError::Invalid(message) => EmulatorError::Config(message),
+        }
+    }
 }
 
 /// What a snippet receives.
@@ -288,6 +298,43 @@ impl EmulatorBuilder {
 
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        self.validate()?;
+        let (files_dir, files_temp) = self.files_location()?;
+        let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
+        let store: Arc<dyn store::Store> = Arc::new(store);
+        for (id, key) in &self.apps {
+            store.upsert_app(id, key).await?;
+        }
+        let apps = store.apps().await?.into_iter().collect::<HashMap<_, _>>();
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(state::AppState {
+            store,
+            base_url: format!("http://{local_addr}"),
+            social: self.social,
+            baasbox: self.baasbox,
+            provider: oauth::ProviderState::default(),
+            outbox: Mutex::new(Vec::new()),
+            apps,
+            max_body: self.max_body_bytes,
+            file_limits: self.file_limits,
+            default_file_limit: self.max_file_bytes,
+            _files_temp: files_temp,
+            snippets: self.snippets,
+            recorded: Mutex::new(VecDeque::new()),
+            delay_ms: AtomicU64::new(0),
+            faults: Mutex::new(Vec::new()),
+        });
+        let (stop, task) = serve(listener, Arc::clone(&shared));
+        Ok(Emulator {
+            local_addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    fn validate(&self) -> Result<(), EmulatorError> {
         if self.baasbox.app_code.as_deref() == Some("") {
             return Err(EmulatorError::Config(
                 "the BaasBox app code must not be empty".into(),
@@ -305,16 +352,22 @@ impl EmulatorBuilder {
                 self.baasbox.prefix
             )));
         }
-        for (id, key) in &self.apps {
-            if id.is_empty() || key.is_empty() {
-                return Err(EmulatorError::Config(
-                    "app id and API key must not be empty".into(),
-                ));
-            }
+        if self
+            .apps
+            .iter()
+            .any(|(id, key)| id.is_empty() || key.is_empty())
+        {
+            return Err(EmulatorError::Config(
+                "app id and API key must not be empty".into(),
+            ));
         }
-        let database = self.database.clone();
-        let apps = self.apps.clone();
-        let (files_dir, files_temp) = match (&self.files_dir, database.as_os_str()) {
+        Ok(())
+    }
+
+    /// Where file contents go, and the temporary directory to remove with
+    /// the emulator (for an in-memory database).
+    fn files_location(&self) -> Result<(PathBuf, Option<tempfile::TempDir>), EmulatorError> {
+        Ok(match (&self.files_dir, self.database.as_os_str()) {
             (Some(dir), _) => (dir.clone(), None),
             (None, memory) if memory == ":memory:" => {
                 let temp = tempfile::Builder::new()
@@ -327,63 +380,34 @@ impl EmulatorBuilder {
                 dir.push("-files");
                 (PathBuf::from(dir), None)
             }
-        };
-        let db = tokio::task::spawn_blocking(move || {
-            let db = db::Db::open(&database)?.with_files_dir(&files_dir)?;
-            for (id, key) in &apps {
-                db.upsert_app(id, key)?;
-            }
-            let apps = db.apps()?.into_iter().collect::<HashMap<_, _>>();
-            Ok::<_, EmulatorError>((db, apps))
-        })
-        .await
-        .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
-        let (db, apps) = db;
-
-        let listener = tokio::net::TcpListener::bind(self.listen).await?;
-        let local_addr = listener.local_addr()?;
-        let shared = Arc::new(state::AppState {
-            db: Arc::new(db),
-            base_url: format!("http://{local_addr}"),
-            social: self.social,
-            baasbox: self.baasbox,
-            provider: oauth::ProviderState::default(),
-            outbox: Mutex::new(Vec::new()),
-            apps,
-            max_body: self.max_body_bytes,
-            file_limits: self.file_limits,
-            default_file_limit: self.max_file_bytes,
-            _files_temp: files_temp,
-            snippets: self.snippets,
-            recorded: Mutex::new(VecDeque::new()),
-            delay_ms: AtomicU64::new(0),
-            faults: Mutex::new(Vec::new()),
-        });
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let routes = router::app(Arc::clone(&shared));
-        // Around the whole router, so it sees (and can rewrite) every
-        // request before routing.
-        let app = tower::Layer::layer(
-            &axum::middleware::from_fn_with_state(Arc::clone(&shared), middleware::intercept),
-            routes,
-        );
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-            )
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
-        });
-        Ok(Emulator {
-            local_addr,
-            shared,
-            stop: Some(stop_tx),
-            task: Some(task),
         })
     }
+}
+
+/// Serves the routes, wrapped in the middleware, until `stop` fires.
+fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<state::AppState>,
+) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let routes = router::app(Arc::clone(&shared));
+    // Around the whole router, so it sees (and can rewrite) every request
+    // before routing.
+    let app = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(shared, middleware::intercept),
+        routes,
+    );
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    (stop_tx, task)
 }
 
 /// A running emulator. Dropping it stops the server in the background;
@@ -500,11 +524,7 @@ impl Emulator {
     /// Creates a user in `app_id`; returns its id (32 hex characters).
     pub async fn create_user(&self, app_id: &str, email: &str) -> Result<String, EmulatorError> {
         let id = random_hex(16)?;
-        let (app, email, uid) = (app_id.to_owned(), email.to_owned(), id.clone());
-        let db = Arc::clone(&self.shared.db);
-        tokio::task::spawn_blocking(move || db.create_user(&app, &uid, &email))
-            .await
-            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        self.shared.store.create_user(app_id, &id, email).await?;
         Ok(id)
     }
 
@@ -528,12 +548,11 @@ impl Emulator {
         let token = random_hex(32)?;
         let hash = crypto::sha256_hex(&token);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let expires = db::now_ms().saturating_add(ttl_ms);
-        let (app, user) = (app_id.to_owned(), user_id.to_owned());
-        let db = Arc::clone(&self.shared.db);
-        tokio::task::spawn_blocking(move || db.create_session(&hash, &app, &user, expires))
-            .await
-            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        let expires = store::now_ms().saturating_add(ttl_ms);
+        self.shared
+            .store
+            .create_session(&hash, app_id, user_id, expires)
+            .await?;
         Ok(token)
     }
 }

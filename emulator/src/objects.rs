@@ -11,12 +11,12 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::SnippetInput;
-use crate::db::Written;
 use crate::extract::{Caller, Level, PathParams, first, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
 use crate::state::AppState;
+use crate::store::Written;
 
 /// One objects request, once the app, key and level are checked and the
 /// server params parsed (in that order, each with its own refusal).
@@ -184,8 +184,10 @@ impl Ctx {
     async fn load(&self, keys: Option<Vec<String>>) -> Result<Vec<(String, Value)>, Fail> {
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
         self.state
-            .db(move |db| db.get_objects(&app, &owner, keys.as_deref()))
+            .store
+            .get_objects(&app, &owner, keys.as_deref())
             .await
+            .map_err(Fail::from)
     }
 
     async fn get_text(self) -> Result<Response, Fail> {
@@ -234,7 +236,8 @@ impl Ctx {
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
         let written = self
             .state
-            .db(move |db| db.put_objects(&app, &owner, &objects, merge))
+            .store
+            .put_objects(&app, &owner, &objects, merge)
             .await?;
         let all_created = written.iter().all(|(_, w)| *w == Written::Created);
         let success = written
@@ -276,10 +279,7 @@ impl Ctx {
             ));
         };
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        let deleted = self
-            .state
-            .db(move |db| db.delete_objects(&app, &owner, &keys))
-            .await?;
+        let deleted = self.state.store.delete_objects(&app, &owner, &keys).await?;
         let mut success = Map::new();
         let mut errors = Map::new();
         for (key, existed) in deleted {

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::db::Db;
-use crate::fail::Fail;
 use crate::hooks::{Fault, RecordedRequest};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
-use crate::{EmulatorError, ProviderConfig, SnippetInput};
+use crate::store::Store;
+use crate::{ProviderConfig, SnippetInput};
 
 /// A server-side snippet.
 pub(crate) type Snippet = Arc<dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync>;
@@ -42,7 +41,8 @@ pub(crate) struct BaasBoxSettings {
 
 /// The state behind every route.
 pub(crate) struct AppState {
-    pub db: Arc<Db>,
+    /// Every read and write; handlers never see the backend behind it.
+    pub store: Arc<dyn Store>,
     /// `http://127.0.0.1:PORT`, for absolute URLs in redirects.
     pub base_url: String,
     pub social: SocialSettings,
@@ -71,17 +71,5 @@ impl AppState {
             .get(app_id)
             .copied()
             .unwrap_or(self.default_file_limit)
-    }
-
-    /// Runs `f` on the database off the async threads.
-    pub(crate) async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
-    ) -> Result<T, Fail> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| Fail::internal(&format!("database task failed: {e}")))?
-            .map_err(Fail::from)
     }
 }
