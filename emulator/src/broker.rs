@@ -12,17 +12,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::ProviderConfig;
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
 use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
-use crate::model::Identity;
 use crate::pages;
 use crate::provider::{self, with_query};
 use crate::state::AppState;
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
+use crate::upstream;
 
 const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
@@ -266,72 +265,6 @@ fn to_provider(
     }
 }
 
-/// Sends a request to a provider and reads its JSON answer; errors carry no URL.
-async fn fetch_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
-    request
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-        .json()
-        .await
-        .map_err(|e| e.without_url().to_string())
-}
-
-/// Exchanges the code with a configured real provider.
-async fn exchange_real(
-    p: &ProviderConfig,
-    network: &str,
-    code: &str,
-    redirect_uri: &str,
-) -> Result<Identity, String> {
-    let http = provider_client()?;
-    let token = fetch_json(http.post(&p.token_url).form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("client_id", &p.client_id),
-        ("client_secret", &p.client_secret),
-    ]))
-    .await?;
-    let access = token["access_token"]
-        .as_str()
-        .ok_or("the provider gave no access_token")?;
-    identity_for_token(&http, p, network, access).await
-}
-
-/// An HTTP client for talking to real providers: no redirects, a deadline.
-pub(crate) fn provider_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// The identity behind an access token of a configured real provider (its
-/// userinfo endpoint's `id` or `sub`, `name` and `email`).
-pub(crate) async fn identity_for_token(
-    http: &reqwest::Client,
-    p: &ProviderConfig,
-    network: &str,
-    access: &str,
-) -> Result<Identity, String> {
-    let info = fetch_json(http.get(&p.userinfo_url).bearer_auth(access)).await?;
-    let id = info["id"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| info["sub"].as_str().map(str::to_owned))
-        .or_else(|| info["id"].as_i64().map(|n| n.to_string()))
-        .ok_or("the provider's userinfo has no id")?;
-    Ok(Identity {
-        id,
-        name: info["name"].as_str().unwrap_or_default().to_owned(),
-        email: info["email"].as_str().unwrap_or_default().to_owned(),
-        network: network.to_owned(),
-    })
-}
-
 /// `GET account/social/callback`: the provider sends the browser back here.
 pub(crate) async fn callback(
     State(state): State<Arc<AppState>>,
@@ -454,7 +387,7 @@ fn failed(error: &str, description: &str) -> LoginOutcome {
 async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOutcome {
     let callback = callback_url(shared, &login.app_id);
     let identity = match shared.social.providers.get(&login.network) {
-        Some(p) => exchange_real(p, &login.network, code, &callback).await,
+        Some(p) => upstream::exchange(p, &login.network, code, &callback).await,
         None => provider::exchange_builtin(shared, code, &callback, &login.app_id)
             .map_err(str::to_owned),
     };

@@ -31,6 +31,7 @@ mod broker;
 mod files;
 mod objects;
 mod provider;
+mod upstream;
 // The HTTP plumbing around them.
 mod middleware;
 mod miss;

@@ -140,6 +140,12 @@ fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> R
             None => pages::error(StatusCode::BAD_REQUEST, "redirect_uri is not a URL."),
         };
     }
+    consent_page(shared, network, q)
+}
+
+/// The consent screen: "Continue as" each seeded identity, another
+/// identity's form, and Deny; every form carries the grant's parameters.
+fn consent_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
     let hidden: String = [
         "client_id",
         "redirect_uri",
