@@ -4,40 +4,26 @@
 
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use axum::http::{Method, StatusCode};
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request as HttpRequest, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::db::now_ms;
-use crate::objects::ServerParams;
-use crate::provider::random_hex;
+use crate::crypto::{random_hex, sha256_hex};
+use crate::extract::{Caller, PathParams, header, query_pairs};
+use crate::fail::{Fail, json_response};
+use crate::model::Mail;
+use crate::params::ServerParams;
+use crate::password::{check_password, hash_password, verify_password};
 use crate::query;
-use crate::server::{Fail, Shared, blocking, json_response, sha256_hex};
+use crate::state::AppState;
+use crate::store::now_ms;
 
 /// How long a password session lasts.
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 /// How long a reset token lasts.
 const RESET_TTL_MS: i64 = 3600 * 1000;
-/// The shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 8;
-
-/// A mail the emulator "sent": password resets land here instead of a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mail {
-    /// The application that sent it.
-    pub app_id: String,
-    /// The recipient.
-    pub to: String,
-    /// The subject line.
-    pub subject: String,
-    /// The text, which includes the token.
-    pub body: String,
-    /// The reset token, for tests.
-    pub token: String,
-}
 
 fn bad(message: impl Into<String>) -> Fail {
     Fail::new(StatusCode::BAD_REQUEST, message)
@@ -53,45 +39,39 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-pub(crate) fn check_password(password: &str) -> Result<(), Fail> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(bad(format!(
-            "the password must be at least {MIN_PASSWORD_LEN} characters"
-        )));
-    }
-    if password.len() > 1024 {
-        return Err(bad("the password must be at most 1024 bytes"));
-    }
-    Ok(())
+/// An account request: the app checked by its API key, the session token
+/// if one was sent, the query and the body.
+pub(crate) struct Request {
+    state: Arc<AppState>,
+    app_id: String,
+    session: Option<String>,
+    query: Vec<(String, String)>,
+    body: Bytes,
 }
 
-pub(crate) fn hash_password(password: &str) -> Result<String, Fail> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|_| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "password hashing failed"))
-}
+impl FromRequest<Arc<AppState>> for Request {
+    type Rejection = Fail;
 
-pub(crate) fn verify_password(password: &str, hash: Option<&str>) -> bool {
-    hash.and_then(|h| PasswordHash::new(h).ok())
-        .is_some_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
+    async fn from_request(req: HttpRequest, state: &Arc<AppState>) -> Result<Self, Fail> {
+        let (mut parts, body) = req.into_parts();
+        let caller =
+            Caller::<crate::extract::AppLevel>::from_request_parts(&mut parts, state).await?;
+        let body = to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| Fail::bad(format!("the request body could not be read: {e}")))?;
+        Ok(Request {
+            state: Arc::clone(state),
+            app_id: caller.app_id,
+            session: header(&parts.headers, "x-cloudmine-sessiontoken").map(String::from),
+            query: query_pairs(parts.uri.query()),
+            body,
         })
+    }
 }
 
-struct Request<'a> {
-    shared: &'a Arc<Shared>,
-    app_id: &'a str,
-    session: Option<&'a str>,
-    query: &'a [(String, String)],
-    body: &'a [u8],
-}
-
-impl Request<'_> {
+impl Request {
     fn json(&self) -> Result<Value, Fail> {
-        match serde_json::from_slice::<Value>(self.body) {
+        match serde_json::from_slice::<Value>(&self.body) {
             Ok(v @ Value::Object(_)) => Ok(v),
             Ok(_) => Err(bad("the body must be a JSON object")),
             Err(e) => Err(bad(format!("malformed JSON body: {e}"))),
@@ -102,10 +82,13 @@ impl Request<'_> {
     async fn user(&self) -> Result<String, Fail> {
         let token = self
             .session
+            .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("a valid session token is required"))?;
-        let (app, hash) = (self.app_id.to_owned(), sha256_hex(token));
-        blocking(&self.shared.db, move |db| db.session_user(&app, &hash))
+        let (app, hash) = (self.app_id.clone(), sha256_hex(token));
+        self.state
+            .store
+            .session_user(&app, &hash)
             .await?
             .ok_or_else(|| unauthorized("the session is invalid or expired"))
     }
@@ -121,10 +104,11 @@ impl Request<'_> {
             .ok_or_else(|| bad("the password is required"))?
             .to_owned();
         let app = self.app_id.to_owned();
-        let found = blocking(&self.shared.db, move |db| {
-            db.find_login(&app, email.as_deref(), username.as_deref())
-        })
-        .await?;
+        let found = self
+            .state
+            .store
+            .find_login(&app, email.as_deref(), username.as_deref())
+            .await?;
         match found {
             // Verify off the async threads: argon2 takes tens of milliseconds.
             Some((id, hash)) => {
@@ -145,14 +129,16 @@ impl Request<'_> {
 
     async fn profile(&self, user_id: &str) -> Result<Value, Fail> {
         let (app, user) = (self.app_id.to_owned(), user_id.to_owned());
-        blocking(&self.shared.db, move |db| db.user_profile(&app, &user))
+        self.state
+            .store
+            .user_profile(&app, &user)
             .await?
             .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "no such user"))
     }
 
     async fn profiles(&self) -> Result<Vec<(String, Value)>, Fail> {
         let app = self.app_id.to_owned();
-        let ids = blocking(&self.shared.db, move |db| db.user_ids(&app)).await?;
+        let ids = self.state.store.user_ids(&app).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let profile = self.profile(&id).await?;
@@ -177,61 +163,87 @@ fn envelope(items: Vec<(String, Value)>, count: Option<usize>) -> Response {
     json_response(StatusCode::OK, body)
 }
 
-/// Routes `account…` (API key already checked). `None`: not an account route.
-pub(crate) async fn route(
-    shared: &Arc<Shared>,
-    app_id: &str,
-    method: &Method,
-    words: &[&str],
-    session: Option<&str>,
-    query: &[(String, String)],
-    body: &[u8],
-) -> Option<Result<Response, Fail>> {
-    let r = Request {
-        shared,
-        app_id,
-        session,
-        query,
-        body,
-    };
-    Some(match (words, method) {
-        (["account", "create"], &Method::POST) => create(&r).await,
-        (["account", "login"], &Method::POST) => login(&r).await,
-        (["account", "logout"], &Method::POST) => logout(&r).await,
-        (["account", "me"], &Method::GET) => match r.user().await {
-            Ok(user) => r
-                .profile(&user)
-                .await
-                .map(|p| json_response(StatusCode::OK, p)),
-            Err(e) => Err(e),
-        },
-        (["account"], &Method::POST) => update(&r).await,
-        (["account"], &Method::GET) => list(&r, None).await,
-        (["account"], &Method::DELETE) => delete(&r).await,
-        (["account", "search"], &Method::GET) => {
-            match r
-                .query
-                .iter()
-                .find(|(k, _)| k == "p")
-                .map(|(_, v)| v.clone())
-            {
-                Some(p) => list(&r, Some(&p)).await,
-                None => Err(bad("missing query parameter p")),
-            }
-        }
-        (["account", "password", "change"], &Method::POST) => change_password(&r).await,
-        (["account", "credentials"], &Method::POST) => change_credentials(&r).await,
-        (["account", "password", "reset"], &Method::POST) => reset(&r).await,
-        (["account", "password", "reset", token], &Method::POST) => confirm_reset(&r, token).await,
-        (["account", id], &Method::GET) => match r.profile(id).await {
-            Ok(p) => Ok(envelope(vec![((*id).to_owned(), p)], None)),
-            Err(e) => Err(e),
-        },
-        _ => return None,
-    })
+/// `POST account/create`.
+pub(crate) async fn create(r: Request) -> Result<Response, Fail> {
+    create_account(&r).await
 }
 
-async fn create(r: &Request<'_>) -> Result<Response, Fail> {
+/// `POST account/login`.
+pub(crate) async fn login(r: Request) -> Result<Response, Fail> {
+    let body = r.json()?;
+    let user = r.authenticate(&body, "password").await?;
+    Ok(json_response(StatusCode::OK, session_for(&r, &user).await?))
+}
+
+/// `GET account/me`.
+pub(crate) async fn me(r: Request) -> Result<Response, Fail> {
+    let user = r.user().await?;
+    Ok(json_response(StatusCode::OK, r.profile(&user).await?))
+}
+
+/// `GET account`: every user.
+pub(crate) async fn list_all(r: Request) -> Result<Response, Fail> {
+    list(&r, None).await
+}
+
+/// `GET account/search?p=`.
+pub(crate) async fn search(r: Request) -> Result<Response, Fail> {
+    match r
+        .query
+        .iter()
+        .find(|(k, _)| k == "p")
+        .map(|(_, v)| v.clone())
+    {
+        Some(p) => list(&r, Some(&p)).await,
+        None => Err(bad("missing query parameter p")),
+    }
+}
+
+/// `GET account/{id}`.
+pub(crate) async fn by_id(path: PathParams, r: Request) -> Result<Response, Fail> {
+    let id = path.get("id");
+    Ok(envelope(vec![(id.to_owned(), r.profile(id).await?)], None))
+}
+
+/// `GET account/{id}` for a path another route owns for other methods
+/// (`account/create`...): CloudMine reads the word as a user id.
+pub(crate) async fn profile_answer(
+    state: &Arc<AppState>,
+    app_id: &str,
+    id: &str,
+) -> Result<Response, Fail> {
+    let (app, user) = (app_id.to_owned(), id.to_owned());
+    let profile = state
+        .store
+        .user_profile(&app, &user)
+        .await?
+        .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "no such user"))?;
+    Ok(envelope(vec![(id.to_owned(), profile)], None))
+}
+
+/// `POST account/password/reset/{token}`.
+pub(crate) async fn confirm_reset(path: PathParams, r: Request) -> Result<Response, Fail> {
+    confirm(&r, path.get("token")).await
+}
+
+/// Test hook: `/_emulator/{app}/outbox` lists the mails sent for an app
+/// (password resets), behind that app's API key.
+pub(crate) async fn outbox(
+    caller: Caller,
+    State(state): State<Arc<AppState>>,
+) -> Result<Response, Fail> {
+    let mails: Vec<Mail> = state
+        .outbox
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|m| m.app_id == caller.app_id)
+        .cloned()
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "mails": mails })))
+}
+
+async fn create_account(r: &Request) -> Result<Response, Fail> {
     let body = r.json()?;
     let credentials = body.get("credentials").cloned().unwrap_or(Value::Null);
     let email = str_field(&credentials, "email").map(str::to_owned);
@@ -252,18 +264,18 @@ async fn create(r: &Request<'_>) -> Result<Response, Fail> {
     };
     let hash = hash_off_thread(password.to_owned()).await?;
     let id = random_hex(16);
-    let (app, uid) = (r.app_id.to_owned(), id.clone());
-    let created = blocking(&r.shared.db, move |db| {
-        db.create_account(
-            &app,
-            &uid,
+    let created = r
+        .state
+        .store
+        .create_account(
+            &r.app_id,
+            &id,
             email.as_deref(),
             username.as_deref(),
             &hash,
             &profile,
         )
-    })
-    .await?;
+        .await?;
     if !created {
         return Err(Fail::new(
             StatusCode::CONFLICT,
@@ -274,7 +286,7 @@ async fn create(r: &Request<'_>) -> Result<Response, Fail> {
 }
 
 /// A new session for `user`: `{session_token, expires, profile}`.
-async fn session_for(r: &Request<'_>, user: &str) -> Result<Value, Fail> {
+async fn session_for(r: &Request, user: &str) -> Result<Value, Fail> {
     let token = random_hex(32);
     if token.is_empty() {
         return Err(Fail::new(
@@ -284,10 +296,10 @@ async fn session_for(r: &Request<'_>, user: &str) -> Result<Value, Fail> {
     }
     let expires_ms = now_ms().saturating_add(SESSION_TTL_MS);
     let (app, uid, hash) = (r.app_id.to_owned(), user.to_owned(), sha256_hex(&token));
-    blocking(&r.shared.db, move |db| {
-        db.create_session(&hash, &app, &uid, expires_ms)
-    })
-    .await?;
+    r.state
+        .store
+        .create_session(&hash, &app, &uid, expires_ms)
+        .await?;
     let expires = std::time::SystemTime::UNIX_EPOCH
         + std::time::Duration::from_millis(u64::try_from(expires_ms).unwrap_or(0));
     Ok(json!({
@@ -297,20 +309,18 @@ async fn session_for(r: &Request<'_>, user: &str) -> Result<Value, Fail> {
     }))
 }
 
-async fn login(r: &Request<'_>) -> Result<Response, Fail> {
-    let body = r.json()?;
-    let user = r.authenticate(&body, "password").await?;
-    Ok(json_response(StatusCode::OK, session_for(r, &user).await?))
-}
-
-async fn logout(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn logout(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     r.user().await?;
-    let hash = sha256_hex(r.session.unwrap_or_default());
-    blocking(&r.shared.db, move |db| db.delete_session(&hash)).await?;
+    let hash = sha256_hex(r.session.as_deref().unwrap_or_default());
+    r.state.store.delete_session(&hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
-async fn update(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn update(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     let user = r.user().await?;
     let mut patch = r.json()?;
     if let Value::Object(m) = &mut patch {
@@ -319,18 +329,15 @@ async fn update(r: &Request<'_>) -> Result<Response, Fail> {
         }
     }
     let (app, uid) = (r.app_id.to_owned(), user.clone());
-    blocking(&r.shared.db, move |db| {
-        db.update_profile(&app, &uid, &patch)
-    })
-    .await?;
+    r.state.store.update_profile(&app, &uid, &patch).await?;
     Ok(envelope(
         vec![(user.clone(), r.profile(&user).await?)],
         None,
     ))
 }
 
-async fn list(r: &Request<'_>, filter: Option<&str>) -> Result<Response, Fail> {
-    let params = ServerParams::parse(r.query)?;
+async fn list(r: &Request, filter: Option<&str>) -> Result<Response, Fail> {
+    let params = ServerParams::parse(&r.query)?;
     let mut users = r.profiles().await?;
     if let Some(q) = filter {
         let q = query::parse(q).map_err(bad)?;
@@ -340,7 +347,9 @@ async fn list(r: &Request<'_>, filter: Option<&str>) -> Result<Response, Fail> {
     Ok(envelope(page, params.count.then_some(total)))
 }
 
-async fn change_password(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn change_password(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     let body = r.json()?;
     let new = body
         .get("credentials")
@@ -351,11 +360,13 @@ async fn change_password(r: &Request<'_>) -> Result<Response, Fail> {
     check_password(&new)?;
     let hash = hash_off_thread(new).await?;
     let app = r.app_id.to_owned();
-    blocking(&r.shared.db, move |db| db.set_password(&app, &user, &hash)).await?;
+    r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
-async fn change_credentials(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     let body = r.json()?;
     let user = r.authenticate(&body, "password").await?;
     let credentials = body.get("credentials").cloned().unwrap_or(Value::Null);
@@ -374,10 +385,11 @@ async fn change_credentials(r: &Request<'_>) -> Result<Response, Fail> {
         check_password(p)?;
     }
     let (app, uid) = (r.app_id.to_owned(), user.clone());
-    let ok = blocking(&r.shared.db, move |db| {
-        db.set_credentials(&app, &uid, email.as_deref(), username.as_deref())
-    })
-    .await?;
+    let ok = r
+        .state
+        .store
+        .set_credentials(&app, &uid, email.as_deref(), username.as_deref())
+        .await?;
     if !ok {
         return Err(Fail::new(
             StatusCode::CONFLICT,
@@ -387,40 +399,45 @@ async fn change_credentials(r: &Request<'_>) -> Result<Response, Fail> {
     if let Some(p) = password {
         let hash = hash_off_thread(p).await?;
         let app = r.app_id.to_owned();
-        blocking(&r.shared.db, move |db| db.set_password(&app, &user, &hash)).await?;
+        r.state.store.set_password(&app, &user, &hash).await?;
     }
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
-async fn delete(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn delete(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     let body = r.json()?;
     let user = r.authenticate(&body, "password").await?;
     let app = r.app_id.to_owned();
-    blocking(&r.shared.db, move |db| db.delete_user(&app, &user)).await?;
+    r.state.store.delete_user(&app, &user).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
-async fn reset(r: &Request<'_>) -> Result<Response, Fail> {
+/// `account` route.
+pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
+    let r = &r;
     let body = r.json()?;
     let email = str_field(&body, "email")
         .ok_or_else(|| bad("email is required"))?
         .to_owned();
     let app = r.app_id.to_owned();
     let lookup = email.clone();
-    let found = blocking(&r.shared.db, move |db| {
-        db.find_login(&app, Some(&lookup), None)
-    })
-    .await?;
+    let found = r
+        .state
+        .store
+        .find_login(&app, Some(lookup.as_str()), None)
+        .await?;
     // The same answer whether or not the address is known: no account probing.
     if let Some((user, _)) = found {
         let token = random_hex(24);
         let (app, hash) = (r.app_id.to_owned(), sha256_hex(&token));
         let expires = now_ms().saturating_add(RESET_TTL_MS);
-        blocking(&r.shared.db, move |db| {
-            db.create_reset(&hash, &app, &user, expires)
-        })
-        .await?;
-        r.shared
+        r.state
+            .store
+            .create_reset(&hash, &app, &user, expires)
+            .await?;
+        r.state
             .outbox
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -435,37 +452,21 @@ async fn reset(r: &Request<'_>) -> Result<Response, Fail> {
     Ok(json_response(StatusCode::OK, json!({})))
 }
 
-async fn confirm_reset(r: &Request<'_>, token: &str) -> Result<Response, Fail> {
+async fn confirm(r: &Request, token: &str) -> Result<Response, Fail> {
     let body = r.json()?;
     let password = str_field(&body, "password")
         .ok_or_else(|| bad("password is required"))?
         .to_owned();
     check_password(&password)?;
     let (app, hash) = (r.app_id.to_owned(), sha256_hex(token));
-    let user = blocking(&r.shared.db, move |db| db.take_reset(&hash, &app))
+    let user = r
+        .state
+        .store
+        .take_reset(&hash, &app)
         .await?
         .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "unknown or expired reset token"))?;
     let hash = hash_off_thread(password).await?;
     let app = r.app_id.to_owned();
-    blocking(&r.shared.db, move |db| db.set_password(&app, &user, &hash)).await?;
+    r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_verify_and_are_salted() {
-        let a = hash_password("correct horse").unwrap();
-        let b = hash_password("correct horse").unwrap();
-        assert_ne!(a, b, "salted");
-        assert!(a.starts_with("$argon2id$"));
-        assert!(!a.contains("correct horse"));
-        assert!(verify_password("correct horse", Some(&a)));
-        assert!(!verify_password("wrong horse", Some(&a)));
-        assert!(!verify_password("correct horse", None));
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough").is_ok());
-    }
 }

@@ -4,36 +4,27 @@
 //! Pending logins (at most ten minutes), users, linked identities and
 //! sessions are all in SQLite.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::db::{Db, LoginOutcome, NewLogin, PendingLogin, SocialUser, now_ms};
+use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
+use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
 use crate::pages;
-use crate::provider::{self, Identity, random_hex, with_query};
-use crate::server::{Shared, sha256_hex};
-use crate::{EmulatorError, ProviderConfig};
+use crate::provider::{self, with_query};
+use crate::state::AppState;
+use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
+use crate::upstream;
 
 const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
-
-/// Social-login settings of an emulator.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SocialSettings {
-    pub auto_consent: bool,
-    pub identities: Vec<(String, String)>,
-    pub redirect_support: bool,
-    /// App → enabled networks; an app not listed has every network.
-    pub networks: HashMap<String, HashSet<String>>,
-    pub providers: HashMap<String, ProviderConfig>,
-}
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter()
@@ -64,28 +55,16 @@ fn valid_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn blocking<T: Send + 'static>(
-    db: &Arc<Db>,
-    f: impl FnOnce(&Db) -> Result<T, EmulatorError> + Send + 'static,
-) -> Result<T, Response> {
-    let db = Arc::clone(db);
-    match tokio::task::spawn_blocking(move || f(&db)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "social login database error");
-            Err(pages::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error in the emulator.",
-            ))
-        }
-        Err(_) => Err(pages::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal error in the emulator.",
-        )),
-    }
+/// A storage failure, as the browser's error page.
+fn storage_page(e: StoreError) -> Response {
+    tracing::error!(error = %e, "social login storage error");
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error in the emulator.",
+    )
 }
 
-fn callback_url(shared: &Shared, app_id: &str) -> String {
+fn callback_url(shared: &AppState, app_id: &str) -> String {
     const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'_')
@@ -101,94 +80,65 @@ fn callback_url(shared: &Shared, app_id: &str) -> String {
 /// `GET account/social/login`: checks everything, then sends the browser to
 /// the provider.
 pub(crate) async fn start(
-    shared: &Arc<Shared>,
-    app_id: &str,
-    api_key: &str,
-    query: &[(String, String)],
-    header_key: Option<&str>,
+    State(state): State<Arc<AppState>>,
+    app: KnownApp,
+    QueryPairs(query): QueryPairs,
+    headers: HeaderMap,
 ) -> Response {
-    let given = param(query, "apikey").or(header_key).unwrap_or("");
-    if !crate::server::constant_time_eq(given.as_bytes(), api_key.as_bytes()) {
-        return pages::error(StatusCode::UNAUTHORIZED, "Invalid or missing API key.");
+    begin(&state, &app, &query, &headers)
+        .await
+        .unwrap_or_else(|page| page)
+}
+
+async fn begin(
+    shared: &AppState,
+    app: &KnownApp,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, Response> {
+    let header_key = header(headers, "x-cloudmine-apikey");
+    let given = param(query, "apikey")
+        .or(header_key.as_deref())
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), app.api_key.as_bytes()) {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Invalid or missing API key.",
+        ));
     }
+    let app_id = app.app_id.as_str();
     let Some(network) = param(query, "service").map(str::to_ascii_lowercase) else {
-        return pages::error(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "The service parameter (the network) is missing.",
-        );
+        ));
     };
     if let Some(enabled) = shared.social.networks.get(app_id)
         && !enabled.contains(&network)
     {
-        return pages::error(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             &format!("The network {network} is not enabled for this app."),
-        );
+        ));
     }
     let Some(challenge) = param(query, "challenge").filter(|c| valid_challenge(c)) else {
-        return pages::error(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "The challenge must be 32 to 128 characters of letters, digits, '-' and '_'.",
-        );
+        ));
     };
     let (redirect_uri, code_challenge) = if shared.social.redirect_support {
-        let redirect_uri = param(query, "redirect_uri");
-        if let Some(uri) = redirect_uri
-            && !is_loopback_redirect(uri)
-        {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "redirect_uri must be an http URI on 127.0.0.1, [::1] or localhost.",
-            );
-        }
-        let code_challenge = param(query, "code_challenge");
-        if let Some(cc) = code_challenge {
-            if param(query, "code_challenge_method") != Some("S256") {
-                return pages::error(
-                    StatusCode::BAD_REQUEST,
-                    "code_challenge_method must be S256.",
-                );
-            }
-            if cc.len() != 43
-                || !cc
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return pages::error(
-                    StatusCode::BAD_REQUEST,
-                    "code_challenge must be 43 base64url characters.",
-                );
-            }
-        }
-        (
-            redirect_uri.map(str::to_owned),
-            code_challenge.map(str::to_owned),
-        )
+        loopback_options(query).map_err(|why| refuse(StatusCode::BAD_REQUEST, why))?
     } else {
         (None, None)
     };
-    let link_user = match param(query, "session_token") {
-        None => None,
-        Some(token) => {
-            let (app, hash) = (app_id.to_owned(), sha256_hex(token));
-            match blocking(&shared.db, move |db| db.session_user(&app, &hash)).await {
-                Ok(Some(user)) => Some(user),
-                Ok(None) => {
-                    return pages::error(
-                        StatusCode::UNAUTHORIZED,
-                        "The session to link to is invalid or expired.",
-                    );
-                }
-                Err(page) => return page,
-            }
-        }
-    };
+    let link_user = user_to_link(shared, app_id, query).await?;
     let state = random_hex(16);
     if state.is_empty() {
-        return pages::error(
+        return Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The OS random generator failed.",
-        );
+        ));
     }
     let login = NewLogin {
         challenge: challenge.to_owned(),
@@ -201,23 +151,97 @@ pub(crate) async fn start(
         state: state.clone(),
         expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
     };
-    match blocking(&shared.db, move |db| db.insert_login(&login)).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return pages::error(StatusCode::BAD_REQUEST, "This challenge was already used.");
-        }
-        Err(page) => return page,
+    if !shared
+        .store
+        .insert_login(&login)
+        .await
+        .map_err(storage_page)?
+    {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "This challenge was already used.",
+        ));
     }
     let scope = param(query, "scope").unwrap_or("");
+    Ok(to_provider(shared, app_id, &network, &state, scope))
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    pages::error(status, message)
+}
+
+/// The loopback extension's `redirect_uri` and PKCE `code_challenge`,
+/// checked; `Err` is why they are refused (a 400).
+fn loopback_options(
+    query: &[(String, String)],
+) -> Result<(Option<String>, Option<String>), &'static str> {
+    let redirect_uri = param(query, "redirect_uri");
+    if let Some(uri) = redirect_uri
+        && !is_loopback_redirect(uri)
+    {
+        return Err("redirect_uri must be an http URI on 127.0.0.1, [::1] or localhost.");
+    }
+    let code_challenge = param(query, "code_challenge");
+    if let Some(cc) = code_challenge {
+        if param(query, "code_challenge_method") != Some("S256") {
+            return Err("code_challenge_method must be S256.");
+        }
+        if cc.len() != 43
+            || !cc
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err("code_challenge must be 43 base64url characters.");
+        }
+    }
+    Ok((
+        redirect_uri.map(str::to_owned),
+        code_challenge.map(str::to_owned),
+    ))
+}
+
+/// The user of the `session_token` parameter, to link the identity to.
+async fn user_to_link(
+    shared: &AppState,
+    app_id: &str,
+    query: &[(String, String)],
+) -> Result<Option<String>, Response> {
+    let Some(token) = param(query, "session_token") else {
+        return Ok(None);
+    };
+    let (app, hash) = (app_id.to_owned(), sha256_hex(token));
+    match shared
+        .store
+        .session_user(&app, &hash)
+        .await
+        .map_err(storage_page)?
+    {
+        Some(user) => Ok(Some(user)),
+        None => Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "The session to link to is invalid or expired.",
+        )),
+    }
+}
+
+/// The redirect to the network's authorize page (a configured real
+/// provider's, or the built-in one's).
+fn to_provider(
+    shared: &AppState,
+    app_id: &str,
+    network: &str,
+    state: &str,
+    scope: &str,
+) -> Response {
     let callback = callback_url(shared, app_id);
-    let location = match shared.social.providers.get(&network) {
+    let location = match shared.social.providers.get(network) {
         Some(p) => with_query(
             &p.authorize_url,
             &[
                 ("response_type", "code"),
                 ("client_id", &p.client_id),
                 ("redirect_uri", &callback),
-                ("state", &state),
+                ("state", state),
                 ("scope", scope),
             ],
         ),
@@ -227,110 +251,58 @@ pub(crate) async fn start(
                 ("response_type", "code"),
                 ("client_id", app_id),
                 ("redirect_uri", &callback),
-                ("state", &state),
+                ("state", state),
                 ("scope", scope),
             ],
         ),
     };
     match location {
         Some(l) => pages::redirect(&l),
-        None => pages::error(
+        None => refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The provider's authorize URL is not a URL.",
         ),
     }
 }
 
-/// Sends a request to a provider and reads its JSON answer; errors carry no URL.
-async fn fetch_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
-    request
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-        .json()
-        .await
-        .map_err(|e| e.without_url().to_string())
-}
-
-/// Exchanges the code with a configured real provider.
-async fn exchange_real(
-    p: &ProviderConfig,
-    network: &str,
-    code: &str,
-    redirect_uri: &str,
-) -> Result<Identity, String> {
-    let http = provider_client()?;
-    let token = fetch_json(http.post(&p.token_url).form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("client_id", &p.client_id),
-        ("client_secret", &p.client_secret),
-    ]))
-    .await?;
-    let access = token["access_token"]
-        .as_str()
-        .ok_or("the provider gave no access_token")?;
-    identity_for_token(&http, p, network, access).await
-}
-
-/// An HTTP client for talking to real providers: no redirects, a deadline.
-pub(crate) fn provider_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// The identity behind an access token of a configured real provider (its
-/// userinfo endpoint's `id` or `sub`, `name` and `email`).
-pub(crate) async fn identity_for_token(
-    http: &reqwest::Client,
-    p: &ProviderConfig,
-    network: &str,
-    access: &str,
-) -> Result<Identity, String> {
-    let info = fetch_json(http.get(&p.userinfo_url).bearer_auth(access)).await?;
-    let id = info["id"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| info["sub"].as_str().map(str::to_owned))
-        .or_else(|| info["id"].as_i64().map(|n| n.to_string()))
-        .ok_or("the provider's userinfo has no id")?;
-    Ok(Identity {
-        id,
-        name: info["name"].as_str().unwrap_or_default().to_owned(),
-        email: info["email"].as_str().unwrap_or_default().to_owned(),
-        network: network.to_owned(),
-    })
-}
-
 /// `GET account/social/callback`: the provider sends the browser back here.
 pub(crate) async fn callback(
-    shared: &Arc<Shared>,
+    State(state): State<Arc<AppState>>,
+    app: KnownApp,
+    QueryPairs(query): QueryPairs,
+) -> Response {
+    called_back(&state, &app.app_id, &query)
+        .await
+        .unwrap_or_else(|page| page)
+}
+
+async fn called_back(
+    shared: &AppState,
     app_id: &str,
     query: &[(String, String)],
-) -> Response {
+) -> Result<Response, Response> {
     let Some(state) = param(query, "state").map(str::to_owned) else {
-        return pages::error(StatusCode::BAD_REQUEST, "The state parameter is missing.");
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "The state parameter is missing.",
+        ));
     };
-    let login = match blocking(&shared.db, move |db| db.login_by_state(&state)).await {
-        Ok(Some(login)) => login,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "This sign-in is unknown or expired.",
-            );
-        }
-        Err(page) => return page,
+    let Some(login) = shared
+        .store
+        .login_by_state(&state)
+        .await
+        .map_err(storage_page)?
+    else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "This sign-in is unknown or expired.",
+        ));
     };
     if login.app_id != app_id || login.outcome != LoginOutcome::Pending {
-        return pages::error(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "This sign-in is unknown or finished.",
-        );
+        ));
     }
     let outcome = match (param(query, "error"), param(query, "code")) {
         (Some("access_denied"), _) => failed("access_denied", "the user denied access"),
@@ -341,32 +313,47 @@ pub(crate) async fn callback(
             "the provider sent neither a code nor an error",
         ),
     };
-    let token_hash = match &outcome {
+    if !settle(shared, &login, &outcome).await? {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "This sign-in is unknown or finished.",
+        ));
+    }
+    Ok(back_to_client(shared, app_id, &login, &outcome))
+}
+
+/// Stores the outcome; false when another callback settled the login first
+/// (the session this one made is then deleted: it is nobody's).
+async fn settle(
+    shared: &AppState,
+    login: &PendingLogin,
+    outcome: &LoginOutcome,
+) -> Result<bool, Response> {
+    let token_hash = match outcome {
         LoginOutcome::Finished { token, .. } => Some(sha256_hex(token)),
         _ => None,
     };
-    let (challenge, settled) = (login.challenge.clone(), outcome.clone());
-    let stored = blocking(&shared.db, move |db| {
-        let stored = db.settle_login(&challenge, &settled, token_hash.as_deref())?;
-        if !stored && let Some(hash) = &token_hash {
-            // Settled meanwhile by another callback: this session is nobody's.
-            db.delete_session(hash)?;
-        }
-        Ok(stored)
-    })
-    .await;
-    match stored {
-        Ok(true) => {}
-        Ok(false) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "This sign-in is unknown or finished.",
-            );
-        }
-        Err(page) => return page,
+    let store = &shared.store;
+    let stored = store
+        .settle_login(&login.challenge, outcome, token_hash.as_deref())
+        .await
+        .map_err(storage_page)?;
+    if !stored && let Some(hash) = &token_hash {
+        store.delete_session(hash).await.map_err(storage_page)?;
     }
+    Ok(stored)
+}
+
+/// The redirect that ends the browser's part: to the client's loopback
+/// `redirect_uri`, or to the "login complete" page.
+fn back_to_client(
+    shared: &AppState,
+    app_id: &str,
+    login: &PendingLogin,
+    outcome: &LoginOutcome,
+) -> Response {
     let challenge = login.challenge.as_str();
-    let location = match (&outcome, &login.redirect_uri) {
+    let location = match (outcome, &login.redirect_uri) {
         (LoginOutcome::Failed { error, description }, Some(uri)) => with_query(
             uri,
             &[
@@ -383,7 +370,7 @@ pub(crate) async fn callback(
     };
     match location {
         Some(l) => pages::redirect(&l),
-        None => pages::error(
+        None => refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The redirect URI is not a URL.",
         ),
@@ -397,10 +384,10 @@ fn failed(error: &str, description: &str) -> LoginOutcome {
     }
 }
 
-async fn finish(shared: &Arc<Shared>, login: &PendingLogin, code: &str) -> LoginOutcome {
+async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOutcome {
     let callback = callback_url(shared, &login.app_id);
     let identity = match shared.social.providers.get(&login.network) {
-        Some(p) => exchange_real(p, &login.network, code, &callback).await,
+        Some(p) => upstream::exchange(p, &login.network, code, &callback).await,
         None => provider::exchange_builtin(shared, code, &callback, &login.app_id)
             .map_err(str::to_owned),
     };
@@ -423,14 +410,18 @@ async fn finish(shared: &Arc<Shared>, login: &PendingLogin, code: &str) -> Login
         sha256_hex(&token),
     );
     let expires_ms = now_ms().saturating_add(SESSION_TTL_MS);
-    let result = blocking(&shared.db, move |db| {
-        let user = db.social_user(&app, &identity, link.as_deref())?;
-        if let SocialUser::Found(user_id) = &user {
-            db.create_session(&hash, &app, user_id, expires_ms)?;
-        }
-        Ok(user)
-    })
-    .await;
+    let result = match shared
+        .store
+        .social_user(&app, &identity, link.as_deref())
+        .await
+    {
+        Ok(SocialUser::Found(user_id)) => shared
+            .store
+            .create_session(&hash, &app, &user_id, expires_ms)
+            .await
+            .map(|()| SocialUser::Found(user_id)),
+        other => other,
+    };
     match result {
         Ok(SocialUser::Found(user_id)) => LoginOutcome::Finished {
             user_id,
@@ -449,7 +440,7 @@ async fn finish(shared: &Arc<Shared>, login: &PendingLogin, code: &str) -> Login
 }
 
 /// `GET account/social/login/complete`.
-pub(crate) fn complete() -> Response {
+pub(crate) async fn complete(_: KnownApp) -> Response {
     pages::page(
         StatusCode::OK,
         "Login complete",
@@ -463,11 +454,12 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 
 /// `GET account/social/login/status/{challenge}` (API key already checked).
 pub(crate) async fn status(
-    shared: &Arc<Shared>,
-    app_id: &str,
-    challenge: &str,
-    query: &[(String, String)],
+    caller: Caller,
+    State(shared): State<Arc<AppState>>,
+    path: PathParams,
+    QueryPairs(query): QueryPairs,
 ) -> Response {
+    let (app_id, challenge, query) = (caller.app_id.as_str(), path.get("challenge"), &query);
     let internal = || {
         json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -475,7 +467,7 @@ pub(crate) async fn status(
         )
     };
     let (app, c) = (app_id.to_owned(), challenge.to_owned());
-    let login = match blocking(&shared.db, move |db| db.take_login(&app, &c)).await {
+    let login = match shared.store.take_login(&app, &c).await {
         Ok(Some(login)) => login,
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "unknown or expired login challenge"),
         Err(_) => return internal(),
@@ -496,20 +488,17 @@ pub(crate) async fn status(
                     .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
                 let matches = given
                     .as_deref()
-                    .is_some_and(|g| crate::server::constant_time_eq(g.as_bytes(), cc.as_bytes()));
+                    .is_some_and(|g| constant_time_eq(g.as_bytes(), cc.as_bytes()));
                 if !matches {
                     let hash = sha256_hex(&token);
-                    if blocking(&shared.db, move |db| db.delete_session(&hash))
-                        .await
-                        .is_err()
-                    {
+                    if shared.store.delete_session(&hash).await.is_err() {
                         return internal();
                     }
                     return json_error(StatusCode::UNAUTHORIZED, "invalid code_verifier");
                 }
             }
             let (app, user) = (app_id.to_owned(), user_id);
-            let profile = match blocking(&shared.db, move |db| db.user_profile(&app, &user)).await {
+            let profile = match shared.store.user_profile(&app, &user).await {
                 Ok(Some(p)) => p,
                 _ => return internal(),
             };

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
@@ -17,8 +18,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
-use crate::db::{FileMeta, Written};
-use crate::server::{Fail, Shared, blocking, json_response};
+use crate::crypto::try_random_hex;
+use crate::extract::{Caller, Level, PathParams, QueryPairs, first};
+use crate::fail::{Fail, json_response};
+use crate::state::AppState;
+use crate::store::{FileMeta, Written};
 
 /// The default largest file an app may upload: 4 GiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -121,22 +125,65 @@ fn interrupted(e: impl std::fmt::Display) -> Fail {
     )
 }
 
-/// An upload request, as `server.rs` hands it over.
-pub(crate) struct Upload<'a> {
-    pub shared: &'a Arc<Shared>,
-    pub app_id: &'a str,
-    pub owner: &'a str,
-    pub key: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub filename: Option<&'a str>,
-    pub body: Body,
+/// One upload, once the caller is checked.
+struct Upload<'a> {
+    state: &'a AppState,
+    app_id: &'a str,
+    owner: &'a str,
+    key: Option<&'a str>,
+    headers: &'a HeaderMap,
+    filename: Option<&'a str>,
+    body: Body,
+}
+
+/// `POST|PUT binary`: a new file under a random key.
+pub(crate) async fn upload_new<L: Level>(
+    caller: Caller<L>,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    QueryPairs(query): QueryPairs,
+    body: Body,
+) -> Result<Response, Fail> {
+    Upload {
+        state: &state,
+        app_id: &caller.app_id,
+        owner: caller.owner(),
+        key: None,
+        headers: &headers,
+        filename: first(&query, "filename"),
+        body,
+    }
+    .run()
+    .await
+}
+
+/// `POST|PUT binary/{key}`: the file of that key, new or replaced.
+pub(crate) async fn upload<L: Level>(
+    caller: Caller<L>,
+    State(state): State<Arc<AppState>>,
+    path: PathParams,
+    headers: HeaderMap,
+    QueryPairs(query): QueryPairs,
+    body: Body,
+) -> Result<Response, Fail> {
+    Upload {
+        state: &state,
+        app_id: &caller.app_id,
+        owner: caller.owner(),
+        key: Some(path.get("key")),
+        headers: &headers,
+        filename: first(&query, "filename"),
+        body,
+    }
+    .run()
+    .await
 }
 
 impl Upload<'_> {
     /// Receives the file and answers `{key, size, content_type, sha256, filename}`
     /// (201 for a new key, 200 for a replaced one).
-    pub(crate) async fn run(self) -> Result<Response, Fail> {
-        let limit = self.shared.file_limit(self.app_id);
+    async fn run(self) -> Result<Response, Fail> {
+        let limit = self.state.file_limit(self.app_id);
         let declared = self
             .headers
             .get(header::CONTENT_LENGTH)
@@ -154,10 +201,9 @@ impl Upload<'_> {
         }
         let key = match self.key {
             Some(key) => key.to_owned(),
-            None => crate::random_hex(16).map_err(Fail::from)?,
+            None => try_random_hex(16).map_err(|e| Fail::internal(&e))?,
         };
-        let db = Arc::clone(&self.shared.db);
-        let tmp_path = blocking(&db, |db| db.upload_path()).await?;
+        let tmp_path = self.state.store.upload_path().await?;
         let tmp = TempFile(Some(tmp_path.clone()));
         let file = tokio::fs::File::create(&tmp_path).await.map_err(io_fail)?;
         let mut sink = Sink {
@@ -185,7 +231,11 @@ impl Upload<'_> {
             updated: 0,
         };
         let (app, owner, m) = (self.app_id.to_owned(), self.owner.to_owned(), meta.clone());
-        let written = blocking(&db, move |db| db.commit_file(&app, &owner, &m, &tmp_path)).await?;
+        let written = self
+            .state
+            .store
+            .commit_file(&app, &owner, &m, &tmp_path)
+            .await?;
         tmp.keep(); // committed: the path is the blob's now
         let status = match written {
             Written::Created => StatusCode::CREATED,
@@ -275,15 +325,20 @@ async fn receive_multipart(
 /// Streams a file: its bytes exactly, with `Content-Type`, `Content-Length`
 /// and its SHA-256 as the `ETag`. `force_download=true` adds a
 /// `Content-Disposition: attachment` with the file name.
-pub(crate) async fn download(
-    shared: &Arc<Shared>,
-    app_id: &str,
-    owner: &str,
-    key: &str,
-    force_download: bool,
+pub(crate) async fn download<L: Level>(
+    caller: Caller<L>,
+    State(state): State<Arc<AppState>>,
+    path: PathParams,
+    QueryPairs(query): QueryPairs,
 ) -> Result<Response, Fail> {
-    let (app, own, k) = (app_id.to_owned(), owner.to_owned(), key.to_owned());
-    let found = blocking(&shared.db, move |db| db.open_file(&app, &own, &k)).await?;
+    let key = path.get("key");
+    let force_download = first(&query, "force_download") == Some("true");
+    let (app, own, k) = (
+        caller.app_id.clone(),
+        caller.owner().to_owned(),
+        key.to_owned(),
+    );
+    let found = state.store.open_file(&app, &own, &k).await?;
     let Some((meta, file)) = found else {
         return Err(Fail::new(
             StatusCode::NOT_FOUND,

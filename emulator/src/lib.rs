@@ -24,17 +24,31 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// Handlers (each imports the bottom modules below, never the router).
 mod accounts;
 mod baasbox;
 mod broker;
-mod db;
 mod files;
-mod hooks;
 mod objects;
-mod pages;
 mod provider;
+mod upstream;
+// The HTTP plumbing around them.
+mod middleware;
+mod miss;
+mod router;
+// Bottom modules: import no handler.
+mod crypto;
+mod extract;
+mod fail;
+mod hooks;
+mod model;
+mod oauth;
+mod pages;
+mod params;
+mod password;
 pub mod query;
-mod server;
+mod state;
+mod store;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -47,11 +61,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use accounts::{MIN_PASSWORD_LEN, Mail};
 pub use baasbox::BAASBOX_NETWORKS;
 pub use broker::is_loopback_redirect;
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
+pub use model::Mail;
+pub use password::MIN_PASSWORD_LEN;
 
 /// A real OAuth 2 provider for one network, used instead of the built-in
 /// test provider (authorization-code flow; the identity is read from
@@ -89,12 +104,22 @@ pub enum EmulatorError {
     /// Binding, serving or file I/O failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// SQLite failed.
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    /// The storage (the database) failed; the backend's error is the source.
+    #[error("storage error: {0}")]
+    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A setting or argument is wrong.
     #[error("{0}")]
     Config(String),
+}
+
+impl From<store::StoreError> for EmulatorError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Backend(source) => EmulatorError::Storage(source),
+            store::StoreError::Io(e) => EmulatorError::Io(e),
+            store::StoreError::Invalid(message) => EmulatorError::Config(message),
+        }
+    }
 }
 
 /// What a snippet receives.
@@ -122,8 +147,8 @@ pub struct EmulatorBuilder {
     max_file_bytes: u64,
     file_limits: HashMap<String, u64>,
     snippets: HashMap<String, Arc<SnippetFn>>,
-    social: broker::SocialSettings,
-    baasbox: baasbox::BaasBoxSettings,
+    social: state::SocialSettings,
+    baasbox: state::BaasBoxSettings,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -274,6 +299,43 @@ impl EmulatorBuilder {
 
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        self.validate()?;
+        let (files_dir, files_temp) = self.files_location()?;
+        let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
+        let store: Arc<dyn store::Store> = Arc::new(store);
+        for (id, key) in &self.apps {
+            store.upsert_app(id, key).await?;
+        }
+        let apps = store.apps().await?.into_iter().collect::<HashMap<_, _>>();
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(state::AppState {
+            store,
+            base_url: format!("http://{local_addr}"),
+            social: self.social,
+            baasbox: self.baasbox,
+            provider: oauth::ProviderState::default(),
+            outbox: Mutex::new(Vec::new()),
+            apps,
+            max_body: self.max_body_bytes,
+            file_limits: self.file_limits,
+            default_file_limit: self.max_file_bytes,
+            _files_temp: files_temp,
+            snippets: self.snippets,
+            recorded: Mutex::new(VecDeque::new()),
+            delay_ms: AtomicU64::new(0),
+            faults: Mutex::new(Vec::new()),
+        });
+        let (stop, task) = serve(listener, Arc::clone(&shared));
+        Ok(Emulator {
+            local_addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    fn validate(&self) -> Result<(), EmulatorError> {
         if self.baasbox.app_code.as_deref() == Some("") {
             return Err(EmulatorError::Config(
                 "the BaasBox app code must not be empty".into(),
@@ -291,16 +353,22 @@ impl EmulatorBuilder {
                 self.baasbox.prefix
             )));
         }
-        for (id, key) in &self.apps {
-            if id.is_empty() || key.is_empty() {
-                return Err(EmulatorError::Config(
-                    "app id and API key must not be empty".into(),
-                ));
-            }
+        if self
+            .apps
+            .iter()
+            .any(|(id, key)| id.is_empty() || key.is_empty())
+        {
+            return Err(EmulatorError::Config(
+                "app id and API key must not be empty".into(),
+            ));
         }
-        let database = self.database.clone();
-        let apps = self.apps.clone();
-        let (files_dir, files_temp) = match (&self.files_dir, database.as_os_str()) {
+        Ok(())
+    }
+
+    /// Where file contents go, and the temporary directory to remove with
+    /// the emulator (for an in-memory database).
+    fn files_location(&self) -> Result<(PathBuf, Option<tempfile::TempDir>), EmulatorError> {
+        Ok(match (&self.files_dir, self.database.as_os_str()) {
             (Some(dir), _) => (dir.clone(), None),
             (None, memory) if memory == ":memory:" => {
                 let temp = tempfile::Builder::new()
@@ -313,61 +381,41 @@ impl EmulatorBuilder {
                 dir.push("-files");
                 (PathBuf::from(dir), None)
             }
-        };
-        let db = tokio::task::spawn_blocking(move || {
-            let db = db::Db::open(&database)?.with_files_dir(&files_dir)?;
-            for (id, key) in &apps {
-                db.upsert_app(id, key)?;
-            }
-            let apps = db.apps()?.into_iter().collect::<HashMap<_, _>>();
-            Ok::<_, EmulatorError>((db, apps))
-        })
-        .await
-        .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
-        let (db, apps) = db;
-
-        let listener = tokio::net::TcpListener::bind(self.listen).await?;
-        let local_addr = listener.local_addr()?;
-        let shared = Arc::new(server::Shared {
-            db: Arc::new(db),
-            base_url: format!("http://{local_addr}"),
-            social: self.social,
-            baasbox: self.baasbox,
-            provider: provider::ProviderState::default(),
-            outbox: Mutex::new(Vec::new()),
-            apps,
-            max_body: self.max_body_bytes,
-            file_limits: self.file_limits,
-            default_file_limit: self.max_file_bytes,
-            _files_temp: files_temp,
-            snippets: self.snippets,
-            recorded: Mutex::new(VecDeque::new()),
-            delay_ms: AtomicU64::new(0),
-            faults: Mutex::new(Vec::new()),
-        });
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = server::router(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
-        Ok(Emulator {
-            local_addr,
-            shared,
-            stop: Some(stop_tx),
-            task: Some(task),
         })
     }
+}
+
+/// Serves the routes, wrapped in the middleware, until `stop` fires.
+fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<state::AppState>,
+) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let routes = router::app(Arc::clone(&shared));
+    // Around the whole router, so it sees (and can rewrite) every request
+    // before routing.
+    let app = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(shared, middleware::intercept),
+        routes,
+    );
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    (stop_tx, task)
 }
 
 /// A running emulator. Dropping it stops the server in the background;
 /// [`shutdown`](Self::shutdown) stops it and waits.
 pub struct Emulator {
     local_addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -381,10 +429,7 @@ impl std::fmt::Debug for Emulator {
 }
 
 fn random_hex(bytes: usize) -> Result<String, EmulatorError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)
-        .map_err(|e| EmulatorError::Config(format!("the OS random generator failed: {e}")))?;
-    Ok(hex::encode(buf))
+    crypto::try_random_hex(bytes).map_err(EmulatorError::Config)
 }
 
 impl Emulator {
@@ -399,11 +444,11 @@ impl Emulator {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             file_limits: HashMap::new(),
             snippets: HashMap::new(),
-            social: broker::SocialSettings {
+            social: state::SocialSettings {
                 redirect_support: true,
                 ..Default::default()
             },
-            baasbox: baasbox::BaasBoxSettings {
+            baasbox: state::BaasBoxSettings {
                 prefix: "/baasbox".into(),
                 app_code: None,
                 session_ttl: Duration::from_secs(24 * 3600),
@@ -480,11 +525,7 @@ impl Emulator {
     /// Creates a user in `app_id`; returns its id (32 hex characters).
     pub async fn create_user(&self, app_id: &str, email: &str) -> Result<String, EmulatorError> {
         let id = random_hex(16)?;
-        let (app, email, uid) = (app_id.to_owned(), email.to_owned(), id.clone());
-        let db = Arc::clone(&self.shared.db);
-        tokio::task::spawn_blocking(move || db.create_user(&app, &uid, &email))
-            .await
-            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        self.shared.store.create_user(app_id, &id, email).await?;
         Ok(id)
     }
 
@@ -493,7 +534,7 @@ impl Emulator {
     /// hour): for testing clients that take a provider's token, such as
     /// BaasBox's `POST /social/{network}`.
     pub fn provider_token(&self, network: &str, name: &str, email: &str) -> String {
-        let identity = provider::Identity::new(&network.to_ascii_lowercase(), name, email);
+        let identity = model::Identity::new(&network.to_ascii_lowercase(), name, email);
         self.shared.provider.token_for(identity)
     }
 
@@ -506,14 +547,13 @@ impl Emulator {
         ttl: Duration,
     ) -> Result<String, EmulatorError> {
         let token = random_hex(32)?;
-        let hash = server::sha256_hex(&token);
+        let hash = crypto::sha256_hex(&token);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let expires = db::now_ms().saturating_add(ttl_ms);
-        let (app, user) = (app_id.to_owned(), user_id.to_owned());
-        let db = Arc::clone(&self.shared.db);
-        tokio::task::spawn_blocking(move || db.create_session(&hash, &app, &user, expires))
-            .await
-            .map_err(|e| EmulatorError::Config(format!("database task failed: {e}")))??;
+        let expires = store::now_ms().saturating_add(ttl_ms);
+        self.shared
+            .store
+            .create_session(&hash, app_id, user_id, expires)
+            .await?;
         Ok(token)
     }
 }

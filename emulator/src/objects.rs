@@ -1,135 +1,105 @@
-//! The objects endpoints (`text`, `data`, `search`, `run`): server params,
-//! paging and sorting, the CloudMine envelope, and `f=` snippets.
+//! The objects endpoints (`text`, `data`, `search`, `run`): the CloudMine
+//! envelope, keys, queries and `f=` snippets, at app or user level.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::SnippetInput;
-use crate::db::Written;
-use crate::hooks::RecordedRequest;
+use crate::extract::{Caller, Level, PathParams, first, query_pairs};
+use crate::fail::{Fail, json_response};
+use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
-use crate::server::{Fail, SERVER_PARAMS, Shared, blocking, json_response};
+use crate::state::AppState;
+use crate::store::Written;
 
-/// The server params of a request.
-pub(crate) struct ServerParams {
-    limit: i64,
-    skip: usize,
-    pub(crate) count: bool,
-    sort: Vec<(String, bool)>,
-    snippet: Option<String>,
-    snippet_params: Value,
-    result_only: bool,
-}
-
-fn flag(name: &str, value: &str) -> Result<bool, Fail> {
-    match value {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(Fail::new(
-            StatusCode::BAD_REQUEST,
-            format!("invalid {name}: {other:?} is not true or false"),
-        )),
-    }
-}
-
-impl ServerParams {
-    pub(crate) fn parse(query: &[(String, String)]) -> Result<Self, Fail> {
-        let mut p = ServerParams {
-            limit: 50,
-            skip: 0,
-            count: false,
-            sort: Vec::new(),
-            snippet: None,
-            snippet_params: Value::Null,
-            result_only: false,
-        };
-        let number_error = |name: &str, v: &str| {
-            Fail::new(
-                StatusCode::BAD_REQUEST,
-                format!("invalid {name}: {v:?} is not a number"),
-            )
-        };
-        for (name, value) in query {
-            match name.as_str() {
-                "limit" => {
-                    p.limit = value.parse().map_err(|_| number_error("limit", value))?;
-                    if p.limit < -1 {
-                        return Err(Fail::new(
-                            StatusCode::BAD_REQUEST,
-                            format!("invalid limit: {value} (use -1 for no limit)"),
-                        ));
-                    }
-                }
-                "skip" => p.skip = value.parse().map_err(|_| number_error("skip", value))?,
-                "count" => p.count = flag("count", value)?,
-                "result_only" => p.result_only = flag("result_only", value)?,
-                "sort" => {
-                    let (field, desc) = match value.rsplit_once(':') {
-                        Some((f, "desc")) => (f, true),
-                        Some((f, "asc")) => (f, false),
-                        _ => (value.as_str(), false),
-                    };
-                    if field.is_empty() {
-                        return Err(Fail::new(
-                            StatusCode::BAD_REQUEST,
-                            "invalid sort: empty field",
-                        ));
-                    }
-                    p.sort.push((field.to_owned(), desc));
-                }
-                "f" => p.snippet = Some(value.clone()),
-                "params" => {
-                    p.snippet_params = serde_json::from_str(value).map_err(|e| {
-                        Fail::new(
-                            StatusCode::BAD_REQUEST,
-                            format!("invalid params: not JSON: {e}"),
-                        )
-                    })?;
-                }
-                _ => {}
-            }
-        }
-        Ok(p)
-    }
-
-    /// Sorts, counts and pages a list.
-    pub(crate) fn page(&self, mut items: Vec<(String, Value)>) -> (Vec<(String, Value)>, usize) {
-        if !self.sort.is_empty() {
-            items.sort_by(|(ka, a), (kb, b)| {
-                for (field, desc) in &self.sort {
-                    let va = query::sort_value(ka, a, field);
-                    let vb = query::sort_value(kb, b, field);
-                    let ord = query::compare(va.as_ref(), vb.as_ref());
-                    let ord = if *desc { ord.reverse() } else { ord };
-                    if ord.is_ne() {
-                        return ord;
-                    }
-                }
-                ka.cmp(kb)
-            });
-        }
-        let total = items.len();
-        let page = items.into_iter().skip(self.skip);
-        let page = match usize::try_from(self.limit) {
-            Ok(n) => page.take(n).collect(),
-            Err(_) => page.collect(), // -1: no limit
-        };
-        (page, total)
-    }
-}
-
-/// One objects request, once the app, key and level are checked.
+/// One objects request, once the app, key and level are checked and the
+/// server params parsed (in that order, each with its own refusal).
 pub(crate) struct Ctx {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) app_id: String,
-    pub(crate) owner: String,
-    pub(crate) user_id: Option<String>,
-    pub(crate) params: ServerParams,
-    pub(crate) request: RecordedRequest,
-    pub(crate) body: Vec<u8>,
+    state: Arc<AppState>,
+    app_id: String,
+    owner: String,
+    user_id: Option<String>,
+    params: ServerParams,
+    query: Vec<(String, String)>,
+    body: Bytes,
+}
+
+/// The objects extractor: the caller at level `L`, then the server params.
+pub(crate) struct Objects<L>(Ctx, std::marker::PhantomData<fn() -> L>);
+
+impl<L: Level> FromRequestParts<Arc<AppState>> for Objects<L> {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Fail> {
+        let caller = Caller::<L>::from_request_parts(parts, state).await?;
+        let query = query_pairs(parts.uri.query());
+        let ctx = Ctx {
+            state: Arc::clone(state),
+            owner: caller.owner().to_owned(),
+            app_id: caller.app_id,
+            user_id: caller.user_id,
+            params: ServerParams::parse(&query)?,
+            query,
+            body: Bytes::new(),
+        };
+        Ok(Objects(ctx, std::marker::PhantomData))
+    }
+}
+
+impl<L> Objects<L> {
+    fn with_body(self, body: Bytes) -> Ctx {
+        Ctx { body, ..self.0 }
+    }
+}
+
+/// `GET text`.
+pub(crate) async fn get_text<L>(call: Objects<L>) -> Result<Response, Fail> {
+    call.0.get_text().await
+}
+
+/// `PUT text`: replace.
+pub(crate) async fn put_text<L>(call: Objects<L>, body: Bytes) -> Result<Response, Fail> {
+    call.with_body(body).put_text(false).await
+}
+
+/// `POST text`: merge.
+pub(crate) async fn merge_text<L>(call: Objects<L>, body: Bytes) -> Result<Response, Fail> {
+    call.with_body(body).put_text(true).await
+}
+
+/// `DELETE data`.
+pub(crate) async fn delete_data<L>(call: Objects<L>) -> Result<Response, Fail> {
+    call.0.delete_data().await
+}
+
+/// `GET search?q=`.
+pub(crate) async fn search<L>(call: Objects<L>) -> Result<Response, Fail> {
+    call.0.search(false).await
+}
+
+/// `POST search` with `{"q": ...}`.
+pub(crate) async fn search_post<L>(call: Objects<L>, body: Bytes) -> Result<Response, Fail> {
+    call.with_body(body).search(true).await
+}
+
+/// `GET run/{name}`: the snippet with the query parameters.
+pub(crate) async fn run<L>(call: Objects<L>, path: PathParams) -> Result<Response, Fail> {
+    call.0.run(path.get("name"), false)
+}
+
+/// `POST run/{name}`: the snippet with the JSON body.
+pub(crate) async fn run_post<L>(
+    call: Objects<L>,
+    path: PathParams,
+    body: Bytes,
+) -> Result<Response, Fail> {
+    call.with_body(body).run(path.get("name"), true)
 }
 
 fn key_error(message: &str) -> Value {
@@ -137,13 +107,21 @@ fn key_error(message: &str) -> Value {
 }
 
 impl Ctx {
+    fn query_values(&self, name: &str) -> Vec<&str> {
+        self.query
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     fn json_body(&self) -> Result<Value, Fail> {
         serde_json::from_slice(&self.body)
             .map_err(|e| Fail::new(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
     }
 
     fn keys_param(&self) -> Result<Option<Vec<String>>, Fail> {
-        let values = self.request.query_values("keys");
+        let values = self.query_values("keys");
         if values.is_empty() {
             return Ok(None);
         }
@@ -192,7 +170,7 @@ impl Ctx {
         response: Option<Value>,
     ) -> Result<Value, Fail> {
         let snippet =
-            self.shared.snippets.get(name).ok_or_else(|| {
+            self.state.snippets.get(name).ok_or_else(|| {
                 Fail::new(StatusCode::NOT_FOUND, format!("unknown snippet: {name}"))
             })?;
         snippet(SnippetInput {
@@ -205,13 +183,14 @@ impl Ctx {
 
     async fn load(&self, keys: Option<Vec<String>>) -> Result<Vec<(String, Value)>, Fail> {
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        blocking(&self.shared.db, move |db| {
-            db.get_objects(&app, &owner, keys.as_deref())
-        })
-        .await
+        self.state
+            .store
+            .get_objects(&app, &owner, keys.as_deref())
+            .await
+            .map_err(Fail::from)
     }
 
-    pub(crate) async fn get_text(self) -> Result<Response, Fail> {
+    async fn get_text(self) -> Result<Response, Fail> {
         let keys = self.keys_param()?;
         let mut errors = Map::new();
         let (found, total) = match keys {
@@ -238,7 +217,7 @@ impl Ctx {
         )
     }
 
-    pub(crate) async fn put_text(self, merge: bool) -> Result<Response, Fail> {
+    async fn put_text(self, merge: bool) -> Result<Response, Fail> {
         let Value::Object(objects) = self.json_body()? else {
             return Err(Fail::new(
                 StatusCode::BAD_REQUEST,
@@ -255,10 +234,11 @@ impl Ctx {
             ));
         }
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        let written = blocking(&self.shared.db, move |db| {
-            db.put_objects(&app, &owner, &objects, merge)
-        })
-        .await?;
+        let written = self
+            .state
+            .store
+            .put_objects(&app, &owner, &objects, merge)
+            .await?;
         let all_created = written.iter().all(|(_, w)| *w == Written::Created);
         let success = written
             .into_iter()
@@ -279,12 +259,12 @@ impl Ctx {
         self.envelope(status, success, Map::new(), None)
     }
 
-    pub(crate) async fn delete_data(self) -> Result<Response, Fail> {
+    async fn delete_data(self) -> Result<Response, Fail> {
         let keys = if let Some(keys) = self.keys_param()? {
             keys
-        } else if self.request.query_value("all") == Some("true") {
+        } else if first(&self.query, "all") == Some("true") {
             self.load(None).await?.into_iter().map(|(k, _)| k).collect()
-        } else if let Some(q) = self.request.query_value("q") {
+        } else if let Some(q) = first(&self.query, "q") {
             let query = query::parse(q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
             self.load(None)
                 .await?
@@ -299,10 +279,7 @@ impl Ctx {
             ));
         };
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        let deleted = blocking(&self.shared.db, move |db| {
-            db.delete_objects(&app, &owner, &keys)
-        })
-        .await?;
+        let deleted = self.state.store.delete_objects(&app, &owner, &keys).await?;
         let mut success = Map::new();
         let mut errors = Map::new();
         for (key, existed) in deleted {
@@ -315,7 +292,7 @@ impl Ctx {
         self.envelope(StatusCode::OK, success, errors, None)
     }
 
-    pub(crate) async fn search(self, post: bool) -> Result<Response, Fail> {
+    async fn search(self, post: bool) -> Result<Response, Fail> {
         let q = if post {
             match self.json_body()? {
                 Value::Object(mut o) => match o.remove("q") {
@@ -335,8 +312,7 @@ impl Ctx {
                 }
             }
         } else {
-            self.request
-                .query_value("q")
+            first(&self.query, "q")
                 .ok_or_else(|| Fail::new(StatusCode::BAD_REQUEST, "missing query parameter q"))?
                 .to_owned()
         };
@@ -356,7 +332,7 @@ impl Ctx {
         )
     }
 
-    pub(crate) fn run(self, name: &str, post: bool) -> Result<Response, Fail> {
+    fn run(self, name: &str, post: bool) -> Result<Response, Fail> {
         let params = if post {
             if self.body.iter().all(u8::is_ascii_whitespace) {
                 Value::Null
@@ -365,8 +341,7 @@ impl Ctx {
             }
         } else {
             Value::Object(
-                self.request
-                    .query
+                self.query
                     .iter()
                     .filter(|(n, _)| !SERVER_PARAMS.contains(&n.as_str()))
                     .map(|(n, v)| (n.clone(), Value::from(v.as_str())))

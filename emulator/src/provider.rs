@@ -5,74 +5,21 @@
 //! auto-consent approves at once. `POST /idp/{network}/consent` issues a
 //! single-use authorization code; `POST /idp/token` exchanges it (PKCE S256
 //! when the code was issued with a challenge); `GET /idp/userinfo` returns
-//! the identity for a bearer token.
+//! the identity for a bearer token. Codes and tokens live in `oauth.rs`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use axum::http::{Method, StatusCode};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use crate::extract::{PathParams, QueryPairs, header};
+use crate::model::Identity;
+use crate::oauth::TOKEN_TTL;
 use crate::pages::{self, escape};
-use crate::server::Shared;
-
-const CODE_TTL: Duration = Duration::from_secs(300);
-const TOKEN_TTL: Duration = Duration::from_secs(3600);
-
-/// A person at the provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The provider's user id: the first 16 hex digits of SHA-256(email).
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Email address.
-    pub email: String,
-    /// The network the identity signed in with.
-    pub network: String,
-}
-
-impl Identity {
-    /// The identity for an email at a network.
-    pub fn new(network: &str, name: &str, email: &str) -> Self {
-        let digest = hex::encode(Sha256::digest(email.trim().to_ascii_lowercase().as_bytes()));
-        Identity {
-            id: digest[..16].to_owned(),
-            name: name.trim().to_owned(),
-            email: email.trim().to_owned(),
-            network: network.to_owned(),
-        }
-    }
-}
-
-struct Grant {
-    client_id: String,
-    redirect_uri: String,
-    identity: Identity,
-    code_challenge: Option<String>,
-    expires: Instant,
-}
-
-/// Codes and tokens in flight (memory only: they live minutes).
-#[derive(Default)]
-pub(crate) struct ProviderState {
-    codes: Mutex<HashMap<String, Grant>>,
-    tokens: Mutex<HashMap<String, (Identity, Instant)>>,
-}
-
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    if getrandom::fill(&mut buf).is_err() {
-        // Never hand out a predictable value: an empty one fails every check.
-        return String::new();
-    }
-    hex::encode(buf)
-}
+use crate::state::AppState;
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
@@ -100,102 +47,44 @@ fn valid_redirect(uri: &str) -> bool {
     })
 }
 
-impl ProviderState {
-    /// Issues a single-use authorization code.
-    pub(crate) fn issue_code(
-        &self,
-        client_id: &str,
-        redirect_uri: &str,
-        identity: Identity,
-        code_challenge: Option<String>,
-    ) -> String {
-        let code = random_hex(24);
-        let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        codes.retain(|_, g| g.expires > Instant::now());
-        codes.insert(
-            code.clone(),
-            Grant {
-                client_id: client_id.to_owned(),
-                redirect_uri: redirect_uri.to_owned(),
-                identity,
-                code_challenge,
-                expires: Instant::now() + CODE_TTL,
-            },
-        );
-        code
-    }
-
-    /// Redeems a code (once). `Err` is the OAuth error code.
-    pub(crate) fn redeem(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        client_id: &str,
-        verifier: Option<&str>,
-    ) -> Result<Identity, &'static str> {
-        let grant = self
-            .codes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(code)
-            .ok_or("invalid_grant")?;
-        if grant.expires <= Instant::now()
-            || grant.redirect_uri != redirect_uri
-            || grant.client_id != client_id
-        {
-            return Err("invalid_grant");
-        }
-        if let Some(challenge) = &grant.code_challenge {
-            let expected = verifier.map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
-            if expected.as_deref() != Some(challenge.as_str()) {
-                return Err("invalid_grant");
-            }
-        }
-        Ok(grant.identity)
-    }
-
-    pub(crate) fn token_for(&self, identity: Identity) -> String {
-        let token = random_hex(32);
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        tokens.retain(|_, (_, exp)| *exp > Instant::now());
-        tokens.insert(token.clone(), (identity, Instant::now() + TOKEN_TTL));
-        token
-    }
-
-    pub(crate) fn identity_for_token(&self, token: &str) -> Option<Identity> {
-        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        tokens
-            .get(token)
-            .filter(|(_, exp)| *exp > Instant::now())
-            .map(|(i, _)| i.clone())
-    }
+/// What `/idp/...` answers for a page it does not have.
+pub(crate) fn no_page() -> Response {
+    pages::error(
+        StatusCode::NOT_FOUND,
+        "No such page at the test identity provider.",
+    )
 }
 
-/// Routes `/idp/...`.
-pub(crate) fn route(
-    shared: &Shared,
-    method: &Method,
-    rest: &[&str],
-    query: &[(String, String)],
-    body: &[u8],
-    authorization: Option<&str>,
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `GET /idp/{network}/authorize`.
+pub(crate) async fn authorize(
+    State(state): State<Arc<AppState>>,
+    path: PathParams,
+    QueryPairs(query): QueryPairs,
 ) -> Response {
-    match (rest, method) {
-        ([network, "authorize"], &Method::GET) => authorize(shared, network, query),
-        ([network, "consent"], &Method::POST) => {
-            let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-            consent(shared, network, &form)
-        }
-        (["token"], &Method::POST) => {
-            let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-            token(shared, &form)
-        }
-        (["userinfo"], &Method::GET) => userinfo(shared, authorization),
-        _ => pages::error(
-            StatusCode::NOT_FOUND,
-            "No such page at the test identity provider.",
-        ),
-    }
+    authorize_page(&state, path.get("network"), &query)
+}
+
+/// `POST /idp/{network}/consent` (a form).
+pub(crate) async fn consent(
+    State(state): State<Arc<AppState>>,
+    path: PathParams,
+    body: Bytes,
+) -> Response {
+    consent_answer(&state, path.get("network"), &form(&body))
+}
+
+/// `POST /idp/token` (a form).
+pub(crate) async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    token_answer(&state, &form(&body))
+}
+
+/// `GET /idp/userinfo` with a bearer token.
+pub(crate) async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    userinfo_answer(&state, header(&headers, "authorization").as_deref())
 }
 
 /// `client_id`, `redirect_uri` and `state`, checked, or what is wrong.
@@ -220,7 +109,7 @@ fn title_case(network: &str) -> String {
         .unwrap_or_default()
 }
 
-fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response {
+fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
     let (client_id, redirect_uri, state) = match grant_params(q) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
@@ -251,6 +140,12 @@ fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response
             None => pages::error(StatusCode::BAD_REQUEST, "redirect_uri is not a URL."),
         };
     }
+    consent_page(shared, network, q)
+}
+
+/// The consent screen: "Continue as" each seeded identity, another
+/// identity's form, and Deny; every form carries the grant's parameters.
+fn consent_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
     let hidden: String = [
         "client_id",
         "redirect_uri",
@@ -302,7 +197,7 @@ fn authorize(shared: &Shared, network: &str, q: &[(String, String)]) -> Response
     )
 }
 
-fn consent(shared: &Shared, network: &str, form: &[(String, String)]) -> Response {
+fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -> Response {
     let (client_id, redirect_uri, state) = match grant_params(form) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
@@ -347,7 +242,7 @@ fn consent(shared: &Shared, network: &str, form: &[(String, String)]) -> Respons
     }
 }
 
-fn token(shared: &Shared, form: &[(String, String)]) -> Response {
+fn token_answer(shared: &AppState, form: &[(String, String)]) -> Response {
     let invalid = |error: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -378,7 +273,7 @@ fn token(shared: &Shared, form: &[(String, String)]) -> Response {
     }
 }
 
-fn userinfo(shared: &Shared, authorization: Option<&str>) -> Response {
+fn userinfo_answer(shared: &AppState, authorization: Option<&str>) -> Response {
     let identity = authorization
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -401,7 +296,7 @@ fn userinfo(shared: &Shared, authorization: Option<&str>) -> Response {
 /// Exchanges a code with the built-in provider and returns the identity it
 /// stands for (the broker's server-side step).
 pub(crate) fn exchange_builtin(
-    shared: &Shared,
+    shared: &AppState,
     code: &str,
     redirect_uri: &str,
     client_id: &str,
@@ -415,51 +310,4 @@ pub(crate) fn exchange_builtin(
         .provider
         .identity_for_token(&token)
         .ok_or("invalid_token")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_single_use_and_bound() {
-        let state = ProviderState::default();
-        let id = Identity::new("github", "Ada", "ada@example.com");
-        assert_eq!(id.id.len(), 16);
-        let code = state.issue_code("app", "http://h/cb", id.clone(), None);
-        assert_eq!(
-            state.redeem(&code, "http://other/cb", "app", None),
-            Err("invalid_grant")
-        );
-        let code = state.issue_code("app", "http://h/cb", id.clone(), None);
-        assert_eq!(
-            state.redeem(&code, "http://h/cb", "app", None),
-            Ok(id.clone())
-        );
-        assert_eq!(
-            state.redeem(&code, "http://h/cb", "app", None),
-            Err("invalid_grant")
-        );
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let code = state.issue_code(
-            "app",
-            "http://h/cb",
-            id.clone(),
-            Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
-        );
-        assert_eq!(
-            state.redeem(&code, "http://h/cb", "app", Some("wrong")),
-            Err("invalid_grant")
-        );
-        let code = state.issue_code(
-            "app",
-            "http://h/cb",
-            id.clone(),
-            Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
-        );
-        assert_eq!(
-            state.redeem(&code, "http://h/cb", "app", Some(verifier)),
-            Ok(id)
-        );
-    }
 }

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use cloudmine_emulator::Emulator;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+
+mod support;
 use sha2::{Digest, Sha256};
+use support::{http, sha256_hex};
 
 const APP_CODE: &str = "1234567890";
 
@@ -21,20 +24,13 @@ async fn emulator() -> Emulator {
         .unwrap()
 }
 
-fn client() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 struct Bb<'a> {
     emu: &'a Emulator,
 }
 
 impl Bb<'_> {
     fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        client()
+        http()
             .request(method, format!("{}/baasbox{path}", self.emu.base_url()))
             .header("X-BAASBOX-APPCODE", APP_CODE)
     }
@@ -69,14 +65,14 @@ async fn app_code_is_required_and_checked() {
     let emu = emulator().await;
     let url = format!("{}/baasbox/login", emu.base_url());
     let body = json!({"username": "u", "password": "p"});
-    let (s, _, b) = Bb::send(client().post(&url).json(&body)).await;
+    let (s, _, b) = Bb::send(http().post(&url).json(&body)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(b["result"], "error");
     assert_eq!(b["http_code"], 400);
     assert_eq!(b["resource"], "/login");
     assert_eq!(b["method"], "POST");
     let (s, _, b) = Bb::send(
-        client()
+        http()
             .post(&url)
             .header("X-BAASBOX-APPCODE", "wrong")
             .json(&body),
@@ -86,12 +82,7 @@ async fn app_code_is_required_and_checked() {
     // The echoed request headers never show the app code or a session.
     assert_eq!(b["request_header"]["x-baasbox-appcode"], "[redacted]");
     // The query parameter works too.
-    let (s, _, _) = Bb::send(
-        client()
-            .post(format!("{url}?appcode={APP_CODE}"))
-            .json(&body),
-    )
-    .await;
+    let (s, _, _) = Bb::send(http().post(format!("{url}?appcode={APP_CODE}")).json(&body)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "right app code, unknown user");
 }
 
@@ -190,7 +181,7 @@ async fn social_login_link_list_unlink() {
     let user = b["data"]["user"]["name"].as_str().unwrap().to_owned();
     assert_eq!(user.len(), 36, "a UUID-shaped name: {user}");
     assert_eq!(b["data"]["generated_username"], true);
-    let provider_id = &hex(&Sha256::digest(b"grace@example.com"))[..16];
+    let provider_id = &sha256_hex(b"grace@example.com")[..16];
     assert_eq!(
         b["data"]["visibleByRegisteredUsers"]["_social"]["google"]["id"],
         provider_id
@@ -295,10 +286,6 @@ async fn social_login_link_list_unlink() {
     assert_eq!(s, StatusCode::OK);
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::test]
 async fn social_route_errors() {
     let emu = emulator().await;
@@ -389,7 +376,7 @@ async fn the_provider_enforces_pkce() {
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.as_bytes()));
     let issue = || async {
-        let resp = client()
+        let resp = http()
             .post(format!("{}/idp/google/consent", emu.base_url()))
             .form(&[
                 ("client_id", "test"),
@@ -414,7 +401,7 @@ async fn the_provider_enforces_pkce() {
     let exchange = |code: String, verifier: &'static str| {
         let base = base.clone();
         async move {
-            let resp = client()
+            let resp = http()
                 .post(format!("{base}/idp/token"))
                 .form(&[
                     ("grant_type", "authorization_code"),
@@ -451,13 +438,13 @@ async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
         .await
         .unwrap();
     let (s, _, _) = Bb::send(
-        client()
+        http()
             .get(format!("{}/api/bb/me", emu.base_url()))
             .header("X-BAASBOX-APPCODE", APP_CODE),
     )
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "served under the prefix");
-    let resp = client()
+    let resp = http()
         .get(format!("{}/v1/app/cm-app/text", emu.base_url()))
         .header("x-cloudmine-apikey", "cm-key")
         .send()
@@ -545,7 +532,7 @@ async fn a_configured_real_provider_validates_tokens() {
     let real = provider.provider_token("github", "Linus", "linus@example.com");
     let (s, _, b) = Bb::send(bb.req(Method::POST, "/social/github").json(&tokens(&real))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let expected_id = &hex(&Sha256::digest(b"linus@example.com"))[..16];
+    let expected_id = &sha256_hex(b"linus@example.com")[..16];
     assert_eq!(
         b["data"]["visibleByRegisteredUsers"]["_social"]["github"]["id"],
         expected_id

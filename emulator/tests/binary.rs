@@ -3,6 +3,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use reqwest::Method;
+
+mod support;
+use support::App;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cloudmine-emulator");
 
 struct Running {
@@ -93,12 +98,11 @@ fn bad_app_flag_is_a_clear_error() {
 async fn data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data.sqlite");
-    let http = reqwest::Client::new();
+    let app1 = App("app1", "key1");
 
     let running = start(&db);
-    let r = http
-        .put(format!("{}/v1/app/app1/text", running.base))
-        .header("x-cloudmine-apikey", "key1")
+    let r = app1
+        .request_at(&running.base, Method::PUT, "text")
         .body(r#"{"kept": {"n": 1}}"#)
         .send()
         .await
@@ -107,9 +111,8 @@ async fn data_survives_a_restart() {
     terminate(running);
 
     let running = start(&db);
-    let body: serde_json::Value = http
-        .get(format!("{}/v1/app/app1/text?keys=kept", running.base))
-        .header("x-cloudmine-apikey", "key1")
+    let body: serde_json::Value = app1
+        .request_at(&running.base, Method::GET, "text?keys=kept")
         .send()
         .await
         .unwrap()
@@ -118,9 +121,8 @@ async fn data_survives_a_restart() {
         .unwrap();
     assert_eq!(body["success"]["kept"]["n"], 1);
     // The second app has its own namespace and key.
-    let r = http
-        .get(format!("{}/v1/app/app2/text?keys=kept", running.base))
-        .header("x-cloudmine-apikey", "key1")
+    let r = App("app2", "key1")
+        .request_at(&running.base, Method::GET, "text?keys=kept")
         .send()
         .await
         .unwrap();

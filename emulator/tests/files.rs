@@ -7,11 +7,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use cloudmine_emulator::Emulator;
 use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::json;
+
+mod support;
+use support::{App, json_of, sha256_hex};
 
 const APP: &str = "app";
 const KEY: &str = "files-test-secret";
+const CM: App = App(APP, KEY);
 
 async fn emulator(database: &str, files: &Path) -> Emulator {
     Emulator::builder()
@@ -24,36 +27,15 @@ async fn emulator(database: &str, files: &Path) -> Emulator {
         .unwrap()
 }
 
-fn url(emu: &Emulator, path: &str) -> String {
-    format!("{}/v1/app/{APP}/{path}", emu.base_url())
-}
-
-fn request(emu: &Emulator, method: Method, path: &str) -> reqwest::RequestBuilder {
-    Client::new()
-        .request(method, url(emu, path))
-        .header("x-cloudmine-apikey", KEY)
-}
-
-async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn download(emu: &Emulator, key: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-    let resp = request(emu, Method::GET, &format!("binary/{key}"))
+    let resp = CM
+        .request(emu, Method::GET, &format!("binary/{key}"))
         .send()
         .await
         .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     (status, headers, resp.bytes().await.unwrap().to_vec())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The JS SDK's body, byte for byte: one part, base64, CRLF, no final CRLF.
@@ -73,7 +55,7 @@ async fn three_upload_forms_store_the_same_bytes() {
 
     // 1. Raw body with its content type; file name as a query parameter.
     let (s, b) = json_of(
-        request(&emu, Method::POST, "binary/raw?filename=raw.dat")
+        CM.request(&emu, Method::POST, "binary/raw?filename=raw.dat")
             .header("content-type", "application/x-raw")
             .body(data.clone())
             .send()
@@ -93,7 +75,7 @@ async fn three_upload_forms_store_the_same_bytes() {
         .mime_str("image/webp")
         .unwrap();
     let (s, b) = json_of(
-        request(&emu, Method::PUT, "binary/form")
+        CM.request(&emu, Method::PUT, "binary/form")
             .multipart(reqwest::multipart::Form::new().part("file", part))
             .send()
             .await
@@ -108,7 +90,7 @@ async fn three_upload_forms_store_the_same_bytes() {
     // 3. The JS SDK's base64 multipart.
     let boundary = "0123456789abcdef0123456789abcdef";
     let (s, b) = json_of(
-        request(&emu, Method::POST, "binary/js")
+        CM.request(&emu, Method::POST, "binary/js")
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
@@ -141,7 +123,7 @@ async fn three_upload_forms_store_the_same_bytes() {
 
     // Metadata through the objects API, and a search on it.
     let (s, b) = json_of(
-        request(&emu, Method::GET, "text?keys=raw")
+        CM.request(&emu, Method::GET, "text?keys=raw")
             .send()
             .await
             .unwrap(),
@@ -151,7 +133,7 @@ async fn three_upload_forms_store_the_same_bytes() {
     assert_eq!(b["success"]["raw"]["__type__"], "file");
     assert_eq!(b["success"]["raw"]["size"], data.len());
     let q = "search?q=%5Bcontent_type%20%3D%20%22image%2Fpng%22%5D";
-    let (_, b) = json_of(request(&emu, Method::GET, q).send().await.unwrap()).await;
+    let (_, b) = json_of(CM.request(&emu, Method::GET, q).send().await.unwrap()).await;
     assert_eq!(
         b["success"].as_object().unwrap().keys().collect::<Vec<_>>(),
         ["js"]
@@ -159,7 +141,7 @@ async fn three_upload_forms_store_the_same_bytes() {
 
     // Deleting every key frees the blob.
     let (s, _) = json_of(
-        request(&emu, Method::DELETE, "data?keys=raw,form,js")
+        CM.request(&emu, Method::DELETE, "data?keys=raw,form,js")
             .send()
             .await
             .unwrap(),
@@ -194,7 +176,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     // Over the app's limit: raw (by Content-Length), multipart and base64
     // (while streaming).
     let (s, b) = json_of(
-        request(&emu, Method::POST, "binary/big")
+        CM.request(&emu, Method::POST, "binary/big")
             .body(vec![0u8; 64 * 1024 + 1])
             .send()
             .await
@@ -203,7 +185,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     let (s, _) = json_of(
-        request(&emu, Method::POST, "binary/big")
+        CM.request(&emu, Method::POST, "binary/big")
             .header("content-type", &multipart)
             .body(js_sdk_body(boundary, "x", "a/b", &[1u8; 70 * 1024]))
             .send()
@@ -229,7 +211,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
         (truncated, "multipart"),
     ] {
         let (s, b) = json_of(
-            request(&emu, Method::POST, "binary/bad")
+            CM.request(&emu, Method::POST, "binary/bad")
                 .header("content-type", &multipart)
                 .body(body)
                 .send()
@@ -246,7 +228,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
 
     // Wrong method, wrong key, unknown app, user level without a session.
     let (s, _) = json_of(
-        request(&emu, Method::DELETE, "binary/x")
+        CM.request(&emu, Method::DELETE, "binary/x")
             .send()
             .await
             .unwrap(),
@@ -255,7 +237,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     let (s, _) = json_of(
         Client::new()
-            .post(url(&emu, "binary/x"))
+            .post(CM.url(&emu, "binary/x"))
             .header("x-cloudmine-apikey", "wrong")
             .body("x")
             .send()
@@ -276,7 +258,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = json_of(
-        request(&emu, Method::POST, "user/binary/x")
+        CM.request(&emu, Method::POST, "user/binary/x")
             .body("x")
             .send()
             .await
@@ -308,7 +290,7 @@ async fn files_survive_a_restart_and_force_download_names_them() {
         .await
         .unwrap();
     let (s, _) = json_of(
-        request(&emu, Method::POST, "binary/kept?filename=kept%20file.txt")
+        CM.request(&emu, Method::POST, "binary/kept?filename=kept%20file.txt")
             .header("content-type", "text/plain")
             .body("still here")
             .send()
@@ -327,7 +309,8 @@ async fn files_survive_a_restart_and_force_download_names_them() {
         .start()
         .await
         .unwrap();
-    let resp = request(&emu, Method::GET, "binary/kept?force_download=true")
+    let resp = CM
+        .request(&emu, Method::GET, "binary/kept?force_download=true")
         .send()
         .await
         .unwrap();

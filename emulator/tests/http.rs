@@ -6,8 +6,12 @@ use cloudmine_emulator::{Emulator, Fault};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
+mod support;
+use support::{App, message};
+
 const APP: &str = "app";
 const KEY: &str = "emulator-test-secret";
+const CM: App = App(APP, KEY);
 
 async fn emulator() -> Emulator {
     Emulator::builder()
@@ -29,34 +33,12 @@ async fn emulator() -> Emulator {
         .unwrap()
 }
 
-async fn call(
-    emu: &Emulator,
-    method: Method,
-    path: &str,
-    body: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = Client::new()
-        .request(method, format!("{}/v1/app/{APP}/{path}", emu.base_url()))
-        .header("x-cloudmine-apikey", KEY);
-    if let Some(body) = body {
-        req = req.body(body.to_owned());
-    }
-    let resp = req.send().await.unwrap();
-    assert!(resp.headers().contains_key("x-request-id"));
-    let status = resp.status();
-    (status, resp.json().await.unwrap())
-}
-
-fn message(body: &Value) -> &str {
-    body["errors"][0].as_str().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn routing_errors() {
     let emu = emulator().await;
-    let (s, b) = call(&emu, Method::PATCH, "text", None).await;
+    let (s, b) = CM.call(&emu, Method::PATCH, "text", None).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{b}");
-    let (s, b) = call(&emu, Method::GET, "nothing/here", None).await;
+    let (s, b) = CM.call(&emu, Method::GET, "nothing/here", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(message(&b).contains("no such endpoint: GET"), "{b}");
     let r = Client::new()
@@ -89,20 +71,22 @@ async fn bad_parameters_and_bodies() {
         ("text?params=notjson", "params"),
         ("text?sort=:desc", "sort"),
     ] {
-        let (s, b) = call(&emu, Method::GET, path, None).await;
+        let (s, b) = CM.call(&emu, Method::GET, path, None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
         assert!(message(&b).contains(part), "{path}: {b}");
     }
     for body in ["[1]", "{}", r#"{"": 1}"#, "{bad"] {
-        let (s, b) = call(&emu, Method::PUT, "text", Some(body)).await;
+        let (s, b) = CM.call(&emu, Method::PUT, "text", Some(body)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {b}");
     }
-    let (s, b) = call(&emu, Method::DELETE, "data", None).await;
+    let (s, b) = CM.call(&emu, Method::DELETE, "data", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(message(&b), "specify keys, all=true or q");
-    let (s, _) = call(&emu, Method::POST, "search", Some(r#"{"query": "x"}"#)).await;
+    let (s, _) = CM
+        .call(&emu, Method::POST, "search", Some(r#"{"query": "x"}"#))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = call(&emu, Method::GET, "search", None).await;
+    let (s, _) = CM.call(&emu, Method::GET, "search", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -115,10 +99,12 @@ async fn body_limit_is_413_with_our_envelope() {
         .await
         .unwrap();
     let big = format!(r#"{{"k": "{}"}}"#, "x".repeat(200));
-    let (s, b) = call(&emu, Method::PUT, "text", Some(&big)).await;
+    let (s, b) = CM.call(&emu, Method::PUT, "text", Some(&big)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(message(&b), "request body exceeds 100 bytes");
-    let (s, _) = call(&emu, Method::PUT, "text", Some(r#"{"k": 1}"#)).await;
+    let (s, _) = CM
+        .call(&emu, Method::PUT, "text", Some(r#"{"k": 1}"#))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
 }
 
@@ -128,7 +114,8 @@ async fn paging_sorting_and_counting() {
     let objects = json!({
         "a": {"n": 3, "s": "x"}, "b": {"n": 1}, "c": {"n": 2, "s": "y"}, "d": {"s": "z"}, "e": 7
     });
-    call(&emu, Method::PUT, "text", Some(&objects.to_string())).await;
+    CM.call(&emu, Method::PUT, "text", Some(&objects.to_string()))
+        .await;
     let keys = |b: &Value| {
         b["success"]
             .as_object()
@@ -137,78 +124,94 @@ async fn paging_sorting_and_counting() {
             .cloned()
             .collect::<Vec<_>>()
     };
-    let (_, b) = call(&emu, Method::GET, "text?sort=n", None).await;
+    let (_, b) = CM.call(&emu, Method::GET, "text?sort=n", None).await;
     // Missing fields sort first, then numbers; ties by key.
     assert_eq!(keys(&b), ["d", "e", "b", "c", "a"]);
-    let (_, b) = call(
-        &emu,
-        Method::GET,
-        "text?sort=n:desc&limit=2&count=true",
-        None,
-    )
-    .await;
+    let (_, b) = CM
+        .call(
+            &emu,
+            Method::GET,
+            "text?sort=n:desc&limit=2&count=true",
+            None,
+        )
+        .await;
     assert_eq!(keys(&b), ["a", "c"]);
     assert_eq!(b["count"], 5);
-    let (_, b) = call(&emu, Method::GET, "text?sort=n:desc&limit=2&skip=2", None).await;
+    let (_, b) = CM
+        .call(&emu, Method::GET, "text?sort=n:desc&limit=2&skip=2", None)
+        .await;
     assert_eq!(keys(&b), ["b", "d"]);
-    let (_, b) = call(&emu, Method::GET, "text?limit=0&count=true", None).await;
+    let (_, b) = CM
+        .call(&emu, Method::GET, "text?limit=0&count=true", None)
+        .await;
     assert_eq!(b["success"], json!({}));
     assert_eq!(b["count"], 5);
-    let (_, b) = call(&emu, Method::GET, "text?limit=-1", None).await;
+    let (_, b) = CM.call(&emu, Method::GET, "text?limit=-1", None).await;
     assert_eq!(keys(&b).len(), 5);
-    let (_, b) = call(
-        &emu,
-        Method::GET,
-        "search?q=%5Bn%20%3E%3D%202%5D&count=true",
-        None,
-    )
-    .await;
+    let (_, b) = CM
+        .call(
+            &emu,
+            Method::GET,
+            "search?q=%5Bn%20%3E%3D%202%5D&count=true",
+            None,
+        )
+        .await;
     assert_eq!(keys(&b), ["a", "c"]);
     assert_eq!(b["count"], 2);
-    let (_, b) = call(
-        &emu,
-        Method::POST,
-        "search",
-        Some(r#"{"q": "[s != \"x\"]"}"#),
-    )
-    .await;
+    let (_, b) = CM
+        .call(
+            &emu,
+            Method::POST,
+            "search",
+            Some(r#"{"q": "[s != \"x\"]"}"#),
+        )
+        .await;
     assert_eq!(keys(&b), ["b", "c", "d", "e"]);
 }
 
 #[tokio::test]
 async fn snippets_run_and_post_process() {
     let emu = emulator().await;
-    let (s, b) = call(&emu, Method::GET, "run/echo?x=1&limit=5", None).await;
+    let (s, b) = CM
+        .call(&emu, Method::GET, "run/echo?x=1&limit=5", None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b, json!({"result": {"params": {"x": "1"}, "user": null}}));
-    let (_, b) = call(&emu, Method::POST, "run/echo", Some(r#"{"y": [1]}"#)).await;
+    let (_, b) = CM
+        .call(&emu, Method::POST, "run/echo", Some(r#"{"y": [1]}"#))
+        .await;
     assert_eq!(b["result"]["params"], json!({"y": [1]}));
-    let (s, b) = call(&emu, Method::GET, "run/nope", None).await;
+    let (s, b) = CM.call(&emu, Method::GET, "run/nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(message(&b), "unknown snippet: nope");
-    let (s, b) = call(&emu, Method::GET, "run/fails", None).await;
+    let (s, b) = CM.call(&emu, Method::GET, "run/fails", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(message(&b), "snippet said no");
 
-    call(&emu, Method::PUT, "text", Some(r#"{"a": 1, "b": 2}"#)).await;
-    let (_, b) = call(&emu, Method::GET, "text?f=count_success", None).await;
+    CM.call(&emu, Method::PUT, "text", Some(r#"{"a": 1, "b": 2}"#))
+        .await;
+    let (_, b) = CM
+        .call(&emu, Method::GET, "text?f=count_success", None)
+        .await;
     assert_eq!(b["result"], 2);
     assert_eq!(b["success"], json!({"a": 1, "b": 2}));
-    let (_, b) = call(
-        &emu,
-        Method::GET,
-        "text?f=count_success&result_only=true&async=true",
-        None,
-    )
-    .await;
+    let (_, b) = CM
+        .call(
+            &emu,
+            Method::GET,
+            "text?f=count_success&result_only=true&async=true",
+            None,
+        )
+        .await;
     assert_eq!(b, json!({"result": 2}));
-    let (_, b) = call(
-        &emu,
-        Method::GET,
-        "text?f=echo&params=%7B%22k%22%3A1%7D",
-        None,
-    )
-    .await;
+    let (_, b) = CM
+        .call(
+            &emu,
+            Method::GET,
+            "text?f=echo&params=%7B%22k%22%3A1%7D",
+            None,
+        )
+        .await;
     assert_eq!(b["result"]["params"], json!({"k": 1}));
 }
 
@@ -256,12 +259,14 @@ async fn sessions_scope_user_data() {
 async fn hooks_record_fault_and_delay() {
     let emu = emulator().await;
     emu.inject_fault(Fault::status(503).path_suffix("/search"));
-    let (s, b) = call(&emu, Method::GET, "text", None).await;
+    let (s, b) = CM.call(&emu, Method::GET, "text", None).await;
     assert_eq!(s, StatusCode::OK, "the fault waits for its path: {b}");
-    let (s, b) = call(&emu, Method::GET, "search?q=x", None).await;
+    let (s, b) = CM.call(&emu, Method::GET, "search?q=x", None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(message(&b), "injected fault");
-    let (s, _) = call(&emu, Method::GET, "search?q=%5Ba%3D1%5D", None).await;
+    let (s, _) = CM
+        .call(&emu, Method::GET, "search?q=%5Ba%3D1%5D", None)
+        .await;
     assert_eq!(s, StatusCode::OK, "a fault is used once");
 
     let requests = emu.requests();
@@ -302,7 +307,7 @@ async fn hooks_record_fault_and_delay() {
 async fn shutdown_releases_the_port() {
     let emu = emulator().await;
     let addr = emu.local_addr();
-    call(&emu, Method::GET, "text", None).await;
+    CM.call(&emu, Method::GET, "text", None).await;
     emu.shutdown().await.unwrap();
     std::net::TcpListener::bind(addr).expect("the port is free again");
 }

@@ -2,43 +2,18 @@
 //! redirects by hand.
 
 use cloudmine_emulator::Emulator;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod support;
+use support::{App, challenge, http};
+
 const APP: &str = "app";
 const KEY: &str = "social-test-key";
+const CM: App = App(APP, KEY);
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE_OF_VERIFIER: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn http() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn challenge(n: u8) -> String {
-    format!("{:0>64}", n)
-}
-
-fn start_url(emu: &Emulator, challenge: &str, extra: &[(&str, &str)]) -> String {
-    let mut u = reqwest::Url::parse(&format!(
-        "{}/v1/app/{APP}/account/social/login",
-        emu.base_url()
-    ))
-    .unwrap();
-    {
-        let mut q = u.query_pairs_mut();
-        q.append_pair("service", "github")
-            .append_pair("apikey", KEY)
-            .append_pair("challenge", challenge);
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-    }
-    u.into()
-}
 
 /// Follows 302s until one leaves the emulator; returns that Location (or the
 /// last emulator page's URL and status).
@@ -64,24 +39,6 @@ async fn follow(emu: &Emulator, url: &str) -> (String, StatusCode) {
     panic!("redirect loop")
 }
 
-async fn status(emu: &Emulator, challenge: &str, verifier: Option<&str>) -> (StatusCode, Value) {
-    let mut url = format!(
-        "{}/v1/app/{APP}/account/social/login/status/{challenge}",
-        emu.base_url()
-    );
-    if let Some(v) = verifier {
-        url.push_str(&format!("?code_verifier={v}"));
-    }
-    let r = http()
-        .get(url)
-        .header("x-cloudmine-apikey", KEY)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn auto() -> Emulator {
     Emulator::builder()
         .app(APP, KEY)
@@ -100,9 +57,11 @@ async fn full_flow_with_pkce_and_one_time_status() {
     let c = challenge(1);
     let (location, s) = follow(
         &emu,
-        &start_url(
+        &CM.start_url(
             &emu,
             &c,
+            "github",
+            None,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE_OF_VERIFIER),
@@ -118,7 +77,7 @@ async fn full_flow_with_pkce_and_one_time_status() {
         "no code or token in the redirect"
     );
 
-    let (s, body) = status(&emu, &c, Some(VERIFIER)).await;
+    let (s, body) = CM.status(&emu, &c, Some(VERIFIER)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["finished"], true);
     assert_eq!(body["profile"]["__type__"], "user");
@@ -143,10 +102,14 @@ async fn full_flow_with_pkce_and_one_time_status() {
 
     // A replayed status call finds nothing; so does reusing the challenge.
     assert_eq!(
-        status(&emu, &c, Some(VERIFIER)).await.0,
+        CM.status(&emu, &c, Some(VERIFIER)).await.0,
         StatusCode::NOT_FOUND
     );
-    let r = http().get(start_url(&emu, &c, &[])).send().await.unwrap();
+    let r = http()
+        .get(CM.start_url(&emu, &c, "github", None, &[]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -156,9 +119,11 @@ async fn wrong_verifier_destroys_the_login_and_its_session() {
     let c = challenge(2);
     follow(
         &emu,
-        &start_url(
+        &CM.start_url(
             &emu,
             &c,
+            "github",
+            None,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE_OF_VERIFIER),
@@ -167,23 +132,26 @@ async fn wrong_verifier_destroys_the_login_and_its_session() {
         ),
     )
     .await;
-    let (s, body) = status(
-        &emu,
-        &c,
-        Some("not-the-verifier-not-the-verifier-not-the-v"),
-    )
-    .await;
+    let (s, body) = CM
+        .status(
+            &emu,
+            &c,
+            Some("not-the-verifier-not-the-verifier-not-the-v"),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(
-        status(&emu, &c, Some(VERIFIER)).await.0,
+        CM.status(&emu, &c, Some(VERIFIER)).await.0,
         StatusCode::NOT_FOUND
     );
     let c = challenge(3);
     follow(
         &emu,
-        &start_url(
+        &CM.start_url(
             &emu,
             &c,
+            "github",
+            None,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE_OF_VERIFIER),
@@ -193,7 +161,7 @@ async fn wrong_verifier_destroys_the_login_and_its_session() {
     )
     .await;
     assert_eq!(
-        status(&emu, &c, None).await.0,
+        CM.status(&emu, &c, None).await.0,
         StatusCode::UNAUTHORIZED,
         "a missing verifier too"
     );
@@ -218,7 +186,13 @@ async fn rejections() {
         "http://127.0.0.1/cb#x",
     ] {
         let r = http()
-            .get(start_url(&emu, &challenge(10), &[("redirect_uri", bad)]))
+            .get(CM.start_url(
+                &emu,
+                &challenge(10),
+                "github",
+                None,
+                &[("redirect_uri", bad)],
+            ))
             .send()
             .await
             .unwrap();
@@ -229,15 +203,20 @@ async fn rejections() {
         );
     }
     let cases: Vec<(String, StatusCode)> = vec![
-        (start_url(&emu, "short", &[]), StatusCode::BAD_REQUEST),
         (
-            start_url(&emu, &format!("{}!", challenge(11)), &[]),
+            CM.start_url(&emu, "short", "github", None, &[]),
             StatusCode::BAD_REQUEST,
         ),
         (
-            start_url(
+            CM.start_url(&emu, &format!("{}!", challenge(11)), "github", None, &[]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            CM.start_url(
                 &emu,
                 &challenge(12),
+                "github",
+                None,
                 &[
                     ("code_challenge", CHALLENGE_OF_VERIFIER),
                     ("code_challenge_method", "plain"),
@@ -246,19 +225,33 @@ async fn rejections() {
             StatusCode::BAD_REQUEST,
         ),
         (
-            start_url(&emu, &challenge(13), &[("code_challenge", "short")]),
+            CM.start_url(
+                &emu,
+                &challenge(13),
+                "github",
+                None,
+                &[("code_challenge", "short")],
+            ),
             StatusCode::BAD_REQUEST,
         ),
         (
-            start_url(&emu, &challenge(14), &[("session_token", "not-a-session")]),
+            CM.start_url(
+                &emu,
+                &challenge(14),
+                "github",
+                None,
+                &[("session_token", "not-a-session")],
+            ),
             StatusCode::UNAUTHORIZED,
         ),
         (
-            start_url(&emu, &challenge(15), &[]).replace("service=github", "service=facebook"),
+            CM.start_url(&emu, &challenge(15), "github", None, &[])
+                .replace("service=github", "service=facebook"),
             StatusCode::BAD_REQUEST,
         ),
         (
-            start_url(&emu, &challenge(16), &[]).replace(KEY, "wrong-key"),
+            CM.start_url(&emu, &challenge(16), "github", None, &[])
+                .replace(KEY, "wrong-key"),
             StatusCode::UNAUTHORIZED,
         ),
         (
@@ -276,7 +269,7 @@ async fn rejections() {
         assert!(!page.contains("<script"), "{page}");
     }
     assert_eq!(
-        status(&emu, &challenge(99), None).await.0,
+        CM.status(&emu, &challenge(99), None).await.0,
         StatusCode::NOT_FOUND,
         "unknown challenge"
     );
@@ -304,9 +297,11 @@ async fn consent_page_deny_and_pending_status() {
     let c = challenge(20);
     let (consent, s) = follow(
         &emu,
-        &start_url(
+        &CM.start_url(
             &emu,
             &c,
+            "github",
+            None,
             &[("redirect_uri", REDIRECT), ("scope", "read:user")],
         ),
     )
@@ -327,7 +322,7 @@ async fn consent_page_deny_and_pending_status() {
     assert!(page.contains("id=\"deny\"") && page.contains("id=\"other-email\""));
     assert!(page.contains("read:user"));
     assert_eq!(
-        status(&emu, &c, None).await.1,
+        CM.status(&emu, &c, None).await.1,
         serde_json::json!({"finished": false}),
         "pending"
     );
@@ -355,7 +350,7 @@ async fn consent_page_deny_and_pending_status() {
         location.starts_with(&format!("{REDIRECT}?challenge={c}&error=access_denied")),
         "{location}"
     );
-    let (s, body) = status(&emu, &c, None).await;
+    let (s, body) = CM.status(&emu, &c, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["finished"], false);
     assert_eq!(body["error"], "access_denied");
@@ -466,9 +461,11 @@ async fn without_redirect_support_the_flow_ends_on_the_complete_page() {
     let c = challenge(30);
     let (last, s) = follow(
         &emu,
-        &start_url(
+        &CM.start_url(
             &emu,
             &c,
+            "github",
+            None,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE_OF_VERIFIER),
@@ -479,7 +476,7 @@ async fn without_redirect_support_the_flow_ends_on_the_complete_page() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(last.ends_with("/account/social/login/complete"), "{last}");
-    let (s, body) = status(&emu, &c, None).await;
+    let (s, body) = CM.status(&emu, &c, None).await;
     assert_eq!(
         s,
         StatusCode::OK,

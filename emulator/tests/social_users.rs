@@ -5,45 +5,15 @@
 use std::time::Duration;
 
 use cloudmine_emulator::Emulator;
-use reqwest::{Client, StatusCode, Url};
-use serde_json::Value;
+use reqwest::{StatusCode, Url};
+
+mod support;
+use support::{App, challenge, http, location};
 
 const APP: &str = "app";
 const KEY: &str = "social-users-key";
+const CM: App = App(APP, KEY);
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn http() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn start_url(emu: &Emulator, challenge: &str, network: &str, extra: &[(&str, &str)]) -> String {
-    let mut u = Url::parse(&format!(
-        "{}/v1/app/{APP}/account/social/login",
-        emu.base_url()
-    ))
-    .unwrap();
-    {
-        let mut q = u.query_pairs_mut();
-        q.append_pair("service", network)
-            .append_pair("apikey", KEY)
-            .append_pair("challenge", challenge)
-            .append_pair("redirect_uri", REDIRECT);
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-    }
-    u.into()
-}
-
-/// GET `url` and return the Location of its 302.
-async fn location(url: &str) -> String {
-    let r = http().get(url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND, "{url}");
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
 
 /// Logs in through the consent page as `name <email>`; returns the final
 /// redirect to the client's loopback URI.
@@ -55,7 +25,7 @@ async fn login_as(
     email: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let authorize = location(&start_url(emu, challenge, network, extra)).await;
+    let authorize = location(&CM.start_url(emu, challenge, network, Some(REDIRECT), extra)).await;
     let page = http().get(&authorize).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let mut form: Vec<(String, String)> = Url::parse(&authorize)
@@ -81,24 +51,6 @@ async fn login_as(
     location(&callback).await
 }
 
-async fn status(emu: &Emulator, challenge: &str) -> (StatusCode, Value) {
-    let r = http()
-        .get(format!(
-            "{}/v1/app/{APP}/account/social/login/status/{challenge}",
-            emu.base_url()
-        ))
-        .header("x-cloudmine-apikey", KEY)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-fn challenge(n: u32) -> String {
-    format!("{n:0>40}")
-}
-
 async fn emulator() -> Emulator {
     Emulator::builder()
         .app(APP, KEY)
@@ -120,7 +72,7 @@ async fn the_same_identity_is_the_same_user_and_another_is_another() {
         let c = challenge(n);
         let end = login_as(&emu, &c, "github", "Someone", email, &[]).await;
         assert_eq!(end, format!("{REDIRECT}?challenge={c}"));
-        let (s, body) = status(&emu, &c).await;
+        let (s, body) = CM.status(&emu, &c, None).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(body["finished"], true);
         assert_eq!(body["profile"]["email"], email);
@@ -133,7 +85,7 @@ async fn the_same_identity_is_the_same_user_and_another_is_another() {
     // The same email at another network is another identity, so another user.
     let c = challenge(4);
     login_as(&emu, &c, "google", "Ada", "ada@example.com", &[]).await;
-    let (_, body) = status(&emu, &c).await;
+    let (_, body) = CM.status(&emu, &c, None).await;
     assert_ne!(body["profile"]["__id__"], ids[0].as_str());
     assert_eq!(
         body["profile"]["__services__"],
@@ -160,7 +112,7 @@ async fn linking_adds_the_network_to_the_logged_in_user() {
             &[("session_token", &session)],
         )
         .await;
-        let (s, body) = status(&emu, &c).await;
+        let (s, body) = CM.status(&emu, &c, None).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(body["finished"], true);
         assert_eq!(body["profile"]["__id__"], user.as_str(), "linked, not new");
@@ -176,7 +128,7 @@ async fn linking_adds_the_network_to_the_logged_in_user() {
         &[("session_token", &session)],
     )
     .await;
-    let (_, body) = status(&emu, &c).await;
+    let (_, body) = CM.status(&emu, &c, None).await;
     assert_eq!(body["profile"]["__id__"], user.as_str());
     assert_eq!(
         body["profile"]["__services__"],
@@ -185,7 +137,10 @@ async fn linking_adds_the_network_to_the_logged_in_user() {
     // And a later plain login with that identity finds the user.
     let c = challenge(13);
     login_as(&emu, &c, "twitter", "Mary", "mary.gh@example.com", &[]).await;
-    assert_eq!(status(&emu, &c).await.1["profile"]["__id__"], user.as_str());
+    assert_eq!(
+        CM.status(&emu, &c, None).await.1["profile"]["__id__"],
+        user.as_str()
+    );
 }
 
 #[tokio::test]
@@ -193,7 +148,7 @@ async fn linking_an_identity_of_another_user_is_a_conflict() {
     let emu = emulator().await;
     let c = challenge(20);
     login_as(&emu, &c, "github", "Ada", "ada@example.com", &[]).await;
-    let ada = status(&emu, &c).await.1["profile"]["__id__"]
+    let ada = CM.status(&emu, &c, None).await.1["profile"]["__id__"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -221,12 +176,16 @@ async fn linking_an_identity_of_another_user_is_a_conflict() {
         "error_description".into(),
         "this github identity is already linked to another user".into()
     )));
-    let (s, body) = status(&emu, &c).await;
+    let (s, body) = CM.status(&emu, &c, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["finished"], false);
     assert_eq!(body["error"], "identity_conflict");
     assert!(body.get("session_token").is_none());
-    assert_eq!(status(&emu, &c).await.0, StatusCode::NOT_FOUND, "consumed");
+    assert_eq!(
+        CM.status(&emu, &c, None).await.0,
+        StatusCode::NOT_FOUND,
+        "consumed"
+    );
     assert_ne!(ada, other);
 }
 
@@ -234,7 +193,10 @@ async fn linking_an_identity_of_another_user_is_a_conflict() {
 async fn unknown_app_and_missing_fields_are_pages() {
     let emu = emulator().await;
     let r = http()
-        .get(start_url(&emu, &challenge(30), "github", &[]).replace("/app/app/", "/app/nope/"))
+        .get(
+            CM.start_url(&emu, &challenge(30), "github", Some(REDIRECT), &[])
+                .replace("/app/app/", "/app/nope/"),
+        )
         .send()
         .await
         .unwrap();
@@ -246,14 +208,18 @@ async fn unknown_app_and_missing_fields_are_pages() {
             .starts_with("text/html")
     );
     let r = http()
-        .get(start_url(&emu, &challenge(31), "github", &[]).replace("service=github&", ""))
+        .get(
+            CM.start_url(&emu, &challenge(31), "github", Some(REDIRECT), &[])
+                .replace("service=github&", ""),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // The consent form without an email is a 400 page.
-    let authorize = location(&start_url(&emu, &challenge(32), "github", &[])).await;
+    let authorize =
+        location(&CM.start_url(&emu, &challenge(32), "github", Some(REDIRECT), &[])).await;
     let mut form: Vec<(String, String)> = Url::parse(&authorize)
         .unwrap()
         .query_pairs()
@@ -296,7 +262,7 @@ async fn a_pending_login_survives_a_restart_on_a_file_database() {
         .await
         .unwrap();
     let c = challenge(40);
-    location(&start_url(&emu, &c, "github", &[])).await;
+    location(&CM.start_url(&emu, &c, "github", Some(REDIRECT), &[])).await;
     emu.shutdown().await.unwrap();
     let emu = Emulator::builder()
         .app(APP, KEY)
@@ -305,12 +271,12 @@ async fn a_pending_login_survives_a_restart_on_a_file_database() {
         .await
         .unwrap();
     assert_eq!(
-        status(&emu, &c).await.1,
+        CM.status(&emu, &c, None).await.1,
         serde_json::json!({"finished": false})
     );
     // Its challenge is still taken.
     let r = http()
-        .get(start_url(&emu, &c, "github", &[]))
+        .get(CM.start_url(&emu, &c, "github", Some(REDIRECT), &[]))
         .send()
         .await
         .unwrap();
@@ -321,7 +287,7 @@ async fn a_pending_login_survives_a_restart_on_a_file_database() {
 async fn continue_as_a_seeded_identity_posts_its_email() {
     let emu = emulator().await;
     let c = challenge(50);
-    let authorize = location(&start_url(&emu, &c, "github", &[])).await;
+    let authorize = location(&CM.start_url(&emu, &c, "github", Some(REDIRECT), &[])).await;
     let page = http()
         .get(&authorize)
         .send()
@@ -357,7 +323,7 @@ async fn continue_as_a_seeded_identity_posts_its_email() {
     let r = post("ada@example.com").await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     location(r.headers()["location"].to_str().unwrap()).await;
-    let (_, body) = status(&emu, &c).await;
+    let (_, body) = CM.status(&emu, &c, None).await;
     assert_eq!(body["profile"]["name"], "Ada Lovelace");
     assert_eq!(body["profile"]["email"], "ada@example.com");
 }

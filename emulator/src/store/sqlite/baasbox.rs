@@ -5,94 +5,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, now_ms};
-use crate::EmulatorError;
-
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS bb_users (
-    username      TEXT PRIMARY KEY,
-    id            TEXT NOT NULL UNIQUE,
-    password_hash TEXT,
-    generated     INTEGER NOT NULL,
-    email         TEXT,
-    created       INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bb_sessions (
-    token_sha256 TEXT PRIMARY KEY,
-    username     TEXT NOT NULL,
-    expires_ms   INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bb_links (
-    network     TEXT NOT NULL,
-    provider_id TEXT NOT NULL,
-    username    TEXT NOT NULL,
-    name        TEXT NOT NULL,
-    email       TEXT NOT NULL,
-    token       TEXT NOT NULL,
-    secret      TEXT NOT NULL,
-    created     INTEGER NOT NULL,
-    PRIMARY KEY (network, provider_id)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS bb_links_one_per_network ON bb_links (username, network);
-";
-
-/// A BaasBox user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BbUser {
-    /// The user name (generated for users created by a social login).
-    pub username: String,
-    /// The user's id.
-    pub id: String,
-    /// The argon2 hash, for users with a password.
-    pub password_hash: Option<String>,
-    /// True when the user name was generated.
-    pub generated: bool,
-    /// The email, when known.
-    pub email: Option<String>,
-    /// Milliseconds since the epoch.
-    pub created: i64,
-}
-
-/// A linked social identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BbLink {
-    /// The network's name.
-    pub network: String,
-    /// The user's id at the network.
-    pub provider_id: String,
-    /// The name the network gave.
-    pub name: String,
-    /// The email the network gave.
-    pub email: String,
-    /// The token the link was made with.
-    pub token: String,
-    /// The secret the link was made with.
-    pub secret: String,
-}
-
-/// What linking an identity did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkOutcome {
-    /// The identity is now linked to the user.
-    Linked,
-    /// It already was.
-    AlreadyLinked,
-    /// Another user owns that identity.
-    OwnedByOther,
-    /// The user has another identity of that network linked.
-    NetworkTaken,
-}
-
-/// What unlinking did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnlinkOutcome {
-    /// The link is gone.
-    Removed,
-    /// There was none.
-    NotLinked,
-    /// It is the user's only way to log in; kept.
-    LastLoginMethod,
-}
+use super::db::Db;
+use crate::store::{BbLink, BbUser, LinkOutcome, StoreError, UnlinkOutcome, now_ms};
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BbUser> {
     Ok(BbUser {
@@ -109,7 +23,7 @@ const USER_COLUMNS: &str = "username, id, password_hash, generated, email, creat
 
 impl Db {
     /// Creates a user; `Ok(false)` when the name is taken.
-    pub fn bb_create_user(&self, user: &BbUser) -> Result<bool, EmulatorError> {
+    pub fn bb_create_user(&self, user: &BbUser) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "INSERT INTO bb_users (username, id, password_hash, generated, email, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
@@ -126,7 +40,7 @@ impl Db {
     }
 
     /// A user by name.
-    pub fn bb_user(&self, username: &str) -> Result<Option<BbUser>, EmulatorError> {
+    pub fn bb_user(&self, username: &str) -> Result<Option<BbUser>, StoreError> {
         Ok(self
             .conn()
             .query_row(
@@ -143,7 +57,7 @@ impl Db {
         token_sha256: &str,
         username: &str,
         expires_ms: i64,
-    ) -> Result<(), EmulatorError> {
+    ) -> Result<(), StoreError> {
         let conn = self.conn();
         conn.execute("DELETE FROM bb_sessions WHERE expires_ms <= ?1", [now_ms()])?;
         conn.execute(
@@ -154,7 +68,7 @@ impl Db {
     }
 
     /// The user of a live session.
-    pub fn bb_session_user(&self, token_sha256: &str) -> Result<Option<String>, EmulatorError> {
+    pub fn bb_session_user(&self, token_sha256: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
             .query_row(
@@ -166,7 +80,7 @@ impl Db {
     }
 
     /// Ends a session.
-    pub fn bb_delete_session(&self, token_sha256: &str) -> Result<(), EmulatorError> {
+    pub fn bb_delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "DELETE FROM bb_sessions WHERE token_sha256 = ?1",
             [token_sha256],
@@ -175,7 +89,7 @@ impl Db {
     }
 
     /// A user's links, by network.
-    pub fn bb_links(&self, username: &str) -> Result<Vec<BbLink>, EmulatorError> {
+    pub fn bb_links(&self, username: &str) -> Result<Vec<BbLink>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT network, provider_id, name, email, token, secret FROM bb_links
@@ -201,7 +115,7 @@ impl Db {
         &self,
         link: &BbLink,
         new_user: &BbUser,
-    ) -> Result<(String, bool), EmulatorError> {
+    ) -> Result<(String, bool), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let owner = owner_of(&tx, link)?;
@@ -224,7 +138,7 @@ impl Db {
     }
 
     /// Links an identity to a user.
-    pub fn bb_link(&self, username: &str, link: &BbLink) -> Result<LinkOutcome, EmulatorError> {
+    pub fn bb_link(&self, username: &str, link: &BbLink) -> Result<LinkOutcome, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let owner = owner_of(&tx, link)?;
@@ -252,7 +166,7 @@ impl Db {
     }
 
     /// Unlinks a network from a user, unless it is their only way to log in.
-    pub fn bb_unlink(&self, username: &str, network: &str) -> Result<UnlinkOutcome, EmulatorError> {
+    pub fn bb_unlink(&self, username: &str, network: &str) -> Result<UnlinkOutcome, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let linked: bool = tx
@@ -292,10 +206,7 @@ impl Db {
 }
 
 /// The user an identity is linked to.
-fn owner_of(
-    tx: &rusqlite::Transaction<'_>,
-    link: &BbLink,
-) -> Result<Option<String>, EmulatorError> {
+fn owner_of(tx: &rusqlite::Transaction<'_>, link: &BbLink) -> Result<Option<String>, StoreError> {
     Ok(tx
         .query_row(
             "SELECT username FROM bb_links WHERE network = ?1 AND provider_id = ?2",
@@ -309,7 +220,7 @@ fn insert_link(
     tx: &rusqlite::Transaction<'_>,
     username: &str,
     link: &BbLink,
-) -> Result<(), EmulatorError> {
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO bb_links (network, provider_id, username, name, email, token, secret, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -10,72 +10,20 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde_json::{Value, json};
 
-use super::{Db, Written, now_ms};
-use crate::EmulatorError;
+use super::db::Db;
+use crate::store::{FileMeta, StoreError, Written, now_ms};
 
-pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS files (
-    app_id       TEXT NOT NULL,
-    owner        TEXT NOT NULL,
-    key          TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    size         INTEGER NOT NULL,
-    content_type TEXT NOT NULL,
-    filename     TEXT NOT NULL,
-    created      INTEGER NOT NULL,
-    updated      INTEGER NOT NULL,
-    PRIMARY KEY (app_id, owner, key)
-);
-CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);
-";
-
-/// A stored file's metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileMeta {
-    /// The file's key.
-    pub key: String,
-    /// Its SHA-256, hex.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The content type it was uploaded with.
-    pub content_type: String,
-    /// The file name it was uploaded with (the key when none was given).
-    pub filename: String,
-    /// Milliseconds since the Unix epoch.
-    pub created: i64,
-    /// Milliseconds since the Unix epoch.
-    pub updated: i64,
-}
-
-impl FileMeta {
-    /// The metadata as the objects API shows it.
-    pub fn to_value(&self) -> Value {
-        json!({
-            "__type__": "file",
-            "__id__": self.key,
-            "filename": self.filename,
-            "content_type": self.content_type,
-            "size": self.size,
-            "sha256": self.sha256,
-            "created": self.created,
-            "updated": self.updated,
-        })
-    }
-
-    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(FileMeta {
-            key: r.get(0)?,
-            sha256: r.get(1)?,
-            size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-            content_type: r.get(3)?,
-            filename: r.get(4)?,
-            created: r.get(5)?,
-            updated: r.get(6)?,
-        })
-    }
+fn meta_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileMeta> {
+    Ok(FileMeta {
+        key: r.get(0)?,
+        sha256: r.get(1)?,
+        size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+        content_type: r.get(3)?,
+        filename: r.get(4)?,
+        created: r.get(5)?,
+        updated: r.get(6)?,
+    })
 }
 
 const COLUMNS: &str = "key, sha256, size, content_type, filename, created, updated";
@@ -89,11 +37,11 @@ pub(super) fn all(
     conn: &Connection,
     app_id: &str,
     owner: &str,
-) -> Result<Vec<FileMeta>, EmulatorError> {
+) -> Result<Vec<FileMeta>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM files WHERE app_id = ?1 AND owner = ?2 ORDER BY key"
     ))?;
-    let rows = stmt.query_map(params![app_id, owner], FileMeta::from_row)?;
+    let rows = stmt.query_map(params![app_id, owner], meta_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -102,16 +50,16 @@ pub(super) fn get(
     app_id: &str,
     owner: &str,
     key: &str,
-) -> Result<Option<FileMeta>, EmulatorError> {
+) -> Result<Option<FileMeta>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM files WHERE app_id = ?1 AND owner = ?2 AND key = ?3"
     ))?;
     Ok(stmt
-        .query_row(params![app_id, owner, key], FileMeta::from_row)
+        .query_row(params![app_id, owner, key], meta_from_row)
         .optional()?)
 }
 
-fn referenced(tx: &Transaction<'_>, sha256: &str) -> Result<bool, EmulatorError> {
+fn referenced(tx: &Transaction<'_>, sha256: &str) -> Result<bool, StoreError> {
     Ok(tx
         .query_row(
             "SELECT 1 FROM files WHERE sha256 = ?1 LIMIT 1",
@@ -129,7 +77,7 @@ pub(super) fn delete_key(
     owner: &str,
     key: &str,
     orphans: &mut Orphans,
-) -> Result<bool, EmulatorError> {
+) -> Result<bool, StoreError> {
     let sha: Option<String> = tx
         .query_row(
             "DELETE FROM files WHERE app_id = ?1 AND owner = ?2 AND key = ?3 RETURNING sha256",
@@ -153,7 +101,7 @@ pub(super) fn delete_owner(
     tx: &Transaction<'_>,
     app_id: &str,
     owner: &str,
-) -> Result<Orphans, EmulatorError> {
+) -> Result<Orphans, StoreError> {
     let shas: Vec<String> = {
         let mut stmt =
             tx.prepare("DELETE FROM files WHERE app_id = ?1 AND owner = ?2 RETURNING sha256")?;
@@ -176,7 +124,7 @@ fn valid_sha(sha256: &str) -> bool {
 impl Db {
     /// Keeps file contents under `dir` (created if needed). Leftover
     /// uploads in `tmp/` and blobs no file refers to are removed.
-    pub fn with_files_dir(mut self, dir: &Path) -> Result<Self, EmulatorError> {
+    pub fn with_files_dir(mut self, dir: &Path) -> Result<Self, StoreError> {
         let tmp = dir.join("tmp");
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
@@ -188,15 +136,15 @@ impl Db {
         Ok(self)
     }
 
-    fn files_dir(&self) -> Result<&Path, EmulatorError> {
+    fn files_dir(&self) -> Result<&Path, StoreError> {
         self.files_dir
             .as_deref()
-            .ok_or_else(|| EmulatorError::Config("no files directory is set".into()))
+            .ok_or_else(|| StoreError::Invalid("no files directory is set".into()))
     }
 
     /// Removes blobs that no file refers to (after a crash between an
     /// upload's rename and its commit).
-    fn sweep_blobs(&self) -> Result<(), EmulatorError> {
+    fn sweep_blobs(&self) -> Result<(), StoreError> {
         let blobs = self.files_dir()?.join("blobs");
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT 1 FROM files WHERE sha256 = ?1 LIMIT 1")?;
@@ -217,13 +165,16 @@ impl Db {
     }
 
     /// A fresh path in `tmp/` for an upload in progress.
-    pub fn upload_path(&self) -> Result<PathBuf, EmulatorError> {
-        Ok(self.files_dir()?.join("tmp").join(crate::random_hex(16)?))
+    pub fn upload_path(&self) -> Result<PathBuf, StoreError> {
+        Ok(self
+            .files_dir()?
+            .join("tmp")
+            .join(crate::crypto::try_random_hex(16).map_err(StoreError::Invalid)?))
     }
 
-    fn blob_path(&self, sha256: &str) -> Result<PathBuf, EmulatorError> {
+    fn blob_path(&self, sha256: &str) -> Result<PathBuf, StoreError> {
         if !valid_sha(sha256) {
-            return Err(EmulatorError::Config(format!("not a SHA-256: {sha256}")));
+            return Err(StoreError::Invalid(format!("not a SHA-256: {sha256}")));
         }
         Ok(self
             .files_dir()?
@@ -240,7 +191,7 @@ impl Db {
         owner: &str,
         meta: &FileMeta,
         tmp: &Path,
-    ) -> Result<Written, EmulatorError> {
+    ) -> Result<Written, StoreError> {
         let blob = self.blob_path(&meta.sha256)?;
         let mut conn = self.conn();
         if blob.exists() {
@@ -299,7 +250,7 @@ impl Db {
         app_id: &str,
         owner: &str,
         key: &str,
-    ) -> Result<Option<(FileMeta, std::fs::File)>, EmulatorError> {
+    ) -> Result<Option<(FileMeta, std::fs::File)>, StoreError> {
         // Under the lock, so the blob cannot be removed between the two.
         let conn = self.conn();
         let Some(meta) = get(&conn, app_id, owner, key)? else {
@@ -373,7 +324,7 @@ mod tests {
         assert!(!blob.exists());
         // An object written under the key replaces the file.
         let mut m = serde_json::Map::new();
-        m.insert("two".into(), json!(1));
+        m.insert("two".into(), serde_json::json!(1));
         assert_eq!(
             db.put_objects("app", "u", &m, false).unwrap()[0].1,
             Written::Updated

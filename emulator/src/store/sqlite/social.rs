@@ -9,49 +9,11 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
-use super::{Db, now_ms};
-use crate::EmulatorError;
+use super::db::Db;
+use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 
 /// How long a challenge stays refused after its login was consumed.
 const USED_CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
-
-/// Tables added in schema version 2 (created on open, also in a version-1
-/// database).
-pub(super) const SCHEMA: &str = "
--- Schema 2: social logins in flight (one row per challenge, deleted when
--- the status call consumes it) and challenges already used (kept 10 minutes).
-CREATE TABLE IF NOT EXISTS social_logins (
-    challenge            TEXT PRIMARY KEY,
-    app_id               TEXT NOT NULL,
-    network              TEXT NOT NULL,
-    redirect_uri         TEXT,
-    code_challenge       TEXT,
-    link_user_id         TEXT,
-    scope                TEXT,
-    state                TEXT NOT NULL UNIQUE,
-    status               TEXT NOT NULL DEFAULT 'pending',
-    error                TEXT,
-    error_description    TEXT,
-    user_id              TEXT,
-    session_token_sha256 TEXT,
-    session_token        TEXT,
-    session_expires_ms   INTEGER,
-    expires_ms           INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS social_used_challenges (
-    challenge  TEXT PRIMARY KEY,
-    expires_ms INTEGER NOT NULL
-);
-";
-
-/// Who a social identity logs in as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SocialUser {
-    /// This user (found, created, or the one it was linked to).
-    Found(String),
-    /// Linking was asked, but the identity belongs to another user.
-    Conflict,
-}
 
 impl Db {
     /// Finds the user of a social identity, links it to `link_user`, or
@@ -59,9 +21,9 @@ impl Db {
     pub fn social_user(
         &self,
         app_id: &str,
-        identity: &crate::provider::Identity,
+        identity: &crate::model::Identity,
         link_user: Option<&str>,
-    ) -> Result<SocialUser, EmulatorError> {
+    ) -> Result<SocialUser, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let owner: Option<String> = tx
@@ -78,9 +40,9 @@ impl Db {
                 let user = match link {
                     Some(link) => link.to_owned(),
                     None => {
-                        let id = crate::provider::random_hex(16);
+                        let id = crate::crypto::random_hex(16);
                         if id.is_empty() {
-                            return Err(EmulatorError::Config(
+                            return Err(StoreError::Invalid(
                                 "the OS random generator failed".into(),
                             ));
                         }
@@ -107,11 +69,7 @@ impl Db {
 
     /// A user's profile as CloudMine shows it: `__id__`, `__type__`,
     /// `__services__` (linked networks, sorted), email and profile fields.
-    pub fn user_profile(
-        &self,
-        app_id: &str,
-        user_id: &str,
-    ) -> Result<Option<Value>, EmulatorError> {
+    pub fn user_profile(&self, app_id: &str, user_id: &str) -> Result<Option<Value>, StoreError> {
         let conn = self.conn();
         let row: Option<(Option<String>, Option<String>, String)> = conn
             .query_row(
@@ -146,94 +104,6 @@ impl Db {
     }
 }
 
-/// A login to store at start.
-#[derive(Debug, Clone)]
-pub struct NewLogin {
-    /// The client's challenge (primary key).
-    pub challenge: String,
-    /// The app.
-    pub app_id: String,
-    /// The network (lowercase).
-    pub network: String,
-    /// Where to send the browser at the end, if the client asked.
-    pub redirect_uri: Option<String>,
-    /// PKCE S256 challenge, if the client sent one.
-    pub code_challenge: Option<String>,
-    /// The user to link the identity to, when a valid session was given.
-    pub link_user: Option<String>,
-    /// The scope asked for.
-    pub scope: Option<String>,
-    /// Our `state` at the provider (random).
-    pub state: String,
-    /// When the pending login expires (ms since the epoch).
-    pub expires_ms: i64,
-}
-
-/// Where a login stands.
-#[derive(Clone, PartialEq, Eq)]
-pub enum LoginOutcome {
-    /// Waiting for the provider.
-    Pending,
-    /// A session was made for this user.
-    Finished {
-        /// The user.
-        user_id: String,
-        /// The session token (plain: handed out once by the status call).
-        token: String,
-        /// When the session expires (ms since the epoch).
-        expires_ms: i64,
-    },
-    /// The login failed.
-    Failed {
-        /// OAuth-style error code.
-        error: String,
-        /// Human-readable text.
-        description: String,
-    },
-}
-
-impl std::fmt::Debug for LoginOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LoginOutcome::Pending => f.write_str("Pending"),
-            LoginOutcome::Finished {
-                user_id,
-                expires_ms,
-                ..
-            } => f
-                .debug_struct("Finished")
-                .field("user_id", user_id)
-                .field("token", &"[redacted]")
-                .field("expires_ms", expires_ms)
-                .finish(),
-            LoginOutcome::Failed { error, description } => f
-                .debug_struct("Failed")
-                .field("error", error)
-                .field("description", description)
-                .finish(),
-        }
-    }
-}
-
-/// A stored login.
-#[derive(Debug, Clone)]
-pub struct PendingLogin {
-    /// The client's challenge.
-    pub challenge: String,
-    /// The app.
-    pub app_id: String,
-    /// The network.
-    pub network: String,
-    /// Where to send the browser at the end.
-    pub redirect_uri: Option<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: Option<String>,
-    /// The user to link to.
-    pub link_user: Option<String>,
-    /// Where it stands.
-    pub outcome: LoginOutcome,
-}
-
 const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \
      status, error, error_description, user_id, session_token, session_expires_ms";
 
@@ -265,7 +135,7 @@ fn login_from_row(r: &Row<'_>) -> rusqlite::Result<PendingLogin> {
 impl Db {
     /// Forgets expired logins (and the unclaimed sessions they made) and
     /// expired used challenges.
-    fn sweep_logins(tx: &rusqlite::Transaction<'_>, now: i64) -> Result<(), EmulatorError> {
+    fn sweep_logins(tx: &rusqlite::Transaction<'_>, now: i64) -> Result<(), StoreError> {
         tx.execute(
             "DELETE FROM sessions WHERE token_sha256 IN
                (SELECT session_token_sha256 FROM social_logins
@@ -282,7 +152,7 @@ impl Db {
 
     /// Stores a pending login; `Ok(false)` when its challenge is pending or
     /// was used in the last ten minutes.
-    pub fn insert_login(&self, login: &NewLogin) -> Result<bool, EmulatorError> {
+    pub fn insert_login(&self, login: &NewLogin) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         Self::sweep_logins(&tx, now_ms())?;
@@ -319,7 +189,7 @@ impl Db {
     }
 
     /// The live login with this provider `state`.
-    pub fn login_by_state(&self, state: &str) -> Result<Option<PendingLogin>, EmulatorError> {
+    pub fn login_by_state(&self, state: &str) -> Result<Option<PendingLogin>, StoreError> {
         Ok(self
             .conn()
             .query_row(
@@ -340,7 +210,7 @@ impl Db {
         challenge: &str,
         outcome: &LoginOutcome,
         token_sha256: Option<&str>,
-    ) -> Result<bool, EmulatorError> {
+    ) -> Result<bool, StoreError> {
         let conn = self.conn();
         let changed = match outcome {
             LoginOutcome::Pending => 0,
@@ -370,7 +240,7 @@ impl Db {
         &self,
         app_id: &str,
         challenge: &str,
-    ) -> Result<Option<PendingLogin>, EmulatorError> {
+    ) -> Result<Option<PendingLogin>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let now = now_ms();

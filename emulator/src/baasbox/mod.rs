@@ -11,30 +11,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::{check_password, hash_password, verify_password};
-use crate::db::{BbLink, BbUser, LinkOutcome, UnlinkOutcome, now_ms};
-use crate::hooks::RecordedRequest;
-use crate::provider::random_hex;
-use crate::server::{Shared, blocking, constant_time_eq, sha256_hex};
+use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
+use crate::extract::{PathParams, query_pairs, segments};
+use crate::fail::Fail;
+use crate::password::{check_password, hash_password, verify_password};
+use crate::state::{AppState, BaasBoxSettings};
+
+mod social;
+use crate::store::StoreError;
+use crate::store::{BbUser, now_ms};
 
 /// The networks the BaasBox front end knows.
 pub const BAASBOX_NETWORKS: &[&str] = &["facebook", "google", "github"];
-
-/// The BaasBox front end's settings.
-#[derive(Debug, Clone)]
-pub(crate) struct BaasBoxSettings {
-    /// Where it is mounted, e.g. `/baasbox` (no trailing slash).
-    pub prefix: String,
-    /// The app code clients must send; `None`: the front end is off.
-    pub app_code: Option<String>,
-    /// How long a session lasts.
-    pub session_ttl: Duration,
-}
 
 const SESSION_HEADER: &str = "x-bb-session";
 const APPCODE_HEADER: &str = "x-baasbox-appcode";
@@ -56,8 +51,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> BbError {
     }
 }
 
-impl From<crate::server::Fail> for BbError {
-    fn from(f: crate::server::Fail) -> Self {
+impl From<StoreError> for BbError {
+    fn from(e: StoreError) -> Self {
+        Fail::from(e).into()
+    }
+}
+
+impl From<Fail> for BbError {
+    fn from(f: Fail) -> Self {
         error(f.0, f.1)
     }
 }
@@ -65,11 +66,15 @@ impl From<crate::server::Fail> for BbError {
 const SECRET_HEADERS: &[&str] = &[SESSION_HEADER, APPCODE_HEADER, "authorization", "cookie"];
 
 impl BbError {
-    fn into_response(self, req: &RecordedRequest, resource: &str) -> Response {
+    fn into_response(
+        self,
+        method: &Method,
+        headers: &[(String, String)],
+        resource: &str,
+    ) -> Response {
         // BaasBox echoed the request headers, secrets included; ours are
         // redacted.
-        let headers: Map<String, Value> = req
-            .headers
+        let headers: Map<String, Value> = headers
             .iter()
             .map(|(n, v)| {
                 let v = if SECRET_HEADERS.contains(&n.as_str()) {
@@ -84,7 +89,7 @@ impl BbError {
             "result": "error",
             "message": self.message,
             "resource": resource,
-            "method": req.method,
+            "method": method.as_str(),
             "request_header": headers,
             "API_version": "0.9.5",
             "http_code": self.status.as_u16(),
@@ -105,62 +110,150 @@ fn ok(status: StatusCode, data: Value, session: Option<&str>) -> Response {
     response
 }
 
-struct Ctx<'a> {
-    shared: &'a Arc<Shared>,
-    settings: &'a BaasBoxSettings,
-    req: &'a RecordedRequest,
-    body: &'a [u8],
+/// A request under the BaasBox prefix, as the handlers read it.
+pub(crate) struct BbCall {
+    state: Arc<AppState>,
+    method: Method,
+    /// Headers as text (invalid UTF-8 replaced), in order.
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    /// The path under the prefix, e.g. `/social/github`.
+    resource: String,
+    /// The `{network}` of the social routes.
+    network: String,
+    body: Bytes,
 }
 
-/// Routes a request under the prefix; `rest` is the path after it.
-pub(crate) async fn route(
-    shared: &Arc<Shared>,
-    method: &Method,
-    rest: &[&str],
-    req: &RecordedRequest,
-    body: &[u8],
-) -> Response {
-    let settings = &shared.baasbox;
-    let resource = format!("/{}", rest.join("/"));
-    let ctx = Ctx {
-        shared,
-        settings,
-        req,
-        body,
-    };
-    let outcome = match (rest, method) {
-        (["login"], &Method::POST) => ctx.login().await,
-        (["logout"], &Method::POST) => ctx.logout().await,
-        (["me"], &Method::GET) => ctx.me().await,
-        (["user"], &Method::POST) => ctx.signup().await,
-        (["social"], &Method::GET) => ctx.list().await,
-        (["social", network], &Method::POST) => ctx.social_login(network).await,
-        (["social", network], &Method::PUT) => ctx.link(network).await,
-        (["social", network], &Method::DELETE) => ctx.unlink(network).await,
-        (["login" | "logout" | "me" | "user" | "social"] | ["social", _], _) => Err(error(
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+fn resource_of(rest: &[String]) -> String {
+    format!("/{}", rest.join("/"))
+}
+
+impl FromRequest<Arc<AppState>> for BbCall {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let network = PathParams::from_request_parts(&mut parts, state)
+            .await
+            .map_or_else(|e| match e {}, |p| p.get("network").to_owned());
+        // Nested under the prefix: the URI is the path below it.
+        let resource = resource_of(&segments(parts.uri.path()));
+        let headers = header_pairs(&parts.headers);
+        let body = match to_bytes(body, usize::MAX).await {
+            Ok(body) => body,
+            Err(e) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body could not be read: {e}"),
+                )
+                .into_response(&parts.method, &headers, &resource));
+            }
+        };
+        Ok(BbCall {
+            state: Arc::clone(state),
+            method: parts.method,
+            headers,
+            query: query_pairs(parts.uri.query()),
+            resource,
+            network,
+            body,
+        })
+    }
+}
+
+impl BbCall {
+    fn answer(&self, outcome: Result<Response, BbError>) -> Response {
+        outcome.unwrap_or_else(|e| e.into_response(&self.method, &self.headers, &self.resource))
+    }
+}
+
+/// `POST /login`.
+pub(crate) async fn login(c: BbCall) -> Response {
+    c.answer(c.login().await)
+}
+
+/// `POST /logout`.
+pub(crate) async fn logout(c: BbCall) -> Response {
+    c.answer(c.logout().await)
+}
+
+/// `GET /me`.
+pub(crate) async fn me(c: BbCall) -> Response {
+    c.answer(c.me().await)
+}
+
+/// `POST /user`: sign up.
+pub(crate) async fn signup(c: BbCall) -> Response {
+    c.answer(c.signup().await)
+}
+
+/// `GET /social`: the user's links.
+pub(crate) async fn links(c: BbCall) -> Response {
+    c.answer(c.list().await)
+}
+
+/// `POST /social/{network}`: log in with a provider's token.
+pub(crate) async fn social_login(c: BbCall) -> Response {
+    c.answer(c.social_login(&c.network).await)
+}
+
+/// `PUT /social/{network}`: link.
+pub(crate) async fn link(c: BbCall) -> Response {
+    c.answer(c.link(&c.network).await)
+}
+
+/// `DELETE /social/{network}`: unlink.
+pub(crate) async fn unlink(c: BbCall) -> Response {
+    c.answer(c.unlink(&c.network).await)
+}
+
+/// What the front end answers for a path or method it does not serve;
+/// `rest` is the decoded path below the prefix.
+pub(crate) fn miss(method: &Method, headers: &HeaderMap, rest: &[String]) -> Response {
+    let resource = resource_of(rest);
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let e = match words.as_slice() {
+        ["login" | "logout" | "me" | "user" | "social"] | ["social", _] => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on {resource}"),
-        )),
-        _ => Err(error(
+        ),
+        _ => error(
             StatusCode::NOT_FOUND,
             format!("no such resource: {resource}"),
-        )),
+        ),
     };
-    outcome.unwrap_or_else(|e| e.into_response(req, &resource))
+    e.into_response(method, &header_pairs(headers), &resource)
 }
 
 fn session_ttl_ms(settings: &BaasBoxSettings) -> i64 {
     i64::try_from(settings.session_ttl.as_millis()).unwrap_or(i64::MAX)
 }
 
-impl Ctx<'_> {
+impl BbCall {
     fn header(&self, name: &str) -> Option<&str> {
-        self.req.header(name).filter(|v| !v.is_empty())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn settings(&self) -> &BaasBoxSettings {
+        &self.state.baasbox
     }
 
     fn query(&self, name: &str) -> Option<&str> {
-        self.req
-            .query
+        self.query
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -175,7 +268,7 @@ impl Ctx<'_> {
             .or_else(|| self.query(APPCODE_HEADER))
             .or_else(|| self.query("appcode"))
             .or(fallback);
-        let expected = self.settings.app_code.as_deref().unwrap_or_default();
+        let expected = self.settings().app_code.as_deref().unwrap_or_default();
         match given {
             None => Err(error(
                 StatusCode::BAD_REQUEST,
@@ -194,7 +287,7 @@ impl Ctx<'_> {
             .or_else(|| self.query(SESSION_HEADER))
         {
             let hash = sha256_hex(token);
-            let user = blocking(&self.shared.db, move |db| db.bb_session_user(&hash)).await?;
+            let user = self.state.store.bb_session_user(&hash).await?;
             return user.ok_or(BbError {
                 status: StatusCode::UNAUTHORIZED,
                 message: "the session is invalid or expired".into(),
@@ -203,7 +296,7 @@ impl Ctx<'_> {
         }
         if let Some((username, password)) = self.basic() {
             let name = username.clone();
-            let user = blocking(&self.shared.db, move |db| db.bb_user(&name)).await?;
+            let user = self.state.store.bb_user(&name).await?;
             if let Some(user) = user
                 && verify_password(&password, user.password_hash.as_deref())
             {
@@ -239,11 +332,11 @@ impl Ctx<'_> {
             .header("content-type")
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
         if is_form {
-            return Ok(form_urlencoded::parse(self.body)
+            return Ok(form_urlencoded::parse(&self.body)
                 .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
                 .collect());
         }
-        match serde_json::from_slice(self.body) {
+        match serde_json::from_slice(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(error(
                 StatusCode::BAD_REQUEST,
@@ -265,20 +358,18 @@ impl Ctx<'_> {
             ));
         }
         let (hash, user) = (sha256_hex(&token), username.to_owned());
-        let expires = now_ms().saturating_add(session_ttl_ms(self.settings));
-        blocking(&self.shared.db, move |db| {
-            db.bb_create_session(&hash, &user, expires)
-        })
-        .await?;
+        let expires = now_ms().saturating_add(session_ttl_ms(self.settings()));
+        self.state
+            .store
+            .bb_create_session(&hash, &user, expires)
+            .await?;
         Ok(token)
     }
 
     async fn profile(&self, username: &str) -> Result<Value, BbError> {
         let name = username.to_owned();
-        let (user, links) = blocking(&self.shared.db, move |db| {
-            Ok((db.bb_user(&name)?, db.bb_links(&name)?))
-        })
-        .await?;
+        let user = self.state.store.bb_user(&name).await?;
+        let links = self.state.store.bb_links(&name).await?;
         let user = user.ok_or_else(|| error(StatusCode::NOT_FOUND, "the user no longer exists"))?;
         let social: Map<String, Value> = links
             .iter()
@@ -329,7 +420,7 @@ impl Ctx<'_> {
             ));
         };
         let name = username.clone();
-        let user = blocking(&self.shared.db, move |db| db.bb_user(&name)).await?;
+        let user = self.state.store.bb_user(&name).await?;
         let verified = tokio::task::spawn_blocking(move || {
             user.filter(|u| verify_password(&password, u.password_hash.as_deref()))
         })
@@ -367,7 +458,7 @@ impl Ctx<'_> {
             email: field("email"),
             created: now_ms(),
         };
-        let created = blocking(&self.shared.db, move |db| db.bb_create_user(&user)).await?;
+        let created = self.state.store.bb_create_user(&user).await?;
         if !created {
             return Err(error(
                 StatusCode::CONFLICT,
@@ -389,172 +480,13 @@ impl Ctx<'_> {
             ));
         };
         let hash = sha256_hex(token);
-        blocking(&self.shared.db, move |db| db.bb_delete_session(&hash)).await?;
+        self.state.store.bb_delete_session(&hash).await?;
         Ok(ok(StatusCode::OK, Value::from("user logged out"), None))
     }
 
     async fn me(&self) -> Result<Response, BbError> {
         let user = self.user().await?;
         Ok(ok(StatusCode::OK, self.profile(&user).await?, None))
-    }
-
-    async fn list(&self) -> Result<Response, BbError> {
-        let user = self.user().await?;
-        let links = blocking(&self.shared.db, move |db| db.bb_links(&user)).await?;
-        if links.is_empty() {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                "no social network is linked to this user",
-            ));
-        }
-        let data: Vec<Value> = links
-            .into_iter()
-            .map(|l| {
-                json!({
-                    "username": l.name,
-                    "password": null,
-                    "from": l.network,
-                    "token": l.token,
-                    "secret": l.secret,
-                    "id": l.provider_id,
-                    "additionalData": {
-                        "email": l.email,
-                        "name": l.name,
-                        "avatarUrl": null,
-                        "personal_url": null,
-                    },
-                })
-            })
-            .collect();
-        Ok(ok(StatusCode::OK, Value::Array(data), None))
-    }
-
-    fn network(network: &str) -> Result<String, BbError> {
-        let lower = network.to_ascii_lowercase();
-        if BAASBOX_NETWORKS.contains(&lower.as_str()) {
-            Ok(lower)
-        } else {
-            Err(error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unknown social network {network:?}; use one of {}",
-                    BAASBOX_NETWORKS.join(", ")
-                ),
-            ))
-        }
-    }
-
-    /// The identity behind `oauth_token` (body or query), as a link record:
-    /// asked of the network's configured real provider (its userinfo
-    /// endpoint), or else of the built-in one.
-    async fn identity(&self, network: &str) -> Result<BbLink, BbError> {
-        let from_query = (self.query("oauth_token"), self.query("oauth_secret"));
-        let (token, secret) = if from_query.0.is_some() || from_query.1.is_some() {
-            (
-                from_query.0.map(str::to_owned),
-                from_query.1.map(str::to_owned),
-            )
-        } else {
-            let fields = self.fields()?;
-            let get = |n: &str| text_field(&fields, n);
-            (get("oauth_token"), get("oauth_secret"))
-        };
-        let (Some(token), Some(secret)) = (token, secret) else {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "oauth_token and oauth_secret are required",
-            ));
-        };
-        let invalid = || {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("the token is not valid for {network}"),
-            )
-        };
-        let identity = match self.shared.social.providers.get(network) {
-            Some(config) => {
-                let http = crate::broker::provider_client()
-                    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-                crate::broker::identity_for_token(&http, config, network, &token)
-                    .await
-                    .map_err(|why| {
-                        tracing::info!(network, why = %why, "a provider refused a BaasBox token");
-                        invalid()
-                    })?
-            }
-            None => self
-                .shared
-                .provider
-                .identity_for_token(&token)
-                .filter(|i| i.network.eq_ignore_ascii_case(network))
-                .ok_or_else(invalid)?,
-        };
-        Ok(BbLink {
-            network: network.to_owned(),
-            provider_id: identity.id,
-            name: identity.name,
-            email: identity.email,
-            token,
-            secret,
-        })
-    }
-
-    async fn social_login(&self, network: &str) -> Result<Response, BbError> {
-        self.app_code(None)?;
-        let network = Self::network(network)?;
-        let link = self.identity(&network).await?;
-        let new_user = BbUser {
-            username: uuid_like(),
-            id: random_hex(16),
-            password_hash: None,
-            generated: true,
-            email: Some(link.email.clone()),
-            created: now_ms(),
-        };
-        let (username, _created) = blocking(&self.shared.db, move |db| {
-            db.bb_social_login(&link, &new_user)
-        })
-        .await?;
-        self.logged_in(&username, StatusCode::OK).await
-    }
-
-    async fn link(&self, network: &str) -> Result<Response, BbError> {
-        let user = self.user().await?;
-        let network = Self::network(network)?;
-        let link = self.identity(&network).await?;
-        let name = user.clone();
-        let outcome = blocking(&self.shared.db, move |db| db.bb_link(&name, &link)).await?;
-        match outcome {
-            LinkOutcome::Linked | LinkOutcome::AlreadyLinked => {
-                Ok(ok(StatusCode::OK, Value::from(""), None))
-            }
-            LinkOutcome::OwnedByOther => Err(error(
-                StatusCode::CONFLICT,
-                format!("this {network} account is linked to another user"),
-            )),
-            LinkOutcome::NetworkTaken => Err(error(
-                StatusCode::CONFLICT,
-                format!("another {network} account is linked to this user; unlink it first"),
-            )),
-        }
-    }
-
-    async fn unlink(&self, network: &str) -> Result<Response, BbError> {
-        let user = self.user().await?;
-        let network = Self::network(network)?;
-        let net = network.clone();
-        let outcome = blocking(&self.shared.db, move |db| db.bb_unlink(&user, &net)).await?;
-        match outcome {
-            UnlinkOutcome::Removed => Ok(ok(StatusCode::OK, Value::from(""), None)),
-            UnlinkOutcome::NotLinked => Err(error(
-                StatusCode::NOT_FOUND,
-                format!("{network} is not linked to this user"),
-            )),
-            UnlinkOutcome::LastLoginMethod => Err(error(
-                StatusCode::CONFLICT,
-                format!("{network} is this user's only way to log in; it cannot be unlinked"),
-            )),
-        }
     }
 }
 

@@ -1,0 +1,226 @@
+//! Request pieces as the handlers take them: path parameters and query
+//! pairs decoded leniently (as the emulator always did, never with axum's
+//! plain-text rejections), header text, and the checked caller: the app by
+//! its API key and, for user-level data, the session's user.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::fail::Fail;
+use crate::pages;
+use crate::state::AppState;
+
+/// A path segment or parameter, percent-decoded (invalid UTF-8 replaced).
+pub(crate) fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The decoded segments of a path (`/a/b%20c` → `["a", "b c"]`).
+pub(crate) fn segments(path: &str) -> Vec<String> {
+    path.split('/').skip(1).map(decode).collect()
+}
+
+/// The decoded pairs of a query string, in order, repeated names kept.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// The first value of `name` among query pairs (empty values included).
+pub(crate) fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A header's value as text (invalid UTF-8 replaced).
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<Cow<'a, str>> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+}
+
+/// The matched route's parameters, percent-decoded leniently.
+pub(crate) struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    fn of(parts: &Parts) -> Self {
+        let Some(template) = parts.extensions.get::<MatchedPath>() else {
+            return PathParams(Vec::new());
+        };
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(parts.uri.path(), |u| u.0.path());
+        let params = template
+            .as_str()
+            .split('/')
+            .zip(path.split('/'))
+            .filter_map(|(t, value)| {
+                let name = t.strip_prefix('{')?.strip_suffix('}')?;
+                Some((name.to_owned(), decode(value)))
+            })
+            .collect();
+        PathParams(params)
+    }
+
+    /// A parameter by name (empty when the route has none of that name).
+    pub(crate) fn get(&self, name: &str) -> &str {
+        first(&self.0, name).unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(PathParams::of(parts))
+    }
+}
+
+/// The query's decoded pairs.
+pub(crate) struct QueryPairs(pub(crate) Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(QueryPairs(query_pairs(parts.uri.query())))
+    }
+}
+
+/// 404 for an unknown app, 401 for a missing or wrong `X-CloudMine-ApiKey`.
+pub(crate) fn check_api_key(
+    state: &AppState,
+    app_id: &str,
+    headers: &HeaderMap,
+) -> Result<(), Fail> {
+    let Some(key) = state.apps.get(app_id) else {
+        return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
+    };
+    let given = header(headers, "x-cloudmine-apikey").unwrap_or_default();
+    if constant_time_eq(given.as_bytes(), key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Fail::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid or missing API key",
+        ))
+    }
+}
+
+/// The user of the `X-CloudMine-SessionToken` session, or 401.
+pub(crate) async fn session_user(
+    state: &AppState,
+    app_id: &str,
+    headers: &HeaderMap,
+) -> Result<String, Fail> {
+    let token = header(headers, "x-cloudmine-sessiontoken").unwrap_or_default();
+    let user = if token.is_empty() {
+        None
+    } else {
+        let (app, hash) = (app_id.to_owned(), sha256_hex(&token));
+        state.store.session_user(&app, &hash).await?
+    };
+    user.ok_or_else(|| {
+        Fail::new(
+            StatusCode::UNAUTHORIZED,
+            "a valid session token is required for user-level data",
+        )
+    })
+}
+
+/// Whether a route serves the app's data or a user's (`/user/...`).
+pub(crate) trait Level: Send + Sync + 'static {
+    /// True for user-level routes, which need a session.
+    const USER: bool;
+}
+
+/// App-level data: the API key is enough.
+pub(crate) enum AppLevel {}
+
+/// User-level data: the API key and a live session.
+pub(crate) enum UserLevel {}
+
+impl Level for AppLevel {
+    const USER: bool = false;
+}
+
+impl Level for UserLevel {
+    const USER: bool = true;
+}
+
+/// The checked caller of a `/v1/app/{app}/...` route.
+pub(crate) struct Caller<L = AppLevel> {
+    pub(crate) app_id: String,
+    /// The session's user, for user-level routes.
+    pub(crate) user_id: Option<String>,
+    level: PhantomData<fn() -> L>,
+}
+
+impl<L> Caller<L> {
+    /// Whose data: the user's id, or `""` for the app's.
+    pub(crate) fn owner(&self) -> &str {
+        self.user_id.as_deref().unwrap_or_default()
+    }
+}
+
+impl<L: Level> FromRequestParts<Arc<AppState>> for Caller<L> {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Fail> {
+        let app_id = PathParams::of(parts).get("app").to_owned();
+        check_api_key(state, &app_id, &parts.headers)?;
+        let user_id = if L::USER {
+            Some(session_user(state, &app_id, &parts.headers).await?)
+        } else {
+            None
+        };
+        Ok(Caller {
+            app_id,
+            user_id,
+            level: PhantomData,
+        })
+    }
+}
+
+/// A known app, for the browser-facing routes: an unknown one is a page.
+pub(crate) struct KnownApp {
+    pub(crate) app_id: String,
+    pub(crate) api_key: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for KnownApp {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let app_id = PathParams::of(parts).get("app").to_owned();
+        match state.apps.get(&app_id) {
+            Some(key) => Ok(KnownApp {
+                api_key: key.clone(),
+                app_id,
+            }),
+            None => Err(unknown_app_page()),
+        }
+    }
+}
+
+/// The page an unknown app's browser-facing route answers.
+pub(crate) fn unknown_app_page() -> Response {
+    pages::error(StatusCode::NOT_FOUND, "This application is unknown.")
+}

@@ -1,0 +1,46 @@
+//! Plain data shared by the handlers and the storage: who signed in at a
+//! provider, and the mails the emulator "sends". Imports nothing from the
+//! crate.
+
+use sha2::{Digest, Sha256};
+
+/// A person at an identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's user id: the first 16 hex digits of SHA-256(email).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// The network the identity signed in with.
+    pub network: String,
+}
+
+impl Identity {
+    /// The identity for an email at a network.
+    pub fn new(network: &str, name: &str, email: &str) -> Self {
+        let digest = hex::encode(Sha256::digest(email.trim().to_ascii_lowercase().as_bytes()));
+        Identity {
+            id: digest[..16].to_owned(),
+            name: name.trim().to_owned(),
+            email: email.trim().to_owned(),
+            network: network.to_owned(),
+        }
+    }
+}
+
+/// A mail the emulator "sent": password resets land here instead of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Mail {
+    /// The application that sent it.
+    pub app_id: String,
+    /// The recipient.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The text, which includes the token.
+    pub body: String,
+    /// The reset token, for tests.
+    pub token: String,
+}

@@ -1,0 +1,75 @@
+//! What every handler shares: settings, storage, the provider's codes and
+//! the test hooks' state. Imports no handler.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::hooks::{Fault, RecordedRequest};
+use crate::model::Mail;
+use crate::oauth::ProviderState;
+use crate::store::Store;
+use crate::{ProviderConfig, SnippetInput};
+
+/// A server-side snippet.
+pub(crate) type Snippet = Arc<dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync>;
+
+/// Social-login settings of an emulator.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SocialSettings {
+    pub auto_consent: bool,
+    pub identities: Vec<(String, String)>,
+    pub redirect_support: bool,
+    /// App → enabled networks; an app not listed has every network.
+    pub networks: HashMap<String, HashSet<String>>,
+    pub providers: HashMap<String, ProviderConfig>,
+}
+
+/// The BaasBox front end's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct BaasBoxSettings {
+    /// Where it is mounted, e.g. `/baasbox` (no trailing slash).
+    pub prefix: String,
+    /// The app code clients must send; `None`: the front end is off.
+    pub app_code: Option<String>,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+}
+
+/// The state behind every route.
+pub(crate) struct AppState {
+    /// Every read and write; handlers never see the backend behind it.
+    pub store: Arc<dyn Store>,
+    /// `http://127.0.0.1:PORT`, for absolute URLs in redirects.
+    pub base_url: String,
+    pub social: SocialSettings,
+    pub baasbox: BaasBoxSettings,
+    pub provider: ProviderState,
+    pub outbox: Mutex<Vec<Mail>>,
+    /// App id → API key; apps are only added at start, so this is read-only.
+    pub apps: HashMap<String, String>,
+    pub max_body: usize,
+    /// Largest file per app, and the default for apps not listed.
+    pub file_limits: HashMap<String, u64>,
+    pub default_file_limit: u64,
+    /// A temporary files directory (for an in-memory database), removed
+    /// when the server goes away.
+    pub _files_temp: Option<tempfile::TempDir>,
+    pub snippets: HashMap<String, Snippet>,
+    pub recorded: Mutex<VecDeque<RecordedRequest>>,
+    pub delay_ms: AtomicU64,
+    pub faults: Mutex<Vec<Fault>>,
+}
+
+impl AppState {
+    /// The largest file `app_id` may upload.
+    pub(crate) fn file_limit(&self, app_id: &str) -> u64 {
+        self.file_limits
+            .get(app_id)
+            .copied()
+            .unwrap_or(self.default_file_limit)
+    }
+}

@@ -1,0 +1,68 @@
+//! The database handle: one SQLite connection behind a mutex, opened and
+//! migrated here; the other files of this module add its statements.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, params};
+
+use super::migrate;
+use crate::store::StoreError;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// The database.
+pub struct Db {
+    conn: Mutex<Connection>,
+    /// Where file contents live (`blobs/`, `tmp/`); `None` until set.
+    pub(super) files_dir: Option<PathBuf>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, or in memory for `:memory:`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = if path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn
+        };
+        let mut conn = conn;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate::migrate(&mut conn)?;
+        Ok(Db {
+            conn: Mutex::new(conn),
+            files_dir: None,
+        })
+    }
+
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates or replaces an app.
+    pub fn upsert_app(&self, app_id: &str, api_key: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO apps (app_id, api_key) VALUES (?1, ?2)
+             ON CONFLICT(app_id) DO UPDATE SET api_key = excluded.api_key",
+            params![app_id, api_key],
+        )?;
+        Ok(())
+    }
+
+    /// Every app with its API key (loaded once at start).
+    pub fn apps(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT app_id, api_key FROM apps")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
