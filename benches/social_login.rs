@@ -16,10 +16,16 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use cloudmine::{HttpOpener, SocialNetwork, WebService};
 use cloudmine_emulator::Emulator;
+use reqwest::Method;
 use sha2::Digest;
+
+// The emulator tests' helpers: start URL and API-key requests.
+#[path = "../emulator/tests/support/mod.rs"]
+mod support;
 
 const APP: &str = "bench";
 const KEY: &str = "bench-key";
+const APP_KEY: support::App = support::App(APP, KEY);
 const LOGINS: usize = 200;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -31,7 +37,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The protocol by hand: what any client must do, without a listener.
-async fn baseline_login(http: &reqwest::Client, base: &str, i: usize) {
+async fn baseline_login(http: &reqwest::Client, emu: &Emulator, i: usize) {
     let verifier = format!("{:0>43}", i);
     let challenge_s256 = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
@@ -39,16 +45,17 @@ async fn baseline_login(http: &reqwest::Client, base: &str, i: usize) {
         "{:0>32x}",
         0xC0FFEE_u64 * (i as u64 + 1) + Instant::now().elapsed().as_nanos() as u64
     );
-    let mut url =
-        reqwest::Url::parse(&format!("{base}/v1/app/{APP}/account/social/login")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("service", "github")
-        .append_pair("apikey", KEY)
-        .append_pair("challenge", &challenge)
-        .append_pair("redirect_uri", "http://127.0.0.1:9/callback")
-        .append_pair("code_challenge", &challenge_s256)
-        .append_pair("code_challenge_method", "S256");
-    let mut next = url.to_string();
+    let url = APP_KEY.start_url(
+        emu,
+        &challenge,
+        "github",
+        Some("http://127.0.0.1:9/callback"),
+        &[
+            ("code_challenge", &challenge_s256),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let mut next = url;
     // Follow redirects until the one that points at the app.
     loop {
         let r = http.get(&next).send().await.expect("baseline hop");
@@ -69,11 +76,9 @@ async fn baseline_login(http: &reqwest::Client, base: &str, i: usize) {
             None => panic!("the baseline flow stopped early at {next}"),
         }
     }
-    let status: serde_json::Value = http
-        .get(format!(
-            "{base}/v1/app/{APP}/account/social/login/status/{challenge}?code_verifier={verifier}"
-        ))
-        .header("x-cloudmine-apikey", KEY)
+    let status_path = format!("account/social/login/status/{challenge}?code_verifier={verifier}");
+    let status: serde_json::Value = APP_KEY
+        .request_via(http, &emu.base_url(), Method::GET, &status_path)
         .send()
         .await
         .unwrap()
@@ -113,7 +118,7 @@ async fn main() {
             .opener(opener.clone())
             .await
             .unwrap();
-        baseline_login(&http, &base, i).await;
+        baseline_login(&http, &emu, i).await;
     }
     let (mut sdk, mut bare) = (Vec::new(), Vec::new());
     for i in 0..LOGINS {
@@ -132,7 +137,7 @@ async fn main() {
                     .unwrap();
                 sdk.push(t.elapsed());
             } else {
-                baseline_login(&http, &base, 1000 + i).await;
+                baseline_login(&http, &emu, 1000 + i).await;
                 bare.push(t.elapsed());
             }
         }

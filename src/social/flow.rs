@@ -70,31 +70,32 @@ pub(crate) async fn wait_for_browser(
 }
 
 /// The builder options every browser login has: `timeout`, `opener`,
-/// `port`, `landing_page` (fields of the same names; `landing` for the page).
+/// `port`, `landing_page` (fields of the same names; `landing` for the page),
+/// on the call itself or on the field named after the type.
 macro_rules! browser_login_options {
-    ($ty:ty) => {
+    ($ty:ty $(, $f:ident)*) => {
         impl $ty {
             /// How long the whole login may take (default 5 minutes).
             pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-                self.timeout = timeout;
+                self$(.$f)*.timeout = timeout;
                 self
             }
 
             /// How the URL is opened (default: [`SystemBrowser`](crate::SystemBrowser)).
             pub fn opener(mut self, opener: impl $crate::BrowserOpener) -> Self {
-                self.opener = Box::new(opener);
+                self$(.$f)*.opener = Box::new(opener);
                 self
             }
 
             /// A fixed listener port (default 0: any free port, which avoids clashes).
             pub fn port(mut self, port: u16) -> Self {
-                self.port = port;
+                self$(.$f)*.port = port;
                 self
             }
 
             /// The pages the browser shows when it comes back.
             pub fn landing_page(mut self, page: $crate::LandingPage) -> Self {
-                self.landing = page;
+                self$(.$f)*.landing = page;
                 self
             }
         }

@@ -68,27 +68,20 @@ pub type SocialLogin = Login;
 /// ```
 #[must_use = "a login does nothing until it is awaited"]
 pub struct SocialLoginCall {
-    client: Client,
-    network: SocialNetwork,
-    scope: Option<String>,
-    link: Option<bool>,
-    timeout: Duration,
-    opener: Box<dyn BrowserOpener>,
-    port: u16,
-    landing: LandingPage,
-    mode: LoginMode,
+    flow: Flow,
     handlers: Handlers,
 }
 
 impl std::fmt::Debug for SocialLoginCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flow = &self.flow;
         f.debug_struct("SocialLoginCall")
-            .field("network", &self.network)
-            .field("scope", &self.scope)
-            .field("link", &self.link)
-            .field("timeout", &self.timeout)
-            .field("port", &self.port)
-            .field("mode", &self.mode)
+            .field("network", &flow.network)
+            .field("scope", &flow.scope)
+            .field("link", &flow.link)
+            .field("timeout", &flow.timeout)
+            .field("port", &flow.port)
+            .field("mode", &flow.mode)
             .finish_non_exhaustive()
     }
 }
@@ -96,41 +89,43 @@ impl std::fmt::Debug for SocialLoginCall {
 impl SocialLoginCall {
     pub(crate) fn new(client: &Client, network: SocialNetwork) -> Self {
         SocialLoginCall {
-            client: client.clone(),
-            network,
-            scope: None,
-            link: None,
-            timeout: DEFAULT_LOGIN_TIMEOUT,
-            opener: Box::new(SystemBrowser),
-            port: 0,
-            landing: LandingPage::default(),
-            mode: LoginMode::Loopback,
+            flow: Flow {
+                client: client.clone(),
+                network,
+                scope: None,
+                link: None,
+                timeout: DEFAULT_LOGIN_TIMEOUT,
+                opener: Box::new(SystemBrowser),
+                port: 0,
+                landing: LandingPage::default(),
+                mode: LoginMode::Loopback,
+            },
             handlers: Handlers::new(),
         }
     }
 
     /// OAuth scope to ask the provider for (`scope=`).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        self.flow.scope = Some(scope.into());
         self
     }
 
     /// Link the network to the logged-in user (the default when a session
     /// exists), or `false` to log in separately.
     pub fn link(mut self, link: bool) -> Self {
-        self.link = Some(link);
+        self.flow.link = Some(link);
         self
     }
 
     /// Loopback redirect (default) or status polling.
     pub fn mode(mut self, mode: LoginMode) -> Self {
-        self.mode = mode;
+        self.flow.mode = mode;
         self
     }
 }
 
 crate::events::impl_event_emitter!(SocialLoginCall);
-super::flow::browser_login_options!(SocialLoginCall);
+super::flow::browser_login_options!(SocialLoginCall, flow);
 
 impl IntoFuture for SocialLoginCall {
     type Output = Result<SocialLogin>;
@@ -155,7 +150,8 @@ enum Wait {
     Polling { interval: Duration },
 }
 
-/// A login under way: the call's settings, without its handlers.
+/// A login's settings, and the login under way (the call without its
+/// handlers).
 struct Flow {
     client: Client,
     network: SocialNetwork,
@@ -170,29 +166,7 @@ struct Flow {
 
 impl SocialLoginCall {
     async fn run(self) -> Result<SocialLogin> {
-        let SocialLoginCall {
-            client,
-            network,
-            scope,
-            link,
-            timeout,
-            opener,
-            port,
-            landing,
-            mode,
-            handlers,
-        } = self;
-        let flow = Flow {
-            client,
-            network,
-            scope,
-            link,
-            timeout,
-            opener,
-            port,
-            landing,
-            mode,
-        };
+        let SocialLoginCall { flow, handlers } = self;
         let mut completion = Completion::new(handlers);
         let outcome = flow.login(&mut completion).await;
         let processed = match &outcome {

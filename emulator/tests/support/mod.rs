@@ -65,7 +65,19 @@ impl App {
     /// A request to `path` with the API key, at the server at `base` (an
     /// emulator run as a process).
     pub fn request_at(&self, base: &str, method: Method, path: &str) -> RequestBuilder {
-        http()
+        self.request_via(&http(), base, method, path)
+    }
+
+    /// A request to `path` with the API key, sent by `client` (a benchmark
+    /// keeps one client, and its connections, for every request).
+    pub fn request_via(
+        &self,
+        client: &Client,
+        base: &str,
+        method: Method,
+        path: &str,
+    ) -> RequestBuilder {
+        client
             .request(method, format!("{base}/v1/app/{}/{path}", self.0))
             .header("x-cloudmine-apikey", self.1)
     }
