@@ -59,3 +59,34 @@ async fn outbox_is_not_served_unless_test_hooks_are_on() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// The database (password and session hashes, every app's data) and the
+/// uploaded files are readable by this user only.
+#[cfg(unix)]
+#[tokio::test]
+async fn database_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data.sqlite");
+    let emu = Emulator::builder()
+        .app(APP.0, APP.1)
+        .database(&db)
+        .start()
+        .await
+        .unwrap();
+    let r = APP
+        .request(&emu, Method::PUT, "binary/f?filename=f.txt")
+        .body("contents")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&dir.path().join("data.sqlite-wal")), 0o600);
+    let files = dir.path().join("data.sqlite-files");
+    for d in [files.clone(), files.join("tmp"), files.join("blobs")] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    emu.shutdown().await.unwrap();
+}
