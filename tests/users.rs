@@ -264,7 +264,12 @@ async fn passwords_and_credentials_change() {
 
 #[tokio::test]
 async fn password_reset_through_the_outbox() {
-    let emu = emulator().await;
+    let emu = cloudmine_emulator::Emulator::builder()
+        .app(APP, KEY)
+        .test_hooks(true)
+        .start()
+        .await
+        .unwrap();
     let ws = signed_up(&emu, "frank@example.com").await;
     ws.users()
         .reset_password("frank@example.com")

@@ -149,6 +149,7 @@ pub struct EmulatorBuilder {
     snippets: HashMap<String, Arc<SnippetFn>>,
     social: state::SocialSettings,
     baasbox: state::BaasBoxSettings,
+    test_hooks: bool,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -230,6 +231,12 @@ impl EmulatorBuilder {
     /// headless runs.
     pub fn auto_consent(mut self, on: bool) -> Self {
         self.social.auto_consent = on;
+        self
+    }
+
+    /// Serves `GET /_emulator/{app}/outbox` (reset tokens!) over HTTP (default off).
+    pub fn test_hooks(mut self, on: bool) -> Self {
+        self.test_hooks = on;
         self
     }
 
@@ -316,6 +323,7 @@ impl EmulatorBuilder {
             baasbox: self.baasbox,
             provider: oauth::ProviderState::default(),
             outbox: Mutex::new(Vec::new()),
+            test_hooks: self.test_hooks,
             apps,
             max_body: self.max_body_bytes,
             file_limits: self.file_limits,
@@ -453,6 +461,7 @@ impl Emulator {
                 app_code: None,
                 session_ttl: Duration::from_secs(24 * 3600),
             },
+            test_hooks: false,
         }
     }
 

@@ -70,6 +70,11 @@ struct Args {
     #[arg(long)]
     no_redirect_support: bool,
 
+    /// Serve the test hooks over HTTP (`GET /_emulator/{app}/outbox`, which
+    /// shows password-reset tokens). Never on a reachable server.
+    #[arg(long)]
+    test_hooks: bool,
+
     /// Real OAuth 2 providers: a JSON file mapping network names to
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
     #[arg(long, value_name = "FILE")]
@@ -158,7 +163,8 @@ async fn main() -> ExitCode {
     }
     builder = builder
         .auto_consent(args.auto_consent)
-        .redirect_support(!args.no_redirect_support);
+        .redirect_support(!args.no_redirect_support)
+        .test_hooks(args.test_hooks);
     if let Some(path) = &args.provider_config {
         let providers = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())

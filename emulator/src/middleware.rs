@@ -31,7 +31,7 @@ pub(crate) async fn intercept(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = loggable(request.uri().path());
     let mut response = match admit(&state, request).await {
         Ok(request) => next.run(request).await,
         Err(answer) => answer,
@@ -50,6 +50,23 @@ pub(crate) async fn intercept(
         "request"
     );
     response
+}
+
+/// The path for the log: a reset token or a social-login challenge in it
+/// (`…/password/reset/{token}`, `…/login/status/{challenge}`) is a secret.
+fn loggable(path: &str) -> String {
+    let mut out: Vec<&str> = path.split('/').collect();
+    for i in 1..out.len() {
+        let before = (decode(out[i - 1]), i.checked_sub(2).map(|j| decode(out[j])));
+        let secret = match before {
+            (a, Some(b)) => (b == "password" && a == "reset") || (b == "login" && a == "status"),
+            _ => false,
+        };
+        if secret && !out[i].is_empty() {
+            out[i] = "[redacted]";
+        }
+    }
+    out.join("/")
 }
 
 /// Everything before routing; `Err` is the answer instead of a route's.
@@ -225,5 +242,18 @@ mod tests {
             Some("/v1/app/a/text?x=%41".into())
         );
         assert_eq!(n("/b%3ab/a%2fb/%zz%"), Some("/b:b/a%2Fb/%zz%".into()));
+    }
+
+    #[test]
+    fn secrets_in_paths_are_not_logged() {
+        assert_eq!(
+            loggable("/v1/app/a/account/password/reset/tok"),
+            "/v1/app/a/account/password/reset/[redacted]"
+        );
+        assert_eq!(
+            loggable("/v1/app/a/account/social/login/%73tatus/ch/x"),
+            "/v1/app/a/account/social/login/%73tatus/[redacted]/x"
+        );
+        assert_eq!(loggable("/v1/app/a/text"), "/v1/app/a/text");
     }
 }

@@ -47,8 +47,12 @@ fn with_empty_tail(
 pub(crate) fn app(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .nest("/v1/app/{app}", cloudmine())
-        .nest("/idp", identity_provider())
-        .route("/_emulator/{app}/outbox", any(accounts::outbox));
+        .nest("/idp", identity_provider());
+    // The outbox holds password-reset tokens: anyone with the (public)
+    // API key could take over any account, so it is a test-only opt-in.
+    if state.test_hooks {
+        router = router.route("/_emulator/{app}/outbox", any(accounts::outbox));
+    }
     if state.baasbox.app_code.is_some() {
         router = router.nest(&mount_path(&state.baasbox.prefix), baasbox());
     }

@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     pub baasbox: BaasBoxSettings,
     pub provider: ProviderState,
     pub outbox: Mutex<Vec<Mail>>,
+    /// Whether `/_emulator/...` is served over HTTP (opt-in).
+    pub test_hooks: bool,
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
     pub max_body: usize,

@@ -28,6 +28,9 @@ impl Db {
         let conn = if path.as_os_str() == ":memory:" {
             Connection::open_in_memory()?
         } else {
+            if !path.to_string_lossy().starts_with("file:") {
+                create_private(path)?;
+            }
             let conn = Connection::open(path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -40,6 +43,16 @@ impl Db {
             conn: Mutex::new(conn),
             files_dir: None,
         })
+    }
+
+    /// Creates `dir` and missing parents as 0700 on Unix (only this user
+    /// can read file contents); an existing directory is left as it is.
+    pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)
     }
 
     pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -64,5 +77,19 @@ impl Db {
         let mut stmt = conn.prepare("SELECT app_id, api_key FROM apps")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Creates a missing database file as 0600 on Unix: it holds password and
+/// session hashes and every app's data. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
     }
 }

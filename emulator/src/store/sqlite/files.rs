@@ -129,8 +129,8 @@ impl Db {
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp)?;
         }
-        std::fs::create_dir_all(&tmp)?;
-        std::fs::create_dir_all(dir.join("blobs"))?;
+        Db::create_private_dir(&tmp)?;
+        Db::create_private_dir(&dir.join("blobs"))?;
         self.files_dir = Some(dir.to_path_buf());
         self.sweep_blobs()?;
         Ok(self)
