@@ -60,7 +60,7 @@ impl BbUser {
     }
 }
 
-/// A linked social network, from [`BaasBox::social_logins`].
+/// A linked social network, from [`BaasBox::social_logins`](super::BaasBox::social_logins).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SocialAccount {

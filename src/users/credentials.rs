@@ -70,7 +70,7 @@ impl Credentials {
     }
 }
 
-/// New credentials for [`Users::change_credentials`]: any of email,
+/// New credentials for [`Users::change_credentials`](crate::Users::change_credentials): any of email,
 /// username, password.
 #[derive(Debug, Clone, Default)]
 pub struct NewCredentials {
