@@ -169,8 +169,8 @@ pub struct BbUser {
     pub created: i64,
 }
 
-/// A linked social identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A linked social identity. `Debug` leaves out the token and secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BbLink {
     /// The network's name.
     pub network: String,
@@ -184,6 +184,19 @@ pub struct BbLink {
     pub token: String,
     /// The secret the link was made with.
     pub secret: String,
+}
+
+impl std::fmt::Debug for BbLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BbLink")
+            .field("network", &self.network)
+            .field("provider_id", &self.provider_id)
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("token", &"[redacted]")
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// What linking an identity did.
@@ -208,4 +221,24 @@ pub enum UnlinkOutcome {
     NotLinked,
     /// It is the user's only way to log in; kept.
     LastLoginMethod,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_debug_keeps_the_provider_token_out() {
+        let link = BbLink {
+            network: "github".into(),
+            provider_id: "42".into(),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            token: "gho-token-secret".into(),
+            secret: "gho-secret-secret".into(),
+        };
+        let shown = format!("{link:?}");
+        assert!(shown.contains("github") && shown.contains("42"), "{shown}");
+        assert!(!shown.contains("-secret"), "{shown}");
+    }
 }
