@@ -187,17 +187,14 @@ fn prepare(
     let url = bb.url(&request.segments)?;
     completion.info.method = request.method.to_string();
     completion.info.url = url.to_string();
-    match request.step {
-        SessionStep::Restore => drop(session::restore(bb)?),
-        SessionStep::ForgetFirst => {
-            // The token still goes out: the server ends that session.
-            let token = bb.session_token();
-            session::forget(bb, false)?;
-            return build(bb, request, url, token.as_ref()).map(|r| (r, token.is_some()));
-        }
-        SessionStep::None | SessionStep::Adopt => {}
+    if request.step == SessionStep::Restore {
+        session::restore(bb)?;
     }
+    // Read before logout forgets it: the server ends that session.
     let token = bb.session_token();
+    if request.step == SessionStep::ForgetFirst {
+        session::forget(bb, false)?;
+    }
     build(bb, request, url, token.as_ref()).map(|r| (r, token.is_some()))
 }
 
