@@ -1,0 +1,320 @@
+//! Hostile local processes against a social login waiting on its loopback
+//! listener (issue 12, items 3–5 and the landing page of item 2), with the
+//! in-process emulator and a plain-HTTP "browser".
+//!
+//! Each attack test runs the login on a runtime of its own flavor on a
+//! thread of its own, and fails (instead of hanging) if that does not end
+//! within a generous deadline: a frozen listener shows up as that failure.
+//! Measured figures are printed (`--nocapture`); docs/SECURITY.md has them.
+
+mod support;
+
+use std::future::{Future, IntoFuture};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cloudmine::{CallInfo, Event, EventEmitter, SocialNetwork};
+use cloudmine_emulator::Emulator;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use support::attacks::{self, Attack, FULL};
+use support::*;
+use tokio::sync::Notify;
+
+/// These tests count the process's descriptors and threads: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// How long a whole test body may take before it counts as stuck.
+const LIVENESS: Duration = Duration::from_secs(120);
+
+/// Runs `body` on a new runtime (current-thread, or multi-thread with two
+/// workers) on its own thread; fails if it panics or is not done within
+/// [`LIVENESS`].
+fn on_runtime<F: Future<Output = ()>>(multi: bool, body: impl FnOnce() -> F + Send + 'static) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut builder = if multi {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let runtime = builder.enable_all().build().unwrap();
+        runtime.block_on(body());
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(LIVENESS) {
+        Ok(()) => {}
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("not done within {LIVENESS:?}: the login or its listener is stuck")
+        }
+        Err(RecvTimeoutError::Disconnected) => panic!("the test body failed (see above)"),
+    }
+}
+
+async fn auto_emulator() -> Emulator {
+    Emulator::builder()
+        .app(APP, KEY)
+        .identity("Ada Lovelace", "ada@example.com")
+        .auto_consent(true)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The page a browser ended on: its headers and HTML.
+#[derive(Clone, Default)]
+struct Page(Arc<Mutex<Option<(HeaderMap, String)>>>);
+
+impl Page {
+    /// Waits (up to 10 s) for the browser to have read the page.
+    async fn read(&self) -> (HeaderMap, String) {
+        for _ in 0..1000 {
+            if let Some(page) = self.0.lock().unwrap().clone() {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the browser never got its landing page");
+    }
+}
+
+/// A browser: follows the login URL's redirects with plain HTTP (the
+/// emulator's consent is automatic) and keeps the page it ends on.
+fn browser(page: &Page) -> impl Fn(&str) -> Result<(), String> + Send + Sync + 'static {
+    let page = page.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    move |url: &str| {
+        let (http, page, url) = (http.clone(), page.clone(), url.to_owned());
+        tokio::spawn(async move {
+            if let Ok(answer) = http.get(&url).send().await {
+                let headers = answer.headers().clone();
+                let html = answer.text().await.unwrap_or_default();
+                *page.0.lock().unwrap() = Some((headers, html));
+            }
+        });
+        Ok(())
+    }
+}
+
+/// A login with no attack: the landing page names who signed in, carries
+/// its security headers, and the `success` data carries the profile.
+async fn clean_login(emu: &Emulator) {
+    let page = Page::default();
+    let success = Arc::new(Mutex::new(Value::Null));
+    let seen = Arc::clone(&success);
+    let login = client(emu)
+        .login_social(SocialNetwork::Github)
+        .opener(browser(&page))
+        .timeout(Duration::from_secs(30))
+        .on(Event::Success, move |data: &Value, _: &CallInfo| {
+            *seen.lock().unwrap() = data.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(login.profile().fields()["email"], "ada@example.com");
+    let data = success.lock().unwrap().clone();
+    assert_eq!(data["profile"]["name"], "Ada Lovelace", "{data}");
+    assert_eq!(data["profile"]["email"], "ada@example.com", "{data}");
+    let (headers, html) = page.read().await;
+    assert!(
+        html.contains("Signed in as Ada Lovelace &lt;ada@example.com&gt;."),
+        "{html}"
+    );
+    assert!(html.contains("data-status=\"success\""), "{html}");
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("connection", "close"),
+        ("content-type", "text/html; charset=utf-8"),
+    ] {
+        assert_eq!(
+            headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+}
+
+/// The full attack on a waiting login; the real callback still completes
+/// it, and descriptors and threads come back to where they were.
+async fn login_under_attack() {
+    let emu = auto_emulator().await;
+    clean_login(&emu).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (fds, threads) = (attacks::descriptors(), attacks::threads());
+
+    let port = attacks::free_port();
+    let attack = Arc::new(Mutex::new(None));
+    let started = Arc::new(Mutex::new(None));
+    let page = Page::default();
+    let opener = {
+        let (attack, started, real) = (Arc::clone(&attack), Arc::clone(&started), browser(&page));
+        move |url: &str| {
+            *attack.lock().unwrap() = Some(Attack::mount(port, FULL));
+            *started.lock().unwrap() = Some(Instant::now());
+            real(url)
+        }
+    };
+    let login = client(&emu)
+        .login_social(SocialNetwork::Github)
+        .port(port)
+        .opener(opener)
+        .timeout(Duration::from_secs(60))
+        .await
+        .expect("the real callback completes the login under attack");
+    let took = started.lock().unwrap().unwrap().elapsed();
+    let during = attacks::descriptors();
+    eprintln!(
+        "MEASURE login under attack: browser leg {took:?}; descriptors {fds} before, {during} during"
+    );
+    assert_eq!(login.profile().fields()["email"], "ada@example.com");
+    let (_, html) = page.read().await;
+    assert!(html.contains("Signed in as Ada Lovelace"), "{html}");
+    attack.lock().unwrap().take().unwrap().stop();
+    drop(login);
+    let fds_after = attacks::settles(attacks::descriptors, fds, Duration::from_secs(10));
+    assert!(
+        fds_after <= fds,
+        "descriptors: {fds} before, {fds_after} after"
+    );
+    let threads_after = attacks::settles(attacks::threads, threads, Duration::from_secs(15));
+    assert!(
+        threads_after <= threads,
+        "threads: {threads} before, {threads_after} after"
+    );
+}
+
+#[test]
+fn the_callback_completes_under_attack_on_a_current_thread_runtime() {
+    on_runtime(false, login_under_attack);
+}
+
+#[test]
+fn the_callback_completes_under_attack_on_a_multi_thread_runtime() {
+    on_runtime(true, login_under_attack);
+}
+
+/// A login dropped while the listener is under attack frees its port.
+async fn dropped_under_attack() {
+    let emu = auto_emulator().await;
+    let port = attacks::free_port();
+    let attack = Arc::new(Mutex::new(None));
+    let opened = Arc::new(Notify::new());
+    let opener = {
+        let (attack, opened) = (Arc::clone(&attack), Arc::clone(&opened));
+        move |_: &str| {
+            *attack.lock().unwrap() = Some(Attack::mount(port, FULL));
+            opened.notify_one();
+            Ok(())
+        }
+    };
+    let mut login = Box::pin(
+        client(&emu)
+            .login_social(SocialNetwork::Github)
+            .port(port)
+            .opener(opener)
+            .timeout(Duration::from_secs(60))
+            .into_future(),
+    );
+    tokio::select! {
+        ended = &mut login => panic!("the login ended before the browser came back: {ended:?}"),
+        () = opened.notified() => {}
+    }
+    let dropped = Instant::now();
+    drop(login);
+    let drop_took = dropped.elapsed();
+    let mut tries = 0;
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        tries += 1;
+        assert!(
+            dropped.elapsed() < Duration::from_secs(10),
+            "the port is still taken 10 s after the login was dropped"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let freed = dropped.elapsed();
+    eprintln!(
+        "MEASURE dropped login: drop returned after {drop_took:?}, port free after {freed:?} ({tries} failed binds)"
+    );
+    attack.lock().unwrap().take().unwrap().stop();
+}
+
+#[test]
+fn a_dropped_login_frees_its_port_under_attack_current_thread() {
+    on_runtime(false, dropped_under_attack);
+}
+
+#[test]
+fn a_dropped_login_frees_its_port_under_attack_multi_thread() {
+    on_runtime(true, dropped_under_attack);
+}
+
+/// A 256 MiB request line is cut at the cap: the listener stops taking it
+/// after a few KiB (what the attacker got rid of sits in socket buffers),
+/// the process's memory does not grow with it, and the login still
+/// completes.
+async fn huge_request_line() {
+    let emu = auto_emulator().await;
+    let port = attacks::free_port();
+    let url = Arc::new(Mutex::new(None));
+    let opened = Arc::new(Notify::new());
+    let opener = {
+        let (url, opened) = (Arc::clone(&url), Arc::clone(&opened));
+        move |u: &str| {
+            *url.lock().unwrap() = Some(u.to_owned());
+            opened.notify_one();
+            Ok(())
+        }
+    };
+    let page = Page::default();
+    let real = browser(&page);
+    let login = client(&emu)
+        .login_social(SocialNetwork::Github)
+        .port(port)
+        .opener(opener)
+        .timeout(Duration::from_secs(60))
+        .into_future();
+    let attack = async {
+        opened.notified().await;
+        let before = attacks::rss_kib();
+        let (sent, answer) =
+            tokio::task::spawn_blocking(move || attacks::huge_request_line(port, 256 << 20))
+                .await
+                .unwrap();
+        let grew = attacks::rss_kib().saturating_sub(before);
+        eprintln!(
+            "MEASURE 256 MiB request line: the listener took {sent} bytes; RSS grew {grew} KiB; answer {answer:?}"
+        );
+        assert!(sent < 32 << 20, "{sent} bytes taken of a 256 MiB line");
+        assert!(grew < 16 << 10, "RSS grew {grew} KiB");
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 414 "),
+            "{answer}"
+        );
+        let url = url.lock().unwrap().clone().unwrap();
+        real(&url).unwrap();
+    };
+    let (login, ()) = tokio::join!(login, attack);
+    assert_eq!(
+        login.unwrap().profile().fields()["email"],
+        "ada@example.com"
+    );
+}
+
+#[test]
+fn a_huge_request_line_is_cut_at_the_cap() {
+    on_runtime(false, huge_request_line);
+}
