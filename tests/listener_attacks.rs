@@ -18,7 +18,7 @@ use cloudmine::{CallInfo, Event, EventEmitter, SocialNetwork};
 use cloudmine_emulator::Emulator;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use support::attacks::{self, Attack, FULL};
+use support::attacks::{self, Attack, FULL, TAKE_HOLD};
 use support::*;
 use tokio::sync::Notify;
 
@@ -162,10 +162,16 @@ async fn login_under_attack() {
     let page = Page::default();
     let opener = {
         let (attack, started, real) = (Arc::clone(&attack), Arc::clone(&started), browser(&page));
+        let real = Arc::new(real);
         move |url: &str| {
             *attack.lock().unwrap() = Some(Attack::mount(port, FULL));
-            *started.lock().unwrap() = Some(Instant::now());
-            real(url)
+            let (started, real, url) = (Arc::clone(&started), Arc::clone(&real), url.to_owned());
+            tokio::spawn(async move {
+                tokio::time::sleep(TAKE_HOLD).await;
+                *started.lock().unwrap() = Some(Instant::now());
+                real(&url)
+            });
+            Ok(())
         }
     };
     let login = client(&emu)
@@ -176,14 +182,29 @@ async fn login_under_attack() {
         .await
         .expect("the real callback completes the login under attack");
     let took = started.lock().unwrap().unwrap().elapsed();
-    let during = attacks::descriptors();
+    let (fds_during, threads_during) = (attacks::descriptors(), attacks::threads());
+    let attack = attack.lock().unwrap().take().unwrap();
     eprintln!(
-        "MEASURE login under attack: browser leg {took:?}; descriptors {fds} before, {during} during"
+        "MEASURE login under attack: browser leg {took:?}; descriptors {fds} before, \
+         {fds_during} during ({} the attacker's); threads {threads} before, {threads_during} during",
+        attack.sockets()
     );
     assert_eq!(login.profile().fields()["email"], "ada@example.com");
     let (_, html) = page.read().await;
     assert!(html.contains("Signed in as Ada Lovelace"), "{html}");
-    attack.lock().unwrap().take().unwrap().stop();
+    // While the attacker still holds its sockets: the listener's side is
+    // bounded by its connection cap (64), and it runs no thread per
+    // connection.
+    assert!(
+        fds_during <= fds + attack.sockets() + 64 + 16,
+        "descriptors during the attack: {fds_during} ({fds} before, {} the attacker's)",
+        attack.sockets()
+    );
+    assert!(
+        threads_during <= threads + attack.threads() + 8,
+        "threads during the attack: {threads_during} ({threads} before)"
+    );
+    attack.stop();
     drop(login);
     let fds_after = attacks::settles(attacks::descriptors, fds, Duration::from_secs(10));
     assert!(
@@ -233,6 +254,9 @@ async fn dropped_under_attack() {
         ended = &mut login => panic!("the login ended before the browser came back: {ended:?}"),
         () = opened.notified() => {}
     }
+    // Let the attack take hold (on the login's runtime: the login is not
+    // polled meanwhile, as a login dropped by its app would not be).
+    tokio::time::sleep(TAKE_HOLD).await;
     let dropped = Instant::now();
     drop(login);
     let drop_took = dropped.elapsed();

@@ -34,7 +34,12 @@ pub struct Attack {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     held: Vec<TcpStream>,
+    sockets: usize,
 }
+
+/// How long after mounting the attacks take hold (a stalled answer fills
+/// the socket buffers) before the tests send the real callback.
+pub const TAKE_HOLD: Duration = Duration::from_secs(2);
 
 fn connect(port: u16) -> Option<TcpStream> {
     let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -72,6 +77,8 @@ impl Attack {
             held.extend(connect(port));
         }
         let slow: Vec<TcpStream> = (0..sizes.slowloris).filter_map(|_| connect(port)).collect();
+        // The pipelined connection is one more.
+        let sockets = held.len() + slow.len() + 1;
         let flag = Arc::clone(&stop);
         threads.push(std::thread::spawn(move || {
             let mut slow = slow;
@@ -89,7 +96,18 @@ impl Attack {
             stop,
             threads,
             held,
+            sockets,
         }
+    }
+
+    /// The sockets the attacker holds open (its own descriptors).
+    pub fn sockets(&self) -> usize {
+        self.sockets
+    }
+
+    /// The attacker's own threads.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
     }
 
     /// Closes every attacker socket and joins the attacker threads.
