@@ -49,6 +49,21 @@ fn connect(port: u16) -> Option<TcpStream> {
     Some(stream)
 }
 
+/// A connection whose receive buffer stays small (4 KiB, no autotuning):
+/// answers it never reads fill it after a few requests, whatever the
+/// machine's TCP buffer settings.
+fn connect_small(port: u16) -> Option<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    socket.set_recv_buffer_size(4096).ok()?;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    socket.connect(&address.into()).ok()?;
+    socket
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    Some(socket.into())
+}
+
 impl Attack {
     /// Mounts every attack of `sizes` on `127.0.0.1:port`; returns once the
     /// one-shot attacks are sent and the lasting ones are connected.
@@ -59,7 +74,7 @@ impl Attack {
         // One connection, `pipelined` requests, never a read.
         let pipelined = sizes.pipelined;
         threads.push(std::thread::spawn(move || {
-            let Some(mut stream) = connect(port) else {
+            let Some(mut stream) = connect_small(port) else {
                 return;
             };
             let one = format!("GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
