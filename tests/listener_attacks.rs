@@ -286,11 +286,9 @@ fn a_dropped_login_frees_its_port_under_attack_multi_thread() {
     on_runtime(true, dropped_under_attack);
 }
 
-/// A 256 MiB request line is cut at the cap: the listener stops taking it
-/// after a few KiB (what the attacker got rid of sits in socket buffers),
-/// the process's memory does not grow with it, and the login still
-/// completes.
-async fn huge_request_line() {
+/// Runs `attack` (on a blocking thread) against a login waiting on a
+/// fixed port, then completes the login with the real browser.
+async fn attack_waiting_login(attack: impl FnOnce(u16) + Send + 'static) {
     let emu = auto_emulator().await;
     let port = attacks::free_port();
     let url = Arc::new(Mutex::new(None));
@@ -313,21 +311,9 @@ async fn huge_request_line() {
         .into_future();
     let attack = async {
         opened.notified().await;
-        let before = attacks::rss_kib();
-        let (sent, answer) =
-            tokio::task::spawn_blocking(move || attacks::huge_request_line(port, 256 << 20))
-                .await
-                .unwrap();
-        let grew = attacks::rss_kib().saturating_sub(before);
-        eprintln!(
-            "MEASURE 256 MiB request line: the listener took {sent} bytes; RSS grew {grew} KiB; answer {answer:?}"
-        );
-        assert!(sent < 32 << 20, "{sent} bytes taken of a 256 MiB line");
-        assert!(grew < 16 << 10, "RSS grew {grew} KiB");
-        assert!(
-            answer.is_empty() || answer.starts_with("HTTP/1.1 414 "),
-            "{answer}"
-        );
+        tokio::task::spawn_blocking(move || attack(port))
+            .await
+            .unwrap();
         let url = url.lock().unwrap().clone().unwrap();
         real(&url).unwrap();
     };
@@ -338,7 +324,50 @@ async fn huge_request_line() {
     );
 }
 
+/// A 256 MiB request line is cut at the cap: the listener stops taking it
+/// after a few KiB (what the attacker got rid of sits in socket buffers),
+/// the process's memory does not grow with it, and the login still
+/// completes.
 #[test]
 fn a_huge_request_line_is_cut_at_the_cap() {
-    on_runtime(false, huge_request_line);
+    on_runtime(false, || {
+        attack_waiting_login(|port| {
+            let before = attacks::rss_kib();
+            let (sent, answer) = attacks::huge_request_line(port, 256 << 20);
+            let grew = attacks::rss_kib().saturating_sub(before);
+            eprintln!(
+                "MEASURE 256 MiB request line: the listener took {sent} bytes; \
+                 RSS grew {grew} KiB; answer {answer:?}"
+            );
+            assert!(sent < 32 << 20, "{sent} bytes taken of a 256 MiB line");
+            assert!(grew < 16 << 10, "RSS grew {grew} KiB");
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 414 "),
+                "{answer}"
+            );
+        })
+    });
+}
+
+/// Pipelined and kept-alive requests: one answer per connection, which
+/// says `Connection: close`, and then the listener closes it.
+#[test]
+fn one_answer_per_connection_then_close() {
+    on_runtime(false, || {
+        attack_waiting_login(|port| {
+            let host = format!("Host: 127.0.0.1:{port}");
+            let pipelined = format!("GET /a HTTP/1.1\r\n{host}\r\n\r\n").repeat(3);
+            let kept_alive = format!("GET /b HTTP/1.1\r\n{host}\r\nConnection: keep-alive\r\n\r\n");
+            for request in [pipelined, kept_alive] {
+                let (answers, closed) = attacks::answers_until_close(port, &request);
+                assert_eq!(answers.matches("HTTP/1.1 ").count(), 1, "{answers}");
+                assert!(answers.starts_with("HTTP/1.1 404 "), "{answers}");
+                assert!(answers.contains("\r\nConnection: close\r\n"), "{answers}");
+                assert!(
+                    closed,
+                    "the listener closes the connection after its answer"
+                );
+            }
+        })
+    });
 }

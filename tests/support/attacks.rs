@@ -158,6 +158,28 @@ pub fn huge_request_line(port: u16, total: usize) -> (usize, String) {
     (sent, String::from_utf8_lossy(&answer[..n]).into_owned())
 }
 
+/// Sends `request` and reads (up to 5 s) until the listener closes the
+/// connection; returns what was read, and whether it closed.
+pub fn answers_until_close(port: u16, request: &str) -> (String, bool) {
+    let Some(mut stream) = connect(port) else {
+        return (String::new(), false);
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.write_all(request.as_bytes());
+    let mut answers = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => answers.extend_from_slice(&buf[..n]),
+            // A reset after the answer (unread pipelined requests) is a close too.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&answers).into_owned(), closed)
+}
+
 /// Open descriptors of this process.
 pub fn descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
