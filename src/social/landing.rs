@@ -6,9 +6,10 @@ use crate::session::login::Profile;
 
 /// The HTML the loopback listener answers the browser with.
 ///
-/// The default pages say the sign-in is done (or why it failed) and that the
-/// window can be closed. Custom pages may contain `{message}`, replaced by
-/// the (HTML-escaped) outcome text.
+/// The default pages say who signed in ("Signed in as NAME <EMAIL>", from
+/// the login's profile) or why it failed, and that the window can be
+/// closed. Custom pages may contain `{message}`, replaced by that
+/// (HTML-escaped) text.
 ///
 /// ```
 /// use cloudmine::LandingPage;
