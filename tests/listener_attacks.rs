@@ -371,3 +371,40 @@ fn one_answer_per_connection_then_close() {
         })
     });
 }
+
+/// The BaasBox browser login's page names the user too: its email (the
+/// user name of a social login is generated, so it is not shown).
+#[test]
+fn the_baasbox_landing_page_names_the_user() {
+    // Serialized with the tests that count descriptors.
+    on_runtime(false, baasbox_login);
+}
+
+async fn baasbox_login() {
+    use cloudmine::baasbox::{BaasBox, OAuthProvider};
+    let emu = Emulator::builder()
+        .app("unused", "unused-key")
+        .baasbox("bb-app-code")
+        .auto_consent(true)
+        .identity("Grace Hopper", "grace@example.com")
+        .start()
+        .await
+        .unwrap();
+    let bb = BaasBox::builder()
+        .base_url(format!("{}/baasbox", emu.base_url()))
+        .app_code("bb-app-code")
+        .build()
+        .unwrap();
+    let provider = OAuthProvider::emulator(&emu.base_url(), "google").unwrap();
+    let page = Page::default();
+    let user = bb
+        .login_social("google", provider)
+        .opener(browser(&page))
+        .timeout(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(user.generated_username);
+    let (_, html) = page.read().await;
+    assert!(html.contains("Signed in as grace@example.com."), "{html}");
+    assert!(!html.contains(&user.username), "{html}");
+}
