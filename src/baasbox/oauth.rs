@@ -17,7 +17,8 @@ use crate::call::Completion;
 use crate::envelope::Processed;
 use crate::events::Handlers;
 use crate::secret::{ClientSecret, OAuthToken};
-use crate::social::flow::{announce, wait_for_browser, without_query};
+use crate::social::flow::{announce, show_in_browser, wait_for_browser, without_query};
+use crate::social::landing::identity;
 use crate::social::listener::Listener;
 use crate::social::pkce;
 use crate::transport::transport_error;
@@ -242,6 +243,17 @@ impl IntoFuture for BaasBoxLoginCall {
     }
 }
 
+/// Who signed in, as the landing page says it: the user's email when
+/// BaasBox shows it to the user, and the user name unless BaasBox made it up.
+fn user_identity(user: &BbUser) -> Option<String> {
+    let email = user
+        .raw
+        .pointer("/visibleByTheUser/email")
+        .and_then(Value::as_str);
+    let name = (!user.generated_username).then_some(user.username.as_str());
+    identity(name, email).or_else(|| Some(user.username.clone()))
+}
+
 struct Flow<'a> {
     bb: &'a BaasBox,
     network: &'a str,
@@ -261,7 +273,7 @@ impl Flow<'_> {
         if self.timeout.is_zero() {
             return Err(Error::invalid_option("timeout", "must be longer than zero"));
         }
-        let network = check_network(self.network)?;
+        check_network(self.network)?;
         let started = Instant::now();
         let state = pkce::challenge()?;
         let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
@@ -283,18 +295,34 @@ impl Flow<'_> {
         completion.info.method = "GET".into();
         completion.info.url = without_query(&authorize);
         announce(opener, &authorize, completion);
-        let code = wait_for_browser(listener, callback, self.timeout, &authorize)
-            .await?
-            .ok_or_else(|| Error::Login {
-                code: "invalid_request".into(),
-                description: "the provider sent no authorization code".into(),
-            })?;
+        let back = wait_for_browser(listener, callback, self.timeout, &authorize).await?;
+        let user = self
+            .sign_in(back.code, &redirect_uri, &verifier, started)
+            .await;
+        show_in_browser(back.answer, &user, user_identity);
+        user
+    }
+
+    /// With the browser back: the code for a token, then BaasBox's login
+    /// (or link) with it.
+    async fn sign_in(
+        &self,
+        code: Option<String>,
+        redirect_uri: &str,
+        verifier: &str,
+        started: Instant,
+    ) -> Result<BbUser> {
+        let network = check_network(self.network)?;
+        let code = code.ok_or_else(|| Error::Login {
+            code: "invalid_request".into(),
+            description: "the provider sent no authorization code".into(),
+        })?;
         let left = self.timeout.saturating_sub(started.elapsed());
         let token = self
             .exchange(
                 &code,
-                &redirect_uri,
-                &verifier,
+                redirect_uri,
+                verifier,
                 left.max(Duration::from_secs(1)),
             )
             .await?;

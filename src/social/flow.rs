@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use url::Url;
 
-use super::listener::{Callback, Listener};
+use super::listener::{Answer, Arrival, Callback, Listener, Outcome};
 use super::opener::BrowserOpener;
 use crate::call::Completion;
 use crate::{Error, Event, Result};
@@ -41,17 +41,26 @@ pub(crate) fn announce(opener: &dyn BrowserOpener, url: &Url, completion: &mut C
         .emit(Event::Open, &data, &completion.info);
 }
 
-/// Waits up to `timeout` for the browser; the listener (and its port) is
-/// released before this returns. `Ok` carries the callback's `code`, if any.
+/// The browser is back with the expected value.
+pub(crate) struct Returned {
+    /// The callback's `code` (OAuth), if any.
+    pub(crate) code: Option<String>,
+    /// The browser's connection, waiting for its page: show how the login
+    /// ended with [`show_in_browser`] (within the listener's bounded wait).
+    pub(crate) answer: Answer,
+}
+
+/// Waits up to `timeout` for the browser. On a timeout or an error the
+/// listener (and its port) is released before this returns; on success it
+/// lives on in [`Returned::answer`] until the outcome is shown.
 pub(crate) async fn wait_for_browser(
     listener: Listener,
-    callback: oneshot::Receiver<Callback>,
+    arrival: oneshot::Receiver<Arrival>,
     timeout: Duration,
     start: &Url,
-) -> Result<Option<String>> {
+) -> Result<Returned> {
     let port = listener.port();
-    let arrived = tokio::time::timeout(timeout, callback).await;
-    drop(listener);
+    let arrived = tokio::time::timeout(timeout, arrival).await;
     match arrived {
         Err(_) => Err(Error::Timeout {
             method: "GET".into(),
@@ -64,9 +73,42 @@ pub(crate) async fn wait_for_browser(
             message: "the login listener stopped before the browser came back".into(),
             source: None,
         }),
-        Ok(Ok(Callback::Failed { code, description })) => Err(Error::Login { code, description }),
-        Ok(Ok(Callback::Done { code })) => Ok(code),
+        Ok(Ok(Arrival { callback, reply })) => {
+            let answer = Answer::new(listener, reply);
+            match callback {
+                Callback::Failed { code, description } => {
+                    answer.show(Outcome::Failed {
+                        reason: description.clone(),
+                    });
+                    Err(Error::Login { code, description })
+                }
+                Callback::Done { code } => Ok(Returned { code, answer }),
+            }
+        }
     }
+}
+
+/// Shows the browser how the login ended: who signed in (`identity` of the
+/// value), the provider's or server's reason for a login error, or a
+/// generic line for any other error (its details can name internal
+/// addresses; the app has them).
+pub(crate) fn show_in_browser<T>(
+    answer: Answer,
+    result: &Result<T>,
+    identity: impl FnOnce(&T) -> Option<String>,
+) {
+    let outcome = match result {
+        Ok(value) => Outcome::SignedIn {
+            identity: identity(value),
+        },
+        Err(Error::Login { description, .. }) => Outcome::Failed {
+            reason: description.clone(),
+        },
+        Err(_) => Outcome::Failed {
+            reason: "The app could not finish signing you in.".into(),
+        },
+    };
+    answer.show(outcome);
 }
 
 /// The builder options every browser login has: `timeout`, `opener`,

@@ -9,9 +9,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use url::Url;
 
-use super::flow::{announce, wait_for_browser, without_query};
-use super::landing::LandingPage;
-use super::listener::{Callback, Listener};
+use super::flow::{announce, show_in_browser, wait_for_browser, without_query};
+use super::landing::{LandingPage, profile_identity};
+use super::listener::{Arrival, Listener};
 use super::network::SocialNetwork;
 use super::opener::{BrowserOpener, SystemBrowser};
 use super::pkce;
@@ -142,7 +142,7 @@ enum Wait {
     /// app started the login.
     Loopback {
         listener: Listener,
-        callback: oneshot::Receiver<Callback>,
+        callback: oneshot::Receiver<Arrival>,
         verifier: String,
         code_challenge: String,
     },
@@ -233,8 +233,7 @@ impl Flow {
         };
         let start = self.start_url(start, &options, &challenge, &wait);
         announce(&*self.opener, &start, completion);
-        let body = self.await_answer(wait, &challenge, &start, started).await?;
-        let login = Login::from_cloudmine(body)?;
+        let login = self.await_answer(wait, &challenge, &start, started).await?;
         session::adopt(&self.client, &login.session(), true)?;
         Ok(login)
     }
@@ -267,14 +266,15 @@ impl Flow {
         start
     }
 
-    /// Waits for the browser (or polls), then reads the finished login.
+    /// Waits for the browser (or polls), then reads the finished login; the
+    /// browser, when it came back to the listener, is shown who signed in.
     async fn await_answer(
         &self,
         wait: Wait,
         challenge: &str,
         start: &Url,
         started: Instant,
-    ) -> Result<Value> {
+    ) -> Result<Login> {
         match wait {
             Wait::Loopback {
                 listener,
@@ -282,28 +282,35 @@ impl Flow {
                 verifier,
                 ..
             } => {
-                wait_for_browser(listener, callback, self.timeout, start).await?;
-                let body = status(&self.client, challenge, Some(&verifier)).await?;
-                if body.get("finished") != Some(&Value::Bool(true)) {
-                    return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
-                        code: "server_error".into(),
-                        description: "the browser came back but the server has no finished login"
-                            .into(),
-                    }));
-                }
-                Ok(body)
+                let back = wait_for_browser(listener, callback, self.timeout, start).await?;
+                let login = finished(&self.client, challenge, &verifier).await;
+                show_in_browser(back.answer, &login, |l| profile_identity(l.profile()));
+                login
             }
             Wait::Polling { interval } => {
-                poll(&self.client, challenge, interval, started, self.timeout)
+                let body = poll(&self.client, challenge, interval, started, self.timeout)
                     .await?
                     .ok_or_else(|| Error::Timeout {
                         method: "GET".into(),
                         url: without_query(start),
                         after: self.timeout,
-                    })
+                    })?;
+                Login::from_cloudmine(body)
             }
         }
     }
+}
+
+/// The status call once the browser is back: the finished login, decoded.
+async fn finished(client: &Client, challenge: &str, verifier: &str) -> Result<Login> {
+    let body = status(client, challenge, Some(verifier)).await?;
+    if body.get("finished") != Some(&Value::Bool(true)) {
+        return Err(failed_from(&body).unwrap_or_else(|| Error::Login {
+            code: "server_error".into(),
+            description: "the browser came back but the server has no finished login".into(),
+        }));
+    }
+    Login::from_cloudmine(body)
 }
 
 /// `{api_root}/v1/app/{app}/account/social/login`.

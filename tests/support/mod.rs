@@ -1,6 +1,7 @@
 //! Shared test support: a real emulator on loopback and clients for it.
 #![allow(dead_code)]
 
+pub mod attacks;
 pub mod browser;
 
 use std::sync::{Arc, Mutex};
