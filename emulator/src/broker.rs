@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
 use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
 use crate::pages;
-use crate::provider::{self, broker_callback, with_query};
+use crate::provider::{self, broker_callback, is_loopback_redirect, with_query};
 use crate::state::AppState;
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 use crate::upstream;
@@ -31,22 +31,6 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .filter(|v| !v.is_empty())
-}
-
-/// An `http` URI on a loopback host (RFC 8252 §7.3), any port and path.
-pub fn is_loopback_redirect(uri: &str) -> bool {
-    let Ok(u) = url::Url::parse(uri) else {
-        return false;
-    };
-    u.scheme() == "http"
-        && u.username().is_empty()
-        && u.password().is_none()
-        && u.fragment().is_none()
-        && matches!(
-            u.host(),
-            Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST
-        ) | matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST)
-            | matches!(u.host(), Some(url::Host::Domain("localhost")))
 }
 
 fn valid_challenge(c: &str) -> bool {

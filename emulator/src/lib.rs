@@ -65,11 +65,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use baasbox::BAASBOX_NETWORKS;
-pub use broker::is_loopback_redirect;
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
 pub use model::Mail;
 pub use password::MIN_PASSWORD_LEN;
+pub use provider::is_loopback_redirect;
 pub use provider_config::ProviderConfig;
 
 /// Everything that can go wrong starting or driving the emulator.

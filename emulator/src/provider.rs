@@ -56,10 +56,31 @@ pub(crate) fn broker_callback(base_url: &str, app_id: &str) -> String {
     format!("{base_url}/v1/app/{encoded}/account/social/callback")
 }
 
-/// True when `uri` is the broker's own callback for the app `client_id`
-/// (a code sent anywhere else would sign a stranger in).
-fn valid_redirect(shared: &AppState, client_id: &str, uri: &str) -> bool {
-    shared.apps.contains_key(client_id) && uri == broker_callback(&shared.base_url, client_id)
+/// An `http` URI on a loopback host (RFC 8252 §7.3), any port and path.
+pub fn is_loopback_redirect(uri: &str) -> bool {
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
+    u.scheme() == "http"
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.fragment().is_none()
+        && matches!(
+            u.host(),
+            Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST
+        ) | matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST)
+            | matches!(u.host(), Some(url::Host::Domain("localhost")))
+}
+
+/// True when the provider may send a code to `uri`: the broker's own
+/// callback for the app `client_id`, or a native client's loopback URI
+/// (RFC 8252, as the BaasBox client uses) when the grant has a PKCE
+/// challenge, so a code seen by another local process is useless. A code
+/// sent anywhere else would sign a stranger in.
+fn valid_redirect(shared: &AppState, client_id: &str, uri: &str, pkce: bool) -> bool {
+    let broker =
+        shared.apps.contains_key(client_id) && uri == broker_callback(&shared.base_url, client_id);
+    broker || (pkce && is_loopback_redirect(uri))
 }
 
 /// What `/idp/...` answers for a page it does not have.
@@ -114,10 +135,12 @@ fn grant_params<'a>(
     ) else {
         return Err("client_id, redirect_uri and state are required.");
     };
-    if !valid_redirect(shared, client_id, redirect_uri) {
+    let pkce = param(pairs, "code_challenge").is_some();
+    if !valid_redirect(shared, client_id, redirect_uri, pkce) {
         return Err(
-            "redirect_uri must be this emulator's social-login callback for the app client_id: \
-             the test identity provider serves no other client.",
+            "redirect_uri must be this emulator's social-login callback for the app client_id, \
+             or a loopback URI with a PKCE code_challenge: the test identity provider sends codes \
+             nowhere else.",
         );
     }
     Ok((client_id, redirect_uri, state))

@@ -248,6 +248,24 @@ async fn auto_consent_sends_no_code_to_a_foreign_redirect() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
+    // PKCE makes only loopback URIs (native clients, RFC 8252) acceptable.
+    let pkce =
+        "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    for (redirect, allowed) in [
+        ("http://attacker.example/cb", false),
+        ("http://127.0.0.1:9/cb", true),
+    ] {
+        let r = http()
+            .get(format!(
+                "{}/idp/github/authorize?response_type=code&client_id={APP}&redirect_uri={redirect}&state=s&{pkce}",
+                emu.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status() == StatusCode::FOUND, allowed, "{redirect}");
+        assert_eq!(r.headers().get("location").is_some(), allowed, "{redirect}");
+    }
 }
 
 fn urlencode(v: &str) -> String {

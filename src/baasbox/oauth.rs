@@ -18,6 +18,7 @@ use crate::envelope::Processed;
 use crate::events::Handlers;
 use crate::secret::{ClientSecret, OAuthToken};
 use crate::social::flow::{announce, wait_for_browser, without_query};
+use crate::social::handoff::PageLease;
 use crate::social::listener::Listener;
 use crate::social::pkce;
 use crate::transport::transport_error;
@@ -282,6 +283,8 @@ impl Flow<'_> {
         }
         completion.info.method = "GET".into();
         completion.info.url = without_query(&authorize);
+        // The page `SystemBrowser` hands the browser lives as long as this.
+        let _page = PageLease::new(authorize.as_str());
         announce(opener, &authorize, completion);
         let code = wait_for_browser(listener, callback, self.timeout, &authorize)
             .await?

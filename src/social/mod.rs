@@ -2,7 +2,7 @@
 //! loopback listener and PKCE. See `docs/SOCIAL_LOGIN.md`.
 
 pub(crate) mod flow;
-mod handoff;
+pub(crate) mod handoff;
 mod landing;
 pub(crate) mod listener;
 mod login;
