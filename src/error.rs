@@ -24,7 +24,7 @@ pub struct KeyError {
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.status)
+        write!(f, "{} ({})", shown(&self.message), self.status)
     }
 }
 
@@ -35,7 +35,9 @@ impl fmt::Display for KeyError {
 /// predicates ([`status`](Self::status), [`is_timeout`](Self::is_timeout), …).
 ///
 /// Messages never contain API keys or session tokens, and URLs in errors carry
-/// no query string.
+/// no query string. Text that comes from a server or a provider is shown
+/// with its control characters escaped and its length bounded, so printing
+/// an error cannot drive a terminal or forge log lines.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -100,7 +102,7 @@ pub enum Error {
 
     /// The request could not be sent or the answer could not be read
     /// (connection refused, reset, DNS, TLS…).
-    #[error("{method} {url} could not be completed: {message}")]
+    #[error("{method} {url} could not be completed: {}", shown(.message))]
     #[non_exhaustive]
     Transport {
         /// The HTTP method.
@@ -115,7 +117,7 @@ pub enum Error {
     },
 
     /// The answer arrived but could not be turned into the requested type.
-    #[error("could not decode {what}: {message}")]
+    #[error("could not decode {what}: {}", shown(.message))]
     #[non_exhaustive]
     Decode {
         /// What was being decoded.
@@ -168,8 +170,10 @@ pub enum Error {
 
     /// A social login did not complete: the user denied access
     /// (`access_denied`), the identity belongs to another user
-    /// (`identity_conflict`), the provider failed (`server_error`)…
-    #[error("social login failed: {description} ({code})")]
+    /// (`identity_conflict`), another user has its email (`email_taken`),
+    /// the provider failed (`server_error`)… `Display` escapes control
+    /// characters of the provider's text and bounds its length.
+    #[error("social login failed: {} ({})", shown(.description), shown(.code))]
     #[non_exhaustive]
     Login {
         /// The OAuth-style error code.
@@ -183,8 +187,36 @@ fn messages_suffix(messages: &[String]) -> String {
     if messages.is_empty() {
         String::new()
     } else {
-        format!(": {}", messages.join("; "))
+        format!(": {}", shown(&messages.join("; ")))
     }
+}
+
+/// The most characters of remote text one `Display` shows.
+const SHOWN_CHARS: usize = 1000;
+
+/// Remote text (a server's or provider's message) as it is safe to print on
+/// a terminal or in a log line: control and bidirectional-override
+/// characters escaped (`\u{1b}`), at most [`SHOWN_CHARS`] characters. The
+/// error's fields keep the text as received.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(SHOWN_CHARS));
+    for (i, c) in text.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            let more = text.chars().count() - SHOWN_CHARS;
+            out.push_str(&format!("… ({more} more characters)"));
+            break;
+        }
+        let unsafe_char = c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c);
+        if unsafe_char {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn key_errors_summary(errors: &BTreeMap<String, KeyError>) -> String {
@@ -279,10 +311,15 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// True for HTTP 409, and for a social login whose identity already
-    /// belongs to another user.
+    /// True for HTTP 409, and for a social login whose identity
+    /// (`identity_conflict`) or email (`email_taken`) already belongs to
+    /// another user.
     pub fn is_conflict(&self) -> bool {
-        self.status() == Some(409) || self.login_error_code() == Some("identity_conflict")
+        self.status() == Some(409)
+            || matches!(
+                self.login_error_code(),
+                Some("identity_conflict" | "email_taken")
+            )
     }
 
     /// The error code of a failed social login (`access_denied`, …).
@@ -381,6 +418,26 @@ mod tests {
         assert!(e.is_not_found());
         assert!(!e.is_unauthorized());
         assert_eq!(e.server_messages(), ["unknown application".to_string()]);
+    }
+
+    #[test]
+    fn remote_text_is_escaped_and_bounded_when_shown() {
+        let e = Error::Login {
+            code: "server_error\u{7}".into(),
+            description: "\u{1b}[31mred\r\nforged line\u{202e}".into(),
+        };
+        let shown = e.to_string();
+        assert_eq!(
+            shown,
+            "social login failed: \\u{1b}[31mred\\u{d}\\u{a}forged line\\u{202e} (server_error\\u{7})"
+        );
+        assert!(!shown.chars().any(char::is_control));
+        let long = Error::Decode {
+            what: "x".into(),
+            message: "a".repeat(5000),
+        };
+        assert!(long.to_string().len() < 1100, "bounded");
+        assert!(long.to_string().ends_with("(4000 more characters)"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
 use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
 use crate::pages;
-use crate::provider::{self, with_query};
+use crate::provider::{self, broker_callback, is_loopback_redirect, with_query};
 use crate::state::AppState;
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 use crate::upstream;
@@ -33,22 +33,6 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// An `http` URI on a loopback host (RFC 8252 §7.3), any port and path.
-pub fn is_loopback_redirect(uri: &str) -> bool {
-    let Ok(u) = url::Url::parse(uri) else {
-        return false;
-    };
-    u.scheme() == "http"
-        && u.username().is_empty()
-        && u.password().is_none()
-        && u.fragment().is_none()
-        && matches!(
-            u.host(),
-            Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST
-        ) | matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST)
-            | matches!(u.host(), Some(url::Host::Domain("localhost")))
-}
-
 fn valid_challenge(c: &str) -> bool {
     (32..=128).contains(&c.len())
         && c.bytes()
@@ -61,19 +45,6 @@ fn storage_page(e: StoreError) -> Response {
     pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error in the emulator.",
-    )
-}
-
-fn callback_url(shared: &AppState, app_id: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    let encoded: String = percent_encoding::utf8_percent_encode(app_id, SEGMENT).collect();
-    format!(
-        "{}/v1/app/{encoded}/account/social/callback",
-        shared.base_url
     )
 }
 
@@ -121,6 +92,9 @@ async fn begin(
             &format!("The network {network} is not enabled for this app."),
         ));
     }
+    if !shared.social.providers.contains_key(&network) && !shared.social.test_idp {
+        return Err(refuse(StatusCode::BAD_REQUEST, &no_provider(&network)));
+    }
     let Some(challenge) = param(query, "challenge").filter(|c| valid_challenge(c)) else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -166,6 +140,15 @@ async fn begin(
     Ok(to_provider(shared, app_id, &network, &state, scope))
 }
 
+/// Why a network without a configured provider cannot log in.
+fn no_provider(network: &str) -> String {
+    format!(
+        "No identity provider is configured for the network {network}. Configure one with \
+         --provider-config, or start the emulator with --test-idp to use the built-in test \
+         provider (it authenticates nobody: for tests only)."
+    )
+}
+
 fn refuse(status: StatusCode, message: &str) -> Response {
     pages::error(status, message)
 }
@@ -200,24 +183,36 @@ fn loopback_options(
     ))
 }
 
-/// The user of the `session_token` parameter, to link the identity to.
+/// The user to link the identity to: the one of the `ticket` parameter (a
+/// link ticket, redeemed here, once; what this emulator's SDK sends), or of
+/// the `session_token` parameter (what CloudMine's JavaScript SDK sends).
 async fn user_to_link(
     shared: &AppState,
     app_id: &str,
     query: &[(String, String)],
 ) -> Result<Option<String>, Response> {
-    let Some(token) = param(query, "session_token") else {
+    let (user, hash) = if let Some(ticket) = param(query, "ticket") {
+        let Some(redeemed) = shared.tickets.redeem(app_id, ticket) else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "The link ticket is invalid, expired or already used: ask for a new one.",
+            ));
+        };
+        (Some(redeemed.user_id), redeemed.session_sha256)
+    } else if let Some(token) = param(query, "session_token") {
+        (None, sha256_hex(token))
+    } else {
         return Ok(None);
     };
-    let (app, hash) = (app_id.to_owned(), sha256_hex(token));
-    match shared
+    // The session must still be live (a ticket outlives no logout).
+    let live = shared
         .store
-        .session_user(&app, &hash)
+        .session_user(app_id, &hash)
         .await
-        .map_err(storage_page)?
-    {
-        Some(user) => Ok(Some(user)),
-        None => Err(refuse(
+        .map_err(storage_page)?;
+    match live {
+        Some(found) if user.as_ref().is_none_or(|u| *u == found) => Ok(Some(found)),
+        _ => Err(refuse(
             StatusCode::UNAUTHORIZED,
             "The session to link to is invalid or expired.",
         )),
@@ -233,7 +228,7 @@ fn to_provider(
     state: &str,
     scope: &str,
 ) -> Response {
-    let callback = callback_url(shared, app_id);
+    let callback = broker_callback(&shared.base_url, app_id);
     let location = match shared.social.providers.get(network) {
         Some(p) => with_query(
             &p.authorize_url,
@@ -363,8 +358,12 @@ fn back_to_client(
             ],
         ),
         (_, Some(uri)) => with_query(uri, &[("challenge", challenge)]),
+        // No loopback client to tell: the browser shows the refusal.
+        (LoginOutcome::Failed { error, description }, None) => {
+            return refuse(failure_status(error), description);
+        }
         (_, None) => Some(
-            callback_url(shared, app_id)
+            broker_callback(&shared.base_url, app_id)
                 .replace("/account/social/callback", "/account/social/login/complete"),
         ),
     };
@@ -377,6 +376,16 @@ fn back_to_client(
     }
 }
 
+/// The status of the page that shows a failed login: 409 when the
+/// identity or its email belongs to another user.
+fn failure_status(error: &str) -> StatusCode {
+    match error {
+        "identity_conflict" | "email_taken" => StatusCode::CONFLICT,
+        "access_denied" => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
 fn failed(error: &str, description: &str) -> LoginOutcome {
     LoginOutcome::Failed {
         error: error.to_owned(),
@@ -385,11 +394,14 @@ fn failed(error: &str, description: &str) -> LoginOutcome {
 }
 
 async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOutcome {
-    let callback = callback_url(shared, &login.app_id);
+    let callback = broker_callback(&shared.base_url, &login.app_id);
     let identity = match shared.social.providers.get(&login.network) {
         Some(p) => upstream::exchange(p, &login.network, code, &callback).await,
-        None => provider::exchange_builtin(shared, code, &callback, &login.app_id)
-            .map_err(str::to_owned),
+        None if shared.social.test_idp => {
+            provider::exchange_builtin(shared, code, &callback, &login.app_id)
+                .map_err(str::to_owned)
+        }
+        None => Err(no_provider(&login.network)),
     };
     let identity = match identity {
         Ok(i) => i,
@@ -433,6 +445,14 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
             &format!(
                 "this {} identity is already linked to another user",
                 login.network
+            ),
+        ),
+        Ok(SocialUser::EmailTaken) => failed(
+            "email_taken",
+            &format!(
+                "another user already has the email of this {} identity: log in as that user \
+                 and link {} to it instead",
+                login.network, login.network
             ),
         ),
         Err(_) => failed("server_error", "the emulator's database failed"),

@@ -31,6 +31,8 @@ mod broker;
 mod files;
 mod objects;
 mod provider;
+mod provider_config;
+mod social_ticket;
 mod upstream;
 // The HTTP plumbing around them.
 mod middleware;
@@ -49,6 +51,7 @@ mod password;
 pub mod query;
 mod state;
 mod store;
+mod tickets;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -62,40 +65,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use baasbox::BAASBOX_NETWORKS;
-pub use broker::is_loopback_redirect;
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
 pub use model::Mail;
 pub use password::MIN_PASSWORD_LEN;
-
-/// A real OAuth 2 provider for one network, used instead of the built-in
-/// test provider (authorization-code flow; the identity is read from
-/// `userinfo_url`'s `id` or `sub`, `name` and `email`).
-#[derive(Clone, serde::Deserialize)]
-pub struct ProviderConfig {
-    /// The provider's authorize endpoint.
-    pub authorize_url: String,
-    /// The provider's token endpoint.
-    pub token_url: String,
-    /// The provider's user-info endpoint.
-    pub userinfo_url: String,
-    /// This server's client id at the provider.
-    pub client_id: String,
-    /// This server's client secret at the provider (redacted in `Debug`).
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for ProviderConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderConfig")
-            .field("authorize_url", &self.authorize_url)
-            .field("token_url", &self.token_url)
-            .field("userinfo_url", &self.userinfo_url)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .finish()
-    }
-}
+pub use provider::is_loopback_redirect;
+pub use provider_config::ProviderConfig;
 
 /// Everything that can go wrong starting or driving the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +141,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("max_file_bytes", &self.max_file_bytes)
             .field("file_limits", &self.file_limits)
             .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
+            .field("test_idp", &self.social.test_idp)
             .field("auto_consent", &self.social.auto_consent)
             .field("identities", &self.social.identities)
             .field("redirect_support", &self.social.redirect_support)
@@ -226,9 +202,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the built-in test identity provider (`/idp/...`) for every
+    /// network without a configured [`provider`](Self::provider) (default
+    /// off: it authenticates nobody, so anyone reaching it can sign in as
+    /// any email). Off, a social login for such a network gets 400.
+    /// [`auto_consent`](Self::auto_consent) and
+    /// [`identity`](Self::identity) turn it on.
+    pub fn test_idp(mut self, on: bool) -> Self {
+        self.social.test_idp = on;
+        self
+    }
+
     /// The built-in identity provider approves at once, as the first seeded
     /// identity (or `Test User <test.user@example.com>`), with no page: for
-    /// headless runs.
+    /// headless runs. `true` implies [`test_idp`](Self::test_idp).
     pub fn auto_consent(mut self, on: bool) -> Self {
         self.social.auto_consent = on;
         self
@@ -241,6 +228,7 @@ impl EmulatorBuilder {
     }
 
     /// A seeded test identity, shown as "Continue as NAME" (repeatable).
+    /// Implies [`test_idp`](Self::test_idp).
     pub fn identity(mut self, name: impl Into<String>, email: impl Into<String>) -> Self {
         self.social.identities.push((name.into(), email.into()));
         self
@@ -319,9 +307,15 @@ impl EmulatorBuilder {
         let shared = Arc::new(state::AppState {
             store,
             base_url: format!("http://{local_addr}"),
-            social: self.social,
+            social: state::SocialSettings {
+                test_idp: self.social.test_idp
+                    || self.social.auto_consent
+                    || !self.social.identities.is_empty(),
+                ..self.social
+            },
             baasbox: self.baasbox,
             provider: oauth::ProviderState::default(),
+            tickets: tickets::LinkTickets::default(),
             outbox: Mutex::new(Vec::new()),
             test_hooks: self.test_hooks,
             apps,
@@ -572,25 +566,6 @@ impl Drop for Emulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provider_config_debug_redacts_the_secret() {
-        let config = ProviderConfig {
-            authorize_url: "https://p.example/authorize".into(),
-            token_url: "https://p.example/token".into(),
-            userinfo_url: "https://p.example/me".into(),
-            client_id: "client".into(),
-            client_secret: "s3cr3t-value".into(),
-        };
-        let shown = format!("{config:?}");
-        assert!(shown.contains("client") && shown.contains("[redacted]"));
-        assert!(!shown.contains("s3cr3t-value"));
     }
 }
 

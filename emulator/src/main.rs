@@ -55,13 +55,20 @@ struct Args {
     #[arg(long, default_value_t = 24 * 3600, value_name = "SECONDS")]
     baasbox_session_ttl: u64,
 
+    /// Serve the built-in test identity provider (/idp) for networks without
+    /// a --provider-config entry. It authenticates nobody (anyone can sign in
+    /// as any email): for tests only. Implied by --auto-consent and --identity.
+    #[arg(long)]
+    test_idp: bool,
+
     /// The built-in identity provider approves social logins at once, as the
-    /// first --identity, without a consent page (for headless runs).
+    /// first --identity, without a consent page (for headless runs). Implies
+    /// --test-idp.
     #[arg(long)]
     auto_consent: bool,
 
     /// A test identity shown on the consent page as "Continue as NAME".
-    /// Repeat for several.
+    /// Repeat for several. Implies --test-idp.
     #[arg(long = "identity", value_name = "NAME:EMAIL", value_parser = parse_identity)]
     identities: Vec<(String, String)>,
 
@@ -162,6 +169,7 @@ async fn main() -> ExitCode {
         builder = builder.identity(name, email);
     }
     builder = builder
+        .test_idp(args.test_idp)
         .auto_consent(args.auto_consent)
         .redirect_support(!args.no_redirect_support)
         .test_hooks(args.test_hooks);

@@ -1,4 +1,7 @@
-//! The built-in OAuth 2 identity provider, usable for every network name.
+//! The built-in OAuth 2 identity provider, usable for every network name,
+//! served only when asked (`--test-idp`, `Emulator::builder().test_idp(true)`,
+//! implied by auto-consent and seeded identities): it authenticates nobody.
+//! It sends codes only to the broker's own callback.
 //!
 //! `GET /idp/{network}/authorize` shows a consent screen ("Continue as …" for
 //! the seeded identities, a form for another identity, and Deny), or with
@@ -41,17 +44,50 @@ pub(crate) fn with_query(url: &str, pairs: &[(&str, &str)]) -> Option<String> {
     Some(u.into())
 }
 
-fn valid_redirect(uri: &str) -> bool {
-    url::Url::parse(uri).is_ok_and(|u| {
-        matches!(u.scheme(), "http" | "https") && u.fragment().is_none() && u.host_str().is_some()
-    })
+/// The broker's callback for `app_id`: the one `redirect_uri` the
+/// built-in provider sends codes to.
+pub(crate) fn broker_callback(base_url: &str, app_id: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let encoded: String = percent_encoding::utf8_percent_encode(app_id, SEGMENT).collect();
+    format!("{base_url}/v1/app/{encoded}/account/social/callback")
+}
+
+/// An `http` URI on a loopback host (RFC 8252 §7.3), any port and path.
+pub fn is_loopback_redirect(uri: &str) -> bool {
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
+    u.scheme() == "http"
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.fragment().is_none()
+        && matches!(
+            u.host(),
+            Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST
+        ) | matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST)
+            | matches!(u.host(), Some(url::Host::Domain("localhost")))
+}
+
+/// True when the provider may send a code to `uri`: the broker's own
+/// callback for the app `client_id`, or a native client's loopback URI
+/// (RFC 8252, as the BaasBox client uses) when the grant has a PKCE
+/// challenge, so a code seen by another local process is useless. A code
+/// sent anywhere else would sign a stranger in.
+fn valid_redirect(shared: &AppState, client_id: &str, uri: &str, pkce: bool) -> bool {
+    let broker =
+        shared.apps.contains_key(client_id) && uri == broker_callback(&shared.base_url, client_id);
+    broker || (pkce && is_loopback_redirect(uri))
 }
 
 /// What `/idp/...` answers for a page it does not have.
 pub(crate) fn no_page() -> Response {
     pages::error(
         StatusCode::NOT_FOUND,
-        "No such page at the test identity provider.",
+        "No such page at the test identity provider (served only with --test-idp).",
     )
 }
 
@@ -88,7 +124,10 @@ pub(crate) async fn userinfo(State(state): State<Arc<AppState>>, headers: Header
 }
 
 /// `client_id`, `redirect_uri` and `state`, checked, or what is wrong.
-fn grant_params(pairs: &[(String, String)]) -> Result<(&str, &str, &str), &'static str> {
+fn grant_params<'a>(
+    shared: &AppState,
+    pairs: &'a [(String, String)],
+) -> Result<(&'a str, &'a str, &'a str), &'static str> {
     let (Some(client_id), Some(redirect_uri), Some(state)) = (
         param(pairs, "client_id"),
         param(pairs, "redirect_uri"),
@@ -96,8 +135,13 @@ fn grant_params(pairs: &[(String, String)]) -> Result<(&str, &str, &str), &'stat
     ) else {
         return Err("client_id, redirect_uri and state are required.");
     };
-    if !valid_redirect(redirect_uri) {
-        return Err("redirect_uri must be an http(s) URL without a fragment.");
+    let pkce = param(pairs, "code_challenge").is_some();
+    if !valid_redirect(shared, client_id, redirect_uri, pkce) {
+        return Err(
+            "redirect_uri must be this emulator's social-login callback for the app client_id, \
+             or a loopback URI with a PKCE code_challenge: the test identity provider sends codes \
+             nowhere else.",
+        );
     }
     Ok((client_id, redirect_uri, state))
 }
@@ -110,7 +154,7 @@ fn title_case(network: &str) -> String {
 }
 
 fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
-    let (client_id, redirect_uri, state) = match grant_params(q) {
+    let (client_id, redirect_uri, state) = match grant_params(shared, q) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
     };
@@ -198,7 +242,7 @@ fn consent_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Res
 }
 
 fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -> Response {
-    let (client_id, redirect_uri, state) = match grant_params(form) {
+    let (client_id, redirect_uri, state) = match grant_params(shared, form) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
     };

@@ -13,7 +13,7 @@ use crate::extract::{AppLevel, Level, UserLevel};
 use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
-use crate::{accounts, baasbox, broker, files, objects, provider};
+use crate::{accounts, baasbox, broker, files, objects, provider, social_ticket};
 
 type Routes = Router<Arc<AppState>>;
 
@@ -45,9 +45,11 @@ fn with_empty_tail(
 /// limited by the middleware (uploads streaming), so axum's own body limit
 /// is off.
 pub(crate) fn app(state: Arc<AppState>) -> Router {
-    let mut router = Router::new()
-        .nest("/v1/app/{app}", cloudmine())
-        .nest("/idp", identity_provider());
+    let mut router = Router::new().nest("/v1/app/{app}", cloudmine());
+    // The test identity provider authenticates nobody: only when asked.
+    if state.social.test_idp {
+        router = router.nest("/idp", identity_provider());
+    }
     // The outbox holds password-reset tokens: anyone with the (public)
     // API key could take over any account, so it is a test-only opt-in.
     if state.test_hooks {
@@ -136,6 +138,7 @@ fn account() -> Routes {
         .route("/account/password/change", post(accounts::change_password))
         .route("/account/password/reset", post(accounts::reset))
         .route("/account/social/login", get_only(broker::start))
+        .route("/account/social/ticket", post(social_ticket::issue))
         .route("/account/social/callback", get_only(broker::callback))
         .route("/account/social/login/complete", get_only(broker::complete));
     let router = with_empty_tail(

@@ -12,6 +12,7 @@ use crate::hooks::{Fault, RecordedRequest};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
 use crate::store::Store;
+use crate::tickets::LinkTickets;
 use crate::{ProviderConfig, SnippetInput};
 
 /// A server-side snippet.
@@ -21,6 +22,10 @@ pub(crate) type Snippet = Arc<dyn Fn(SnippetInput) -> Result<Value, String> + Se
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SocialSettings {
     pub auto_consent: bool,
+    /// Whether the built-in test identity provider (`/idp`) is served, for
+    /// networks without a configured provider (opt-in: it authenticates
+    /// nobody).
+    pub test_idp: bool,
     pub identities: Vec<(String, String)>,
     pub redirect_support: bool,
     /// App → enabled networks; an app not listed has every network.
@@ -48,6 +53,8 @@ pub(crate) struct AppState {
     pub social: SocialSettings,
     pub baasbox: BaasBoxSettings,
     pub provider: ProviderState,
+    /// Link tickets in flight (social login, linking).
+    pub tickets: LinkTickets,
     pub outbox: Mutex<Vec<Mail>>,
     /// Whether `/_emulator/...` is served over HTTP (opt-in).
     pub test_hooks: bool,

@@ -370,8 +370,16 @@ async fn social_route_errors() {
 
 #[tokio::test]
 async fn the_provider_enforces_pkce() {
-    let emu = emulator().await;
-    let redirect = "http://127.0.0.1:9/callback";
+    let emu = Emulator::builder()
+        .app("cm-app", "cm-key")
+        .baasbox(APP_CODE)
+        .test_idp(true)
+        .start()
+        .await
+        .unwrap();
+    // The test provider sends codes only to the broker's own callback.
+    let redirect_uri = format!("{}/v1/app/cm-app/account/social/callback", emu.base_url());
+    let redirect = redirect_uri.as_str();
     let verifier = "a-verifier-that-is-long-enough-to-be-valid-0123456789";
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.as_bytes()));
@@ -379,7 +387,7 @@ async fn the_provider_enforces_pkce() {
         let resp = http()
             .post(format!("{}/idp/google/consent", emu.base_url()))
             .form(&[
-                ("client_id", "test"),
+                ("client_id", "cm-app"),
                 ("redirect_uri", redirect),
                 ("state", "s"),
                 ("email", "p@example.com"),
@@ -407,7 +415,7 @@ async fn the_provider_enforces_pkce() {
                     ("grant_type", "authorization_code"),
                     ("code", &code),
                     ("redirect_uri", redirect),
-                    ("client_id", "test"),
+                    ("client_id", "cm-app"),
                     ("code_verifier", verifier),
                 ])
                 .send()
@@ -510,7 +518,12 @@ async fn sessions_and_links_survive_a_restart() {
 async fn a_configured_real_provider_validates_tokens() {
     // Emulator A plays the real provider; B's BaasBox front end asks A's
     // userinfo endpoint about GitHub tokens.
-    let provider = Emulator::builder().app("a", "k").start().await.unwrap();
+    let provider = Emulator::builder()
+        .app("a", "k")
+        .test_idp(true)
+        .start()
+        .await
+        .unwrap();
     let root = provider.base_url();
     let emu = Emulator::builder()
         .app("cm-app", "cm-key")

@@ -72,6 +72,7 @@ fn help_lists_every_flag() {
         "--max-body-bytes",
         "APP_ID:API_KEY",
         "--auto-consent",
+        "--test-idp",
         "--identity",
         "NAME:EMAIL",
         "--no-redirect-support",

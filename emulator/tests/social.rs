@@ -359,8 +359,10 @@ async fn consent_page_deny_and_pending_status() {
 #[tokio::test]
 async fn provider_token_and_userinfo() {
     let emu = auto().await;
+    // The test provider sends codes only to the broker's own callback.
+    let cb = format!("{}/v1/app/{APP}/account/social/callback", emu.base_url());
     let authorize = format!(
-        "{}/idp/github/authorize?response_type=code&client_id=c1&redirect_uri=http://127.0.0.1:9/cb&state=s1&code_challenge={CHALLENGE_OF_VERIFIER}&code_challenge_method=S256",
+        "{}/idp/github/authorize?response_type=code&client_id={APP}&redirect_uri={cb}&state=s1&code_challenge={CHALLENGE_OF_VERIFIER}&code_challenge_method=S256",
         emu.base_url()
     );
     let r = http().get(&authorize).send().await.unwrap();
@@ -376,8 +378,8 @@ async fn provider_token_and_userinfo() {
         vec![
             ("grant_type", "authorization_code".to_string()),
             ("code", code.clone()),
-            ("redirect_uri", "http://127.0.0.1:9/cb".to_string()),
-            ("client_id", "c1".to_string()),
+            ("redirect_uri", cb.clone()),
+            ("client_id", APP.to_string()),
             ("code_verifier", verifier.to_string()),
         ]
     };
@@ -417,8 +419,8 @@ async fn provider_token_and_userinfo() {
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:9/cb"),
-            ("client_id", "c1"),
+            ("redirect_uri", &cb),
+            ("client_id", APP),
             ("code_verifier", VERIFIER),
         ])
         .send()

@@ -82,15 +82,13 @@ async fn the_same_identity_is_the_same_user_and_another_is_another() {
     assert_eq!(ids[0], ids[1], "same identity, same user");
     assert_ne!(ids[0], ids[2], "another identity, another user");
 
-    // The same email at another network is another identity, so another user.
+    // The same email at another network is another identity, but its email
+    // is taken: no second user with it (the user links google instead).
     let c = challenge(4);
     login_as(&emu, &c, "google", "Ada", "ada@example.com", &[]).await;
     let (_, body) = CM.status(&emu, &c, None).await;
-    assert_ne!(body["profile"]["__id__"], ids[0].as_str());
-    assert_eq!(
-        body["profile"]["__services__"],
-        serde_json::json!(["google"])
-    );
+    assert_eq!(body["error"], "email_taken", "{body}");
+    assert!(body.get("session_token").is_none());
 }
 
 #[tokio::test]
@@ -258,6 +256,7 @@ async fn a_pending_login_survives_a_restart_on_a_file_database() {
     let emu = Emulator::builder()
         .app(APP, KEY)
         .database(&db)
+        .test_idp(true)
         .start()
         .await
         .unwrap();
@@ -267,6 +266,7 @@ async fn a_pending_login_survives_a_restart_on_a_file_database() {
     let emu = Emulator::builder()
         .app(APP, KEY)
         .database(&db)
+        .test_idp(true)
         .start()
         .await
         .unwrap();

@@ -18,6 +18,7 @@ use crate::envelope::Processed;
 use crate::events::Handlers;
 use crate::secret::{ClientSecret, OAuthToken};
 use crate::social::flow::{announce, show_in_browser, wait_for_browser, without_query};
+use crate::social::handoff::PageLease;
 use crate::social::landing::identity;
 use crate::social::listener::Listener;
 use crate::social::pkce;
@@ -294,6 +295,8 @@ impl Flow<'_> {
         }
         completion.info.method = "GET".into();
         completion.info.url = without_query(&authorize);
+        // The page `SystemBrowser` hands the browser lives as long as this.
+        let _page = PageLease::new(authorize.as_str());
         announce(opener, &authorize, completion);
         let back = wait_for_browser(listener, callback, self.timeout, &authorize).await?;
         let user = self

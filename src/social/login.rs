@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use super::flow::{announce, show_in_browser, wait_for_browser, without_query};
+use super::handoff::PageLease;
 use super::landing::{LandingPage, profile_identity};
 use super::listener::{Arrival, Listener};
 use super::network::SocialNetwork;
@@ -21,6 +22,7 @@ use crate::envelope::Processed;
 use crate::error::{Error, Result};
 use crate::events::Handlers;
 use crate::options::Options;
+use crate::secret::SessionToken;
 use crate::session::{self, login::Login};
 
 /// The default time a login may take, from opening the browser.
@@ -231,7 +233,15 @@ impl Flow {
             }
             LoginMode::Polling { interval } => Wait::Polling { interval },
         };
-        let start = self.start_url(start, &options, &challenge, &wait);
+        let ticket = match options.session_token() {
+            Some(session) if self.link.unwrap_or(true) => {
+                Some(link_ticket(&self.client, session.clone()).await?)
+            }
+            _ => None,
+        };
+        let start = self.start_url(start, &challenge, ticket.as_deref(), &options, &wait);
+        // The page `SystemBrowser` hands the browser lives as long as this.
+        let _page = PageLease::new(start.as_str());
         announce(&*self.opener, &start, completion);
         let login = self.await_answer(wait, &challenge, &start, started).await?;
         session::adopt(&self.client, &login.session(), true)?;
@@ -239,15 +249,23 @@ impl Flow {
     }
 
     /// The login page's URL with its query: the network, the API key, the
-    /// challenge, and what the server needs to send the browser back.
-    fn start_url(&self, mut start: Url, options: &Options, challenge: &str, wait: &Wait) -> Url {
-        let linking = self.link.unwrap_or(true) && options.session_token().is_some();
+    /// challenge, the link ticket when linking (never the session token: a
+    /// URL reaches command lines and logs), and what the server needs to
+    /// send the browser back.
+    fn start_url(
+        &self,
+        mut start: Url,
+        challenge: &str,
+        ticket: Option<&str>,
+        options: &Options,
+        wait: &Wait,
+    ) -> Url {
         let mut q = start.query_pairs_mut();
         q.append_pair("service", self.network.as_str())
             .append_pair("apikey", options.api_key().secret())
             .append_pair("challenge", challenge);
-        if linking && let Some(token) = options.session_token() {
-            q.append_pair("session_token", token.secret());
+        if let Some(ticket) = ticket {
+            q.append_pair("ticket", ticket);
         }
         if let Some(scope) = &self.scope {
             q.append_pair("scope", scope);
@@ -322,6 +340,22 @@ fn login_url(options: &Options) -> Result<Url> {
         .pop_if_empty()
         .extend(["v1", "app", options.app_id(), "account", "social", "login"]);
     Ok(start)
+}
+
+/// A one-time link ticket for the session (`POST account/social/ticket`
+/// with the session header): the start URL carries it instead of the
+/// session token.
+async fn link_ticket(client: &Client, session: SessionToken) -> Result<String> {
+    let mut request = Request::new(Method::POST, &["account", "social", "ticket"]).app_level();
+    request.session = Some(session);
+    let body = ApiCall::new(client, Ok(request)).await?.into_success();
+    match body.get("ticket").and_then(Value::as_str) {
+        Some(t) if !t.is_empty() && t.len() <= 512 => Ok(t.to_owned()),
+        _ => Err(Error::decode(
+            "the link ticket",
+            "the answer has no \"ticket\" string",
+        )),
+    }
 }
 
 /// One status call: `GET account/social/login/status/{challenge}`, at app

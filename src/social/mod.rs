@@ -2,6 +2,7 @@
 //! loopback listener and PKCE. See `docs/SOCIAL_LOGIN.md`.
 
 pub(crate) mod flow;
+pub(crate) mod handoff;
 pub(crate) mod landing;
 pub(crate) mod listener;
 mod login;

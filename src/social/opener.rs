@@ -3,6 +3,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::handoff;
+
 /// Opens the login URL in a browser.
 ///
 /// When `open` fails, the login does not: the URL is emitted as an
@@ -10,6 +12,12 @@ use std::time::Duration;
 /// "Open this URL to continue"), and the listener keeps waiting until the
 /// timeout. Implement it to open a particular browser, print a QR code…
 /// Embedded web views are out of scope (RFC 8252 §8.12).
+///
+/// The URL is a secret for as long as the login runs: whoever loads it
+/// first can finish the login as themselves. Never put it on a command line
+/// (other local users can read every process's arguments) or in a log: hand
+/// it over through a file only this user can read, a pipe or an API, as
+/// [`SystemBrowser`] does.
 pub trait BrowserOpener: Send + Sync + 'static {
     /// Opens `url`; `Err` says why it could not.
     fn open(&self, url: &str) -> Result<(), String>;
@@ -17,6 +25,13 @@ pub trait BrowserOpener: Send + Sync + 'static {
 
 /// The system's default browser, through the `webbrowser` crate (which
 /// honours `$BROWSER`).
+///
+/// The browser is not given the URL itself, which would sit on the
+/// launcher's command line where any local user can read it: it gets the
+/// path of a page that redirects to the URL, readable only by this user
+/// (`0600`, in a fresh `0700` directory under `$CLOUDMINE_LOGIN_PAGE_DIR` or
+/// the temporary directory), and removed when the login ends. See
+/// `docs/SOCIAL_LOGIN.md` for browsers that cannot read that directory.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemBrowser;
 
@@ -46,8 +61,12 @@ impl BrowserOpener for SystemBrowser {
         {
             return Err("no display and no $BROWSER: open the URL yourself".into());
         }
+        // The launcher's command line gets the page's path, never the URL.
+        let page = handoff::write(url)?;
+        let url = url::Url::from_file_path(&page)
+            .map_err(|()| format!("the login page path {} is not absolute", page.display()))?
+            .to_string();
         let (tx, rx) = mpsc::channel();
-        let url = url.to_owned();
         std::thread::Builder::new()
             .name("cloudmine-browser-launch".into())
             .spawn(move || {

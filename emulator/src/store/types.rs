@@ -62,6 +62,9 @@ pub enum SocialUser {
     Found(String),
     /// Linking was asked, but the identity belongs to another user.
     Conflict,
+    /// A new user was needed, but another user already has the identity's
+    /// email (two users never share one).
+    EmailTaken,
 }
 
 /// A login to store at start.

@@ -17,7 +17,8 @@ const USED_CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
 
 impl Db {
     /// Finds the user of a social identity, links it to `link_user`, or
-    /// creates a user for it, in one transaction.
+    /// creates a user for it, in one transaction; never a second user with
+    /// an email that is taken ([`SocialUser::EmailTaken`]).
     pub fn social_user(
         &self,
         app_id: &str,
@@ -40,6 +41,10 @@ impl Db {
                 let user = match link {
                     Some(link) => link.to_owned(),
                     None => {
+                        if !identity.email.is_empty() && email_taken(&tx, app_id, &identity.email)?
+                        {
+                            return Ok(SocialUser::EmailTaken);
+                        }
                         let id = crate::crypto::random_hex(16);
                         if id.is_empty() {
                             return Err(StoreError::Invalid(
@@ -102,6 +107,23 @@ impl Db {
         out.insert("__services__".into(), Value::from(services));
         Ok(Some(Value::Object(out)))
     }
+}
+
+/// True when a user of the app already has this email (in any case, as
+/// `account/create` compares them).
+fn email_taken(
+    tx: &rusqlite::Transaction<'_>,
+    app_id: &str,
+    email: &str,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM users WHERE app_id = ?1 AND lower(email) = lower(?2) LIMIT 1",
+            params![app_id, email],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \

@@ -1,0 +1,244 @@
+//! The hand-off page: how [`SystemBrowser`](super::SystemBrowser) gives the
+//! browser the login URL without putting it on a command line.
+//!
+//! A browser launcher's arguments are readable by every local user
+//! (`/proc/PID/cmdline`, `ps`), and the start URL is enough to finish the
+//! login first, as someone else. So the launcher gets only the path of a
+//! small HTML file, `0600` in a fresh `0700` directory, that sends the
+//! browser on (a meta refresh, and `location.replace` allowed by its
+//! Content-Security-Policy hash). The file is removed when the login that
+//! made it ends ([`PageLease`]); pages left behind (a process that died)
+//! are removed by the next login after [`PAGE_TTL`].
+//!
+//! The directory's parent is `$CLOUDMINE_LOGIN_PAGE_DIR` when set, else the
+//! system temporary directory; see `docs/SOCIAL_LOGIN.md` for browsers that
+//! cannot read it (snap-confined ones).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+/// Where the pages' directories go instead of the temporary directory.
+pub(crate) const PAGE_DIR_ENV: &str = "CLOUDMINE_LOGIN_PAGE_DIR";
+
+/// The name every page directory starts with.
+const PREFIX: &str = "cloudmine-login-";
+
+/// How long a page may outlive its login at worst (longer than any login
+/// the server keeps: ten minutes).
+const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A page on disk: the directory (removed with it), and the SHA-256 of the
+/// URL it leads to (the URL itself is not kept).
+struct Page {
+    url_sha256: [u8; 32],
+    _dir: tempfile::TempDir,
+    made: Instant,
+}
+
+/// The pages of this process.
+static PAGES: Mutex<Vec<Page>> = Mutex::new(Vec::new());
+
+fn digest(url: &str) -> [u8; 32] {
+    Sha256::digest(url.as_bytes()).into()
+}
+
+fn pages() -> std::sync::MutexGuard<'static, Vec<Page>> {
+    PAGES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes the page of `url` when dropped: held by a login for as long as
+/// it runs, so the page is gone when the login finishes, fails or is
+/// dropped. A no-op when no page was made for `url`.
+pub(crate) struct PageLease {
+    url_sha256: [u8; 32],
+}
+
+impl PageLease {
+    pub(crate) fn new(url: &str) -> Self {
+        PageLease {
+            url_sha256: digest(url),
+        }
+    }
+}
+
+impl Drop for PageLease {
+    fn drop(&mut self) {
+        // Dropping the `TempDir` removes the directory and the page.
+        pages().retain(|p| p.url_sha256 != self.url_sha256);
+    }
+}
+
+/// Writes the page that leads to `url`; returns its path. `Err` says why
+/// it could not (the login then shows the URL instead).
+pub(crate) fn write(url: &str) -> Result<PathBuf, String> {
+    let parent = std::env::var_os(PAGE_DIR_ENV)
+        .filter(|p| !p.is_empty())
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let dir = private_dir(&parent)?;
+    sweep(&parent, dir.path());
+    let path = dir.path().join("login.html");
+    write_private(&path, page(url).as_bytes())
+        .map_err(|e| format!("cannot write the login page {}: {e}", path.display()))?;
+    pages().push(Page {
+        url_sha256: digest(url),
+        _dir: dir,
+        made: Instant::now(),
+    });
+    Ok(path)
+}
+
+/// A fresh directory only this user can enter.
+fn private_dir(parent: &Path) -> Result<tempfile::TempDir, String> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(PREFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir_in(parent).map_err(|e| {
+        format!(
+            "cannot make a private directory in {}: {e}",
+            parent.display()
+        )
+    })
+}
+
+/// Creates `path` (it must not exist) readable and writable by its owner
+/// only, with `bytes`.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Forgets this process's pages older than [`PAGE_TTL`], and removes page
+/// directories in `parent` older than that with the owner of `ours` (left
+/// by a process that ended without cleaning up).
+fn sweep(parent: &Path, ours: &Path) {
+    pages().retain(|p| p.made.elapsed() < PAGE_TTL);
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten().take(10_000) {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > PAGE_TTL);
+        if old && meta.is_dir() && same_owner(&meta, ours) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// True when `meta` has the owner of `ours` (a directory this process made).
+#[cfg(unix)]
+fn same_owner(meta: &std::fs::Metadata, ours: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    ours.metadata().is_ok_and(|o| o.uid() == meta.uid())
+}
+
+#[cfg(not(unix))]
+fn same_owner(_meta: &std::fs::Metadata, _ours: &Path) -> bool {
+    true
+}
+
+/// The page: it sends the browser to `url` and holds nothing else.
+fn page(url: &str) -> String {
+    let script = format!("location.replace({});", js_string(url));
+    let hash = STANDARD.encode(Sha256::digest(script.as_bytes()));
+    let attr = html_attr(url);
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-{hash}'\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0; url={attr}\">\
+         <title>Continue to sign in</title></head>\
+         <body><p><a href=\"{attr}\">Continue to sign in</a></p><script>{script}</script></body></html>\n"
+    )
+}
+
+/// `text` as a JavaScript string literal that cannot end the script.
+fn js_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// `text` escaped for a double-quoted HTML attribute.
+fn html_attr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_leads_to_the_url_and_allows_only_its_script() {
+        let url = "http://127.0.0.1:1/v1/app/a/account/social/login?service=x&challenge=c<\"'>";
+        let html = page(url);
+        assert!(html.contains("url=http://127.0.0.1:1/v1/app/a/account/social/login?service=x&amp;challenge=c&lt;&quot;&#39;&gt;\""));
+        let script = html
+            .split("<script>")
+            .nth(1)
+            .unwrap()
+            .split("</script>")
+            .next()
+            .unwrap();
+        assert!(!script.contains('<') && !script.contains('>'), "{script}");
+        let hash = STANDARD.encode(Sha256::digest(script.as_bytes()));
+        assert!(html.contains(&format!("script-src 'sha256-{hash}'")));
+        assert!(html.contains("default-src 'none'"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_page_is_private_and_goes_with_its_lease() {
+        use std::os::unix::fs::PermissionsExt;
+        let url = "http://127.0.0.1:1/lease-test";
+        let lease = PageLease::new(url);
+        let path = write(url).unwrap();
+        let mode = |p: &Path| p.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert!(std::fs::read_to_string(&path).unwrap().contains(url));
+        drop(lease);
+        assert!(!path.exists() && !path.parent().unwrap().exists());
+    }
+}
