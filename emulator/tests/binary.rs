@@ -76,6 +76,10 @@ fn help_lists_every_flag() {
         "NAME:EMAIL",
         "--no-redirect-support",
         "--provider-config",
+        "--header-timeout",
+        "--body-timeout",
+        "--idle-timeout",
+        "--max-connections",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
