@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::SnippetInput;
-use crate::extract::{Caller, Level, PathParams, first, query_pairs};
+use crate::extract::{Caller, Level, PathParams, check_key, first, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
@@ -227,11 +227,8 @@ impl Ctx {
         if objects.is_empty() {
             return Err(Fail::new(StatusCode::BAD_REQUEST, "the body has no keys"));
         }
-        if objects.keys().any(String::is_empty) {
-            return Err(Fail::new(
-                StatusCode::BAD_REQUEST,
-                "a key must not be empty",
-            ));
+        for key in objects.keys() {
+            check_key(key)?;
         }
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
         let written = self
