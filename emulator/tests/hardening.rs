@@ -333,3 +333,33 @@ async fn a_cut_short_or_badly_chunked_body_is_400() {
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     }
 }
+
+/// Item 14: integers beyond 64 bits became the nearest double and `-0`
+/// became `0`: stored silently, not as sent. They are refused now, with a
+/// message saying to send them as strings; 64-bit extremes are kept exactly.
+#[tokio::test]
+async fn integers_that_cannot_be_kept_exactly_are_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    for body in [
+        r#"{"big": 18446744073709551616}"#,
+        r#"{"neg": {"n": -9223372036854775809}}"#,
+        r#"{"zero": -0}"#,
+    ] {
+        for method in [Method::PUT, Method::POST] {
+            let (status, json) = APP.call(&emu, method, "text", Some(body)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
+            assert!(support::message(&json).contains("as a string"), "{json}");
+        }
+    }
+    let exact = r#"{"max": 18446744073709551615, "min": -9223372036854775808}"#;
+    let (status, _) = APP.call(&emu, Method::PUT, "text", Some(exact)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let r = APP
+        .request(&emu, Method::GET, "text?keys=max,min")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("18446744073709551615"), "{text}");
+    assert!(text.contains("-9223372036854775808"), "{text}");
+}
