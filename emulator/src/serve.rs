@@ -44,6 +44,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
+/// How long a stopping server waits for the requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// The connection limits of a server.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -170,7 +173,13 @@ async fn accept_loop<S: App>(
         tokio::spawn(connection(stream, app.clone(), limits, watcher, permit));
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in flight finish; one that trickles on forever is not waited for.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period");
+    }
     Ok(())
 }
 
