@@ -15,7 +15,7 @@ use crate::extract::{Caller, PathParams, header, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::model::Mail;
 use crate::params::ServerParams;
-use crate::password::{check_password, hash_password, verify_password};
+use crate::password::check_password;
 use crate::query;
 use crate::state::AppState;
 use crate::store::now_ms;
@@ -109,21 +109,22 @@ impl Request {
             .store
             .find_login(&app, email.as_deref(), username.as_deref())
             .await?;
-        match found {
-            // Verify off the async threads: argon2 takes tens of milliseconds.
-            Some((id, hash)) => {
-                let ok = tokio::task::spawn_blocking(move || {
-                    verify_password(&password, hash.as_deref())
-                })
-                .await
-                .unwrap_or(false);
-                if ok {
+        match <[_; 1]>::try_from(found) {
+            // Verified off the async threads: argon2 takes tens of milliseconds.
+            Ok([(id, hash)]) => {
+                if self.state.hashing.verify(password, hash).await? {
                     Ok(id)
                 } else {
                     Err(unauthorized("wrong email, username or password"))
                 }
             }
-            None => Err(unauthorized("wrong email, username or password")),
+            Err(found) if found.is_empty() => {
+                Err(unauthorized("wrong email, username or password"))
+            }
+            // Never whichever row comes first.
+            Err(_) => Err(bad(
+                "the email and the username belong to different users; send one of them",
+            )),
         }
     }
 
@@ -146,12 +147,6 @@ impl Request {
         }
         Ok(out)
     }
-}
-
-async fn hash_off_thread(password: String) -> Result<String, Fail> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "password hashing failed"))?
 }
 
 fn envelope(items: Vec<(String, Value)>, count: Option<usize>) -> Response {
@@ -262,7 +257,7 @@ async fn create_account(r: &Request) -> Result<Response, Fail> {
         Some(p @ Value::Object(_)) => p.clone(),
         Some(_) => return Err(bad("profile must be a JSON object")),
     };
-    let hash = hash_off_thread(password.to_owned()).await?;
+    let hash = r.state.hashing.hash(password.to_owned()).await?;
     let id = random_hex(16);
     let created = r
         .state
@@ -358,7 +353,7 @@ pub(crate) async fn change_password(r: Request) -> Result<Response, Fail> {
         .to_owned();
     let user = r.authenticate(&body, "password").await?;
     check_password(&new)?;
-    let hash = hash_off_thread(new).await?;
+    let hash = r.state.hashing.hash(new).await?;
     let app = r.app_id.to_owned();
     r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
@@ -397,7 +392,7 @@ pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
         ));
     }
     if let Some(p) = password {
-        let hash = hash_off_thread(p).await?;
+        let hash = r.state.hashing.hash(p).await?;
         let app = r.app_id.to_owned();
         r.state.store.set_password(&app, &user, &hash).await?;
     }
@@ -429,7 +424,7 @@ pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
         .find_login(&app, Some(lookup.as_str()), None)
         .await?;
     // The same answer whether or not the address is known: no account probing.
-    if let Some((user, _)) = found {
+    if let Some((user, _)) = found.into_iter().next() {
         let token = random_hex(24);
         let (app, hash) = (r.app_id.to_owned(), sha256_hex(&token));
         let expires = now_ms().saturating_add(RESET_TTL_MS);
@@ -465,7 +460,7 @@ async fn confirm(r: &Request, token: &str) -> Result<Response, Fail> {
         .take_reset(&hash, &app)
         .await?
         .ok_or_else(|| Fail::new(StatusCode::NOT_FOUND, "unknown or expired reset token"))?;
-    let hash = hash_off_thread(password).await?;
+    let hash = r.state.hashing.hash(password).await?;
     let app = r.app_id.to_owned();
     r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))

@@ -52,6 +52,22 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<Cow<'a, s
         .map(|v| String::from_utf8_lossy(v.as_bytes()))
 }
 
+/// An object or file key as written: 400 when it is empty, or holds a
+/// comma (`?keys=a,b` separates keys with commas, so such a key could be
+/// written but never read or deleted by name).
+pub(crate) fn check_key(key: &str) -> Result<(), Fail> {
+    if key.is_empty() {
+        return Err(Fail::bad("a key must not be empty"));
+    }
+    if key.contains(',') {
+        return Err(Fail::bad(format!(
+            "the key {key:?} has a comma: keys are listed with commas in ?keys=, \
+             so a key must not contain one"
+        )));
+    }
+    Ok(())
+}
+
 /// The matched route's parameters, percent-decoded leniently.
 pub(crate) struct PathParams(Vec<(String, String)>);
 

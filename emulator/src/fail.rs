@@ -46,7 +46,15 @@ impl From<StoreError> for Fail {
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        json_response(self.0, json!({ "errors": [self.1] }))
+        let mut response = json_response(self.0, json!({ "errors": [self.1] }));
+        // A busy server says when to come back.
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::crypto::try_random_hex;
-use crate::extract::{Caller, Level, PathParams, QueryPairs, first};
+use crate::extract::{Caller, Level, PathParams, QueryPairs, check_key, first};
 use crate::fail::{Fail, json_response};
 use crate::state::AppState;
 use crate::store::{FileMeta, Written};
@@ -196,6 +196,14 @@ impl Upload<'_> {
             .unwrap_or("application/octet-stream")
             .to_owned();
         let multipart = multer::parse_boundary(&content_type).ok();
+        if multipart.is_none() && is_multipart(&content_type) {
+            return Err(Fail::bad(
+                "a multipart body needs a boundary in its Content-Type",
+            ));
+        }
+        if let Some(key) = self.key {
+            check_key(key)?;
+        }
         if multipart.is_none() && declared.is_some_and(|n| n > limit) {
             return Err(too_large(limit));
         }
@@ -373,6 +381,14 @@ pub(crate) async fn download<L: Level>(
         }
     }
     Ok(response)
+}
+
+/// Whether a Content-Type names a multipart body.
+fn is_multipart(content_type: &str) -> bool {
+    content_type
+        .trim_start()
+        .get(..10)
+        .is_some_and(|t| t.eq_ignore_ascii_case("multipart/"))
 }
 
 #[cfg(test)]

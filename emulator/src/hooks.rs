@@ -1,11 +1,64 @@
 //! Test hooks: recorded requests and injected faults.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use serde_json::{Value, json};
 
+use crate::EmulatorBuilder;
+
 /// The most request bytes kept per recorded request.
 pub const RECORDED_BODY_LIMIT: usize = 64 * 1024;
+
+/// The most requests kept.
+pub(crate) const MAX_RECORDED: usize = 10_000;
+/// The most bytes (bodies, headers, paths) kept over all recorded requests.
+pub(crate) const MAX_RECORDED_BYTES: usize = 32 * 1024 * 1024;
+
+impl EmulatorBuilder {
+    /// Records every request for [`crate::Emulator::requests`] (default on:
+    /// the in-process emulator is a test harness; the binary records only
+    /// with `--test-hooks`). The log is bounded either way.
+    pub fn record_requests(mut self, on: bool) -> Self {
+        self.record_requests = on;
+        self
+    }
+}
+
+/// The recorded requests, oldest first, bounded in count and in bytes: the
+/// oldest go first when either bound would be passed.
+#[derive(Default)]
+pub(crate) struct RecordLog {
+    items: VecDeque<RecordedRequest>,
+    bytes: usize,
+}
+
+impl RecordLog {
+    /// Keeps `request`, forgetting the oldest ones as needed.
+    pub(crate) fn push(&mut self, request: RecordedRequest) {
+        let size = request.size();
+        while !self.items.is_empty()
+            && (self.items.len() >= MAX_RECORDED || self.bytes + size > MAX_RECORDED_BYTES)
+        {
+            if let Some(old) = self.items.pop_front() {
+                self.bytes -= old.size();
+            }
+        }
+        self.bytes += size;
+        self.items.push_back(request);
+    }
+
+    /// The kept requests, oldest first.
+    pub(crate) fn to_vec(&self) -> Vec<RecordedRequest> {
+        self.items.iter().cloned().collect()
+    }
+
+    /// Forgets every request.
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
+    }
+}
 
 const SECRET_HEADERS: &[&str] = &[
     "x-cloudmine-apikey",
@@ -53,6 +106,17 @@ impl RecordedRequest {
     /// The first value of a query parameter.
     pub fn query_value(&self, name: &str) -> Option<&str> {
         self.query_values(name).into_iter().next()
+    }
+
+    /// About how many bytes this record holds.
+    fn size(&self) -> usize {
+        let pairs =
+            |v: &[(String, String)]| v.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+        self.body.len()
+            + self.path.len()
+            + self.raw_query.as_ref().map_or(0, String::len)
+            + pairs(&self.query)
+            + pairs(&self.headers)
     }
 
     /// The body parsed as JSON, when it is JSON.
@@ -161,5 +225,25 @@ mod tests {
         assert!(debug.contains("Rust/0.1.0") && debug.contains("[redacted]"));
         assert_eq!(r.header("X-CloudMine-ApiKey"), Some("key-secret"));
         assert_eq!(r.query_value("limit"), Some("2"));
+    }
+
+    #[test]
+    fn the_log_is_bounded_in_bytes() {
+        let mut log = RecordLog::default();
+        let big = RecordedRequest {
+            method: "PUT".into(),
+            path: "/p".into(),
+            raw_query: None,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: vec![0; RECORDED_BODY_LIMIT],
+        };
+        for _ in 0..MAX_RECORDED {
+            log.push(big.clone());
+        }
+        assert!(log.bytes <= MAX_RECORDED_BYTES);
+        assert_eq!(log.items.len(), MAX_RECORDED_BYTES / big.size());
+        log.clear();
+        assert!(log.to_vec().is_empty());
     }
 }

@@ -38,6 +38,7 @@ mod upstream;
 mod middleware;
 mod miss;
 mod router;
+mod serve;
 // Bottom modules: import no handler.
 mod crypto;
 mod extract;
@@ -53,7 +54,7 @@ mod state;
 mod store;
 mod tickets;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,6 +72,9 @@ pub use model::Mail;
 pub use password::MIN_PASSWORD_LEN;
 pub use provider::is_loopback_redirect;
 pub use provider_config::ProviderConfig;
+pub use serve::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};
 
 /// Everything that can go wrong starting or driving the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +129,8 @@ pub struct EmulatorBuilder {
     social: state::SocialSettings,
     baasbox: state::BaasBoxSettings,
     test_hooks: bool,
+    record_requests: bool,
+    limits: serve::Limits,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -301,7 +307,7 @@ impl EmulatorBuilder {
         for (id, key) in &self.apps {
             store.upsert_app(id, key).await?;
         }
-        let apps = store.apps().await?.into_iter().collect::<HashMap<_, _>>();
+        store.seal_app_keys().await?;
         let listener = tokio::net::TcpListener::bind(self.listen).await?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(state::AppState {
@@ -318,17 +324,19 @@ impl EmulatorBuilder {
             tickets: tickets::LinkTickets::default(),
             outbox: Mutex::new(Vec::new()),
             test_hooks: self.test_hooks,
-            apps,
+            apps: self.apps.into_iter().collect(), // only these are served
             max_body: self.max_body_bytes,
             file_limits: self.file_limits,
             default_file_limit: self.max_file_bytes,
             _files_temp: files_temp,
             snippets: self.snippets,
-            recorded: Mutex::new(VecDeque::new()),
+            record_requests: self.record_requests,
+            recorded: Mutex::new(hooks::RecordLog::default()),
+            hashing: password::HashGate::per_core(),
             delay_ms: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
         });
-        let (stop, task) = serve(listener, Arc::clone(&shared));
+        let (stop, task) = serve(listener, Arc::clone(&shared), self.limits);
         Ok(Emulator {
             local_addr,
             shared,
@@ -338,6 +346,7 @@ impl EmulatorBuilder {
     }
 
     fn validate(&self) -> Result<(), EmulatorError> {
+        self.limits.validate().map_err(EmulatorError::Config)?;
         if self.baasbox.app_code.as_deref() == Some("") {
             return Err(EmulatorError::Config(
                 "the BaasBox app code must not be empty".into(),
@@ -391,6 +400,7 @@ impl EmulatorBuilder {
 fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<state::AppState>,
+    limits: serve::Limits,
 ) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
     let routes = router::app(Arc::clone(&shared));
     // Around the whole router, so it sees (and can rewrite) every request
@@ -399,18 +409,7 @@ fn serve(
         &axum::middleware::from_fn_with_state(shared, middleware::intercept),
         routes,
     );
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
-    (stop_tx, task)
+    serve::spawn(listener, app, limits)
 }
 
 /// A running emulator. Dropping it stops the server in the background;
@@ -456,6 +455,8 @@ impl Emulator {
                 session_ttl: Duration::from_secs(24 * 3600),
             },
             test_hooks: false,
+            record_requests: true,
+            limits: serve::Limits::default(),
         }
     }
 
@@ -482,14 +483,12 @@ impl Emulator {
         Ok(())
     }
 
-    /// Every request received so far, oldest first (the last 10 000).
+    /// Every request received so far, oldest first: the last 10 000, and
+    /// fewer when they hold more than 32 MiB. Empty when recording is off
+    /// ([`EmulatorBuilder::record_requests`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        let recorded = self
-            .shared
-            .recorded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        recorded.iter().cloned().collect()
+        let recorded = self.shared.recorded.lock();
+        recorded.unwrap_or_else(|p| p.into_inner()).to_vec()
     }
 
     /// The mails sent so far (password resets), oldest first.

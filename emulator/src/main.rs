@@ -3,9 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use cloudmine_emulator::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, Emulator};
+use cloudmine_emulator::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_BYTES, Emulator,
+    EmulatorBuilder,
+};
 
 /// A self-hostable CloudMine v1 API emulator (objects, files, users and
 /// sessions, social login, snippets) backed by SQLite.
@@ -82,10 +86,36 @@ struct Args {
     #[arg(long)]
     test_hooks: bool,
 
+    /// Seconds a client has to send a request's headers once it started;
+    /// then the connection is closed.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    header_timeout: f64,
+
+    /// Longest pause, in seconds, inside a request body; then HTTP 408 and
+    /// the connection is closed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    body_timeout: f64,
+
+    /// Seconds a connection with no request in flight and no bytes moving
+    /// (keep-alive) stays open.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    idle_timeout: f64,
+
+    /// Most connections open at once; more are closed as they arrive.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    max_connections: usize,
+
     /// Real OAuth 2 providers: a JSON file mapping network names to
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
     #[arg(long, value_name = "FILE")]
     provider_config: Option<PathBuf>,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n <= 86_400.0 => Ok(n),
+        _ => Err("expected a number of seconds greater than 0 and at most 86400".to_owned()),
+    }
 }
 
 fn parse_identity(s: &str) -> Result<(String, String), String> {
@@ -136,6 +166,17 @@ async fn wait_for_signal() {
     }
 }
 
+/// The connection limits and the request log: a reachable server's defences.
+fn connection_limits(builder: EmulatorBuilder, args: &Args) -> EmulatorBuilder {
+    builder
+        .header_timeout(Duration::from_secs_f64(args.header_timeout))
+        .body_timeout(Duration::from_secs_f64(args.body_timeout))
+        .idle_timeout(Duration::from_secs_f64(args.idle_timeout))
+        .max_connections(args.max_connections)
+        // Recorded requests are only readable in-process: the binary keeps none.
+        .record_requests(false)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -145,11 +186,14 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let mut builder = Emulator::builder()
-        .database(&args.db)
-        .listen(args.listen)
-        .max_body_bytes(args.max_body_bytes)
-        .max_file_bytes(args.max_file_bytes);
+    let mut builder = connection_limits(
+        Emulator::builder()
+            .database(&args.db)
+            .listen(args.listen)
+            .max_body_bytes(args.max_body_bytes)
+            .max_file_bytes(args.max_file_bytes),
+        &args,
+    );
     if let Some(dir) = &args.files_dir {
         builder = builder.files_dir(dir);
     }
@@ -157,7 +201,7 @@ async fn main() -> ExitCode {
         builder = builder
             .baasbox(code)
             .baasbox_prefix(&args.baasbox_prefix)
-            .baasbox_session_ttl(std::time::Duration::from_secs(args.baasbox_session_ttl));
+            .baasbox_session_ttl(Duration::from_secs(args.baasbox_session_ttl));
     }
     for (id, limit) in &args.file_limits {
         builder = builder.file_limit(id, *limit);

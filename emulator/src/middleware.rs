@@ -1,7 +1,8 @@
-//! The layer around every route: records the request for the test hooks,
-//! waits the configured delay, answers an injected fault, enforces the body
-//! limit (file uploads are left streaming), puts the path in the form the
-//! routes are written in, and stamps `x-request-id` on every answer.
+//! The layer around every route: refuses a path that is not UTF-8, checks
+//! the app's key before reading any body, records the request for the test
+//! hooks, waits the configured delay, answers an injected fault, enforces
+//! the body limit (file uploads are left streaming), puts the path in the
+//! form the routes are written in, and stamps `x-request-id` on every answer.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,12 +16,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::crypto::request_id;
-use crate::extract::{decode, query_pairs, segments};
+use crate::extract::{check_api_key, decode, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::hooks::{RECORDED_BODY_LIMIT, RecordedRequest};
+use crate::serve::BodyTimeout;
 use crate::state::AppState;
-
-const MAX_RECORDED: usize = 10_000;
 
 /// The middleware (`axum::middleware::from_fn_with_state`), wrapped around
 /// the whole router so that it also sees requests no route serves.
@@ -72,20 +72,22 @@ fn loggable(path: &str) -> String {
 /// Everything before routing; `Err` is the answer instead of a route's.
 async fn admit(state: &AppState, request: Request) -> Result<Request, Response> {
     let (mut parts, body) = request.into_parts();
-    let declared_len = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let segments = strict_segments(parts.uri.path()).map_err(|fail| {
+        record(state, &parts, &[]);
+        fail.into_response()
+    })?;
+    // A stranger's body is never read: the app and its key come first.
+    if has_body(&parts)
+        && let Err(fail) = key_before_body(state, &segments, &parts)
+    {
+        record(state, &parts, &[]);
+        return Err(fail.into_response());
+    }
     // File uploads stream to disk; everything else is read whole, up to the limit.
-    let mut upload = None;
-    let bytes = if is_upload(&segments(parts.uri.path()), &parts.method) {
-        upload = Some(body);
-        Some(Bytes::new())
-    } else if declared_len.is_some_and(|n| n > state.max_body) {
-        None
+    let (body, bytes) = if is_upload(&segments, &parts.method) {
+        (Some(body), Ok(Bytes::new()))
     } else {
-        to_bytes(body, state.max_body).await.ok()
+        (None, read_body(state, &parts, body).await)
     };
     let path = record(state, &parts, bytes.as_deref().unwrap_or_default());
     let delay = state.delay_ms.load(Ordering::Relaxed);
@@ -95,16 +97,10 @@ async fn admit(state: &AppState, request: Request) -> Result<Request, Response> 
     if let Some(answer) = injected_fault(state, &path) {
         return Err(answer);
     }
-    let body = match (upload, bytes) {
+    let body = match (body, bytes) {
         (Some(stream), _) => stream,
-        (None, Some(bytes)) => Body::from(bytes),
-        (None, None) => {
-            return Err(Fail::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body exceeds {} bytes", state.max_body),
-            )
-            .into_response());
-        }
+        (None, Ok(bytes)) => Body::from(bytes),
+        (None, Err(fail)) => return Err(fail.into_response()),
     };
     if let Some(uri) = normalized(&parts.uri) {
         parts.uri = uri;
@@ -112,12 +108,83 @@ async fn admit(state: &AppState, request: Request) -> Result<Request, Response> 
     Ok(Request::from_parts(parts, body))
 }
 
-/// Keeps the request for [`crate::Emulator::requests`]; returns its decoded path.
+/// The path's segments, percent-decoded; 400 when one is not UTF-8 (a
+/// lossy decoding would make `%FF` and `%FE` the same key).
+fn strict_segments(path: &str) -> Result<Vec<String>, Fail> {
+    path.split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| Fail::bad("the path is not valid UTF-8 once percent-decoded"))
+        })
+        .collect()
+}
+
+/// Whether the request announces a body.
+fn has_body(parts: &Parts) -> bool {
+    let declared = parts.headers.get(header::CONTENT_LENGTH);
+    parts.headers.contains_key(header::TRANSFER_ENCODING)
+        || declared.is_some_and(|v| v.as_bytes() != b"0")
+}
+
+/// For `/v1/app/{app}/...`: 404 for an unknown app, 401 for a wrong key,
+/// decided before the body is read.
+fn key_before_body(state: &AppState, segments: &[String], parts: &Parts) -> Result<(), Fail> {
+    match segments {
+        [v1, app, id, ..] if v1 == "v1" && app == "app" => check_api_key(state, id, &parts.headers),
+        _ => Ok(()),
+    }
+}
+
+/// The whole body, up to the limit: 413 past it, 408 when it stalls, 400
+/// when it is cut short or badly framed.
+async fn read_body(state: &AppState, parts: &Parts, body: Body) -> Result<Bytes, Fail> {
+    let declared_len = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {} bytes", state.max_body),
+        )
+    };
+    if declared_len.is_some_and(|n| n > state.max_body) {
+        return Err(too_large());
+    }
+    let error = match to_bytes(body, state.max_body).await {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) => e.into_inner(),
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return Err(too_large());
+        }
+        if let Some(stalled) = e.downcast_ref::<BodyTimeout>() {
+            return Err(Fail::new(StatusCode::REQUEST_TIMEOUT, stalled.to_string()));
+        }
+        cause = e.source();
+    }
+    Err(Fail::bad(format!(
+        "the request body could not be read (cut short or badly framed): {error}"
+    )))
+}
+
+/// Keeps the request for [`crate::Emulator::requests`] (when recording is
+/// on); returns its decoded path.
 fn record(state: &AppState, parts: &Parts, body: &[u8]) -> String {
+    let path = decode(parts.uri.path());
+    if !state.record_requests {
+        return path;
+    }
     let raw_query = parts.uri.query().map(str::to_owned);
     let record = RecordedRequest {
         method: parts.method.to_string(),
-        path: decode(parts.uri.path()),
+        path: path.clone(),
         query: query_pairs(raw_query.as_deref()),
         raw_query,
         headers: parts
@@ -130,12 +197,8 @@ fn record(state: &AppState, parts: &Parts, body: &[u8]) -> String {
             .collect(),
         body: body[..body.len().min(RECORDED_BODY_LIMIT)].to_vec(),
     };
-    let path = record.path.clone();
     let mut recorded = state.recorded.lock().unwrap_or_else(|p| p.into_inner());
-    if recorded.len() == MAX_RECORDED {
-        recorded.pop_front();
-    }
-    recorded.push_back(record);
+    recorded.push(record);
     path
 }
 

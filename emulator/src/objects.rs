@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::SnippetInput;
-use crate::extract::{Caller, Level, PathParams, first, query_pairs};
+use crate::extract::{Caller, Level, PathParams, check_key, first, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
@@ -218,6 +218,12 @@ impl Ctx {
     }
 
     async fn put_text(self, merge: bool) -> Result<Response, Fail> {
+        if let Some(number) = inexact_integer(&self.body) {
+            return Err(Fail::bad(format!(
+                "the number {number} cannot be stored exactly (integers must fit in 64 bits, \
+                 and -0 is not kept): send it as a string"
+            )));
+        }
         let Value::Object(objects) = self.json_body()? else {
             return Err(Fail::new(
                 StatusCode::BAD_REQUEST,
@@ -227,11 +233,8 @@ impl Ctx {
         if objects.is_empty() {
             return Err(Fail::new(StatusCode::BAD_REQUEST, "the body has no keys"));
         }
-        if objects.keys().any(String::is_empty) {
-            return Err(Fail::new(
-                StatusCode::BAD_REQUEST,
-                "a key must not be empty",
-            ));
+        for key in objects.keys() {
+            check_key(key)?;
         }
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
         let written = self
@@ -350,5 +353,68 @@ impl Ctx {
         };
         let output = self.call_snippet(name, params, None)?;
         Ok(json_response(StatusCode::OK, json!({ "result": output })))
+    }
+}
+/// The first integer in a JSON text that parsing would not keep exactly:
+/// beyond `i64`/`u64` (it would become the nearest double) or `-0` (it
+/// would become `0`). Strings are skipped; fractions and exponents are
+/// doubles by definition and pass.
+fn inexact_integer(json: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                i += 1;
+                while i < json.len() && json[i] != b'"' {
+                    i += if json[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < json.len()
+                    && matches!(json[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = String::from_utf8_lossy(&json[start..i]);
+                // Not a number at all: the JSON parser says what is wrong.
+                let integer = !token.contains(['.', 'e', 'E']) && token.parse::<f64>().is_ok();
+                let exact = token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok();
+                if integer && (token == "-0" || !exact) {
+                    return Some(token.into_owned());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inexact_integer;
+
+    #[test]
+    fn integers_that_would_change_are_found() {
+        let found = |s: &str| inexact_integer(s.as_bytes());
+        assert_eq!(
+            found(r#"{"a": 18446744073709551616}"#).as_deref(),
+            Some("18446744073709551616")
+        );
+        assert_eq!(
+            found(r#"{"a": -9223372036854775809}"#).as_deref(),
+            Some("-9223372036854775809")
+        );
+        assert_eq!(found(r#"{"a": [1, -0]}"#).as_deref(), Some("-0"));
+        assert_eq!(
+            found(r#"{"a": 18446744073709551615, "b": -9223372036854775808}"#),
+            None
+        );
+        assert_eq!(
+            found(r#"{"99999999999999999999": "x\" 99999999999999999999", "c": 1e400, "d": -0.0}"#),
+            None
+        );
+        assert_eq!(found(r#"{"a": --1}"#), None, "left to the JSON parser");
     }
 }

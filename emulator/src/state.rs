@@ -1,16 +1,17 @@
 //! What every handler shares: settings, storage, the provider's codes and
 //! the test hooks' state. Imports no handler.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::hooks::{Fault, RecordedRequest};
+use crate::hooks::{Fault, RecordLog};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
+use crate::password::HashGate;
 use crate::store::Store;
 use crate::tickets::LinkTickets;
 use crate::{ProviderConfig, SnippetInput};
@@ -68,7 +69,12 @@ pub(crate) struct AppState {
     /// when the server goes away.
     pub _files_temp: Option<tempfile::TempDir>,
     pub snippets: HashMap<String, Snippet>,
-    pub recorded: Mutex<VecDeque<RecordedRequest>>,
+    /// Whether requests are recorded (the in-process harness: yes; the
+    /// binary: only with `--test-hooks`).
+    pub record_requests: bool,
+    pub recorded: Mutex<RecordLog>,
+    /// Bounds the argon2 work running at once.
+    pub hashing: HashGate,
     pub delay_ms: AtomicU64,
     pub faults: Mutex<Vec<Fault>>,
 }

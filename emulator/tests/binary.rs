@@ -23,16 +23,14 @@ impl Drop for Running {
 }
 
 fn start(db: &std::path::Path) -> Running {
+    start_with(db, &["--app", "app1:key1", "--app", "app2:key2"])
+}
+
+fn start_with(db: &std::path::Path, apps: &[&str]) -> Running {
     let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--app",
-            "app1:key1",
-            "--app",
-            "app2:key2",
-            "--db",
-        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(apps)
+        .arg("--db")
         .arg(db)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -77,6 +75,10 @@ fn help_lists_every_flag() {
         "NAME:EMAIL",
         "--no-redirect-support",
         "--provider-config",
+        "--header-timeout",
+        "--body-timeout",
+        "--idle-timeout",
+        "--max-connections",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
@@ -129,4 +131,58 @@ async fn data_survives_a_restart() {
         .unwrap();
     assert_eq!(r.status(), 401);
     terminate(running);
+}
+
+/// Item 13: an app removed from `--app` stayed live with its old key, and
+/// keys were stored in plain text. Restarted on the same database without
+/// `app2`, the binary answers 404 for it; its data stays on disk and is
+/// served again when `app2` is given back; no key is stored in plain text.
+#[tokio::test]
+async fn only_the_apps_given_are_served_and_keys_are_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data.sqlite");
+    let app2 = App("app2", "key2");
+    let running = start(&db);
+    let r = app2
+        .request_at(&running.base, Method::PUT, "text")
+        .body(r#"{"kept": 2}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    terminate(running);
+
+    let only_app1 = start_with(&db, &["--app", "app1:key1"]);
+    let r = app2
+        .request_at(&only_app1.base, Method::GET, "text?keys=kept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "app2 is not served");
+    terminate(only_app1);
+
+    let running = start(&db);
+    let body: serde_json::Value = app2
+        .request_at(&running.base, Method::GET, "text?keys=kept")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["success"]["kept"], 2, "its data was kept");
+    terminate(running);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn.prepare("SELECT api_key FROM apps").unwrap();
+    let keys: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert!(key.starts_with("sha256:"), "{key}");
+        assert!(!key.contains("key1") && !key.contains("key2"), "{key}");
+    }
 }

@@ -90,3 +90,276 @@ async fn database_and_files_are_private() {
     }
     emu.shutdown().await.unwrap();
 }
+
+/// Item 7: only the outbox is a test hook over HTTP, and only with
+/// `--test-hooks`; faults, delays and the recorded requests are reachable
+/// in-process only, whatever the setting.
+#[tokio::test]
+async fn no_other_test_hook_is_served_over_http() {
+    for hooks in [false, true] {
+        let emu = Emulator::builder()
+            .app(APP.0, APP.1)
+            .test_hooks(hooks)
+            .start()
+            .await
+            .unwrap();
+        for (method, path) in [
+            (Method::POST, "/_emulator/app/faults"),
+            (Method::POST, "/_emulator/app/fault"),
+            (Method::POST, "/_emulator/app/delay"),
+            (Method::GET, "/_emulator/app/requests"),
+            (Method::GET, "/_emulator/requests"),
+        ] {
+            let r = http()
+                .request(method, format!("{}{path}", emu.base_url()))
+                .header("x-cloudmine-apikey", APP.1)
+                .body(r#"{"status": 500}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}, hooks {hooks}");
+        }
+        // Nothing above became a fault or a delay.
+        let (status, _) = APP.call(&emu, Method::GET, "text", None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+async fn create_and_login(emu: &Emulator, email: &str, password: &str) -> String {
+    let body = serde_json::json!({"credentials": {"email": email, "password": password}});
+    let (status, _) = APP
+        .call(emu, Method::POST, "account/create", Some(&body.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    login(emu, email, password).await
+}
+
+async fn login(emu: &Emulator, email: &str, password: &str) -> String {
+    let body = serde_json::json!({"email": email, "password": password});
+    let (status, json) = APP
+        .call(emu, Method::POST, "account/login", Some(&body.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    json["session_token"].as_str().unwrap().to_owned()
+}
+
+async fn me(emu: &Emulator, token: &str) -> StatusCode {
+    APP.request(emu, Method::GET, "account/me")
+        .header("x-cloudmine-sessiontoken", token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Item 12: a session taken with the old password (by a thief, say) no
+/// longer works once the password is changed or reset: every session of
+/// the user ends, the one of the device that made the change too (the
+/// change is authenticated by the password, not by a session).
+#[tokio::test]
+async fn a_password_change_or_reset_ends_every_session() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let old = "the first password";
+    let stolen = create_and_login(&emu, "v@example.com", old).await;
+    let own = login(&emu, "v@example.com", old).await;
+    let other = create_and_login(&emu, "w@example.com", old).await;
+    assert_eq!(me(&emu, &stolen).await, StatusCode::OK);
+    let change = serde_json::json!({"email": "v@example.com", "password": old,
+        "credentials": {"password": "the second password"}});
+    let (status, _) = APP
+        .call(
+            &emu,
+            Method::POST,
+            "account/password/change",
+            Some(&change.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me(&emu, &stolen).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&emu, &own).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&emu, &other).await,
+        StatusCode::OK,
+        "other users keep theirs"
+    );
+
+    let stolen = login(&emu, "v@example.com", "the second password").await;
+    let (status, _) = APP
+        .call(
+            &emu,
+            Method::POST,
+            "account/password/reset",
+            Some(r#"{"email": "v@example.com"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let token = emu.outbox().pop().unwrap().token;
+    let (status, _) = APP
+        .call(
+            &emu,
+            Method::POST,
+            &format!("account/password/reset/{token}"),
+            Some(r#"{"password": "the third password"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me(&emu, &stolen).await, StatusCode::UNAUTHORIZED);
+    login(&emu, "v@example.com", "the third password").await;
+}
+
+/// Item 14: the email of one user with the username of another used to act
+/// on whichever row came first; now it is refused, whichever password.
+#[tokio::test]
+async fn credentials_naming_two_users_are_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    for (email, username) in [("a@example.com", "alice"), ("b@example.com", "bob")] {
+        let body = serde_json::json!({"credentials": {
+            "email": email, "username": username, "password": format!("{username} password")}});
+        let (status, _) = APP
+            .call(
+                &emu,
+                Method::POST,
+                "account/create",
+                Some(&body.to_string()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    for password in ["alice password", "bob password"] {
+        let body =
+            serde_json::json!({"email": "a@example.com", "username": "bob", "password": password});
+        let (status, json) = APP
+            .call(&emu, Method::POST, "account/login", Some(&body.to_string()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+        assert!(
+            support::message(&json).contains("different users"),
+            "{json}"
+        );
+    }
+    let body = r#"{"email": "a@example.com", "username": "alice", "password": "alice password"}"#;
+    let (status, _) = APP
+        .call(&emu, Method::POST, "account/login", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "both naming one user is fine");
+}
+
+/// Item 14: `%FF` and `%FE` used to decode to the same key (U+FFFD).
+#[tokio::test]
+async fn a_path_that_is_not_utf8_is_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let (status, json) = APP
+        .call(&emu, Method::PUT, "binary/%FF", Some("first"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert!(support::message(&json).contains("UTF-8"), "{json}");
+    let (status, _) = APP.call(&emu, Method::GET, "binary/%FE", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = APP
+        .call(&emu, Method::PUT, "binary/%C3%A9", Some("ok"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "valid UTF-8 escapes still work"
+    );
+}
+
+/// Item 14: `PUT binary/` made a file with an empty key, and a key with a
+/// comma could be written but never named in `?keys=`.
+#[tokio::test]
+async fn empty_keys_and_keys_with_commas_are_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    for path in ["binary/", "binary/a,b", "binary/a%2Cb", "user/binary/"] {
+        let (status, json) = APP.call(&emu, Method::PUT, path, Some("data")).await;
+        let expected = if path.starts_with("user/") {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{path}: {json}");
+    }
+    let (status, json) = APP
+        .call(&emu, Method::PUT, "text", Some(r#"{"a,b": 1}"#))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert!(support::message(&json).contains("comma"), "{json}");
+    let (status, json) = APP.call(&emu, Method::GET, "text", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["success"], serde_json::json!({}), "nothing was stored");
+}
+
+/// Item 14: a multipart upload without a boundary was stored raw.
+#[tokio::test]
+async fn multipart_without_a_boundary_is_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let r = APP
+        .request(&emu, Method::PUT, "binary/f")
+        .header("content-type", "multipart/form-data")
+        .body("--x\r\n\r\nhello\r\n--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = APP.call(&emu, Method::GET, "binary/f", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing stored");
+}
+
+/// Item 14: a body cut short, or with bad chunk framing, got 413 as if it
+/// were too large; it is a bad request.
+#[tokio::test]
+async fn a_cut_short_or_badly_chunked_body_is_400() {
+    use std::io::{Read, Write};
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let addr = emu.local_addr();
+    let head = "PUT /v1/app/app/text HTTP/1.1\r\nHost: x\r\nX-CloudMine-ApiKey: key\r\n";
+    let cases = [
+        format!("{head}Content-Length: 100\r\n\r\n{{\"a\": 1"),
+        format!("{head}Transfer-Encoding: chunked\r\n\r\nZZ\r\n{{\"a\": 1}}\r\n0\r\n\r\n"),
+    ];
+    for request in cases {
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            s.write_all(request.as_bytes()).unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            out
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+}
+
+/// Item 14: integers beyond 64 bits became the nearest double and `-0`
+/// became `0`: stored silently, not as sent. They are refused now, with a
+/// message saying to send them as strings; 64-bit extremes are kept exactly.
+#[tokio::test]
+async fn integers_that_cannot_be_kept_exactly_are_refused() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    for body in [
+        r#"{"big": 18446744073709551616}"#,
+        r#"{"neg": {"n": -9223372036854775809}}"#,
+        r#"{"zero": -0}"#,
+    ] {
+        for method in [Method::PUT, Method::POST] {
+            let (status, json) = APP.call(&emu, method, "text", Some(body)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
+            assert!(support::message(&json).contains("as a string"), "{json}");
+        }
+    }
+    let exact = r#"{"max": 18446744073709551615, "min": -9223372036854775808}"#;
+    let (status, _) = APP.call(&emu, Method::PUT, "text", Some(exact)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let r = APP
+        .request(&emu, Method::GET, "text?keys=max,min")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("18446744073709551615"), "{text}");
+    assert!(text.contains("-9223372036854775808"), "{text}");
+}

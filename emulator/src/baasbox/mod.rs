@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
 use crate::extract::{PathParams, query_pairs, segments};
 use crate::fail::Fail;
-use crate::password::{check_password, hash_password, verify_password};
+use crate::password::check_password;
 use crate::state::{AppState, BaasBoxSettings};
 
 mod social;
@@ -298,7 +298,11 @@ impl BbCall {
             let name = username.clone();
             let user = self.state.store.bb_user(&name).await?;
             if let Some(user) = user
-                && verify_password(&password, user.password_hash.as_deref())
+                && self
+                    .state
+                    .hashing
+                    .verify(password, user.password_hash.clone())
+                    .await?
             {
                 return Ok(user.username);
             }
@@ -421,12 +425,15 @@ impl BbCall {
         };
         let name = username.clone();
         let user = self.state.store.bb_user(&name).await?;
-        let verified = tokio::task::spawn_blocking(move || {
-            user.filter(|u| verify_password(&password, u.password_hash.as_deref()))
-        })
-        .await
-        .ok()
-        .flatten();
+        let verified = match user {
+            Some(u) => self
+                .state
+                .hashing
+                .verify(password, u.password_hash.clone())
+                .await?
+                .then_some(u),
+            None => None,
+        };
         match verified {
             Some(user) => self.logged_in(&user.username, StatusCode::OK).await,
             None => Err(error(
@@ -447,9 +454,7 @@ impl BbCall {
             ));
         };
         check_password(&password)?;
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))??;
+        let hash = self.state.hashing.hash(password).await?;
         let user = BbUser {
             username: username.clone(),
             id: random_hex(16),

@@ -41,10 +41,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// tokens arrive as their SHA-256 only.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
-    /// Creates or replaces an app.
+    /// Creates or replaces an app (storing only the key's SHA-256).
     async fn upsert_app(&self, app_id: &str, api_key: &str) -> StoreResult<()>;
-    /// Every app with its API key.
-    async fn apps(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Replaces API keys stored in plain text with their SHA-256.
+    async fn seal_app_keys(&self) -> StoreResult<()>;
 
     /// Creates a user with an email and no password.
     async fn create_user(&self, app_id: &str, id: &str, email: &str) -> StoreResult<()>;
@@ -58,16 +58,17 @@ pub trait Store: Send + Sync {
         password_hash: &str,
         profile: &Value,
     ) -> StoreResult<bool>;
-    /// The id and password hash of the user with this email or username.
+    /// The id and password hash of the users with this email or username
+    /// (at most two: the email one user's, the username another's).
     async fn find_login(
         &self,
         app_id: &str,
         email: Option<&str>,
         username: Option<&str>,
-    ) -> StoreResult<Option<(String, Option<String>)>>;
+    ) -> StoreResult<Vec<(String, Option<String>)>>;
     /// Deep-merges `patch` into a user's profile.
     async fn update_profile(&self, app_id: &str, user_id: &str, patch: &Value) -> StoreResult<()>;
-    /// Replaces a user's password hash.
+    /// Replaces a user's password hash and ends all the user's sessions.
     async fn set_password(&self, app_id: &str, user_id: &str, hash: &str) -> StoreResult<()>;
     /// Changes email and/or username; `false` when one is taken.
     async fn set_credentials(

@@ -61,23 +61,51 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Creates or replaces an app.
+    /// Creates or replaces an app; only the key's SHA-256 is stored.
     pub fn upsert_app(&self, app_id: &str, api_key: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO apps (app_id, api_key) VALUES (?1, ?2)
              ON CONFLICT(app_id) DO UPDATE SET api_key = excluded.api_key",
-            params![app_id, api_key],
+            params![app_id, sealed_key(api_key)],
         )?;
         Ok(())
     }
 
-    /// Every app with its API key (loaded once at start).
+    /// Replaces every API key still stored in plain text (by older
+    /// versions) with its SHA-256.
+    pub fn seal_app_keys(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let plain: Vec<(String, String)> = {
+            let mut stmt =
+                tx.prepare("SELECT app_id, api_key FROM apps WHERE api_key NOT LIKE 'sha256:%'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, key) in plain {
+            tx.execute(
+                "UPDATE apps SET api_key = ?2 WHERE app_id = ?1",
+                params![id, sealed_key(&key)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every app with its stored key (`sha256:HEX`, or plain text in a
+    /// database no newer emulator has opened): for tests.
+    #[cfg(test)]
     pub fn apps(&self) -> Result<Vec<(String, String)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT app_id, api_key FROM apps")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// How an API key is stored: `sha256:` and its SHA-256 in hex.
+fn sealed_key(api_key: &str) -> String {
+    format!("sha256:{}", crate::crypto::sha256_hex(api_key))
 }
 
 /// Creates a missing database file as 0600 on Unix: it holds password and

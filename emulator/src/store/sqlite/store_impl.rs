@@ -55,8 +55,8 @@ impl Store for SqliteStore {
         self.run(move |db| db.upsert_app(&a, &k)).await
     }
 
-    async fn apps(&self) -> StoreResult<Vec<(String, String)>> {
-        self.run(|db| db.apps()).await
+    async fn seal_app_keys(&self) -> StoreResult<()> {
+        self.run(|db| db.seal_app_keys()).await
     }
 
     async fn create_user(&self, app_id: &str, id: &str, email: &str) -> StoreResult<()> {
@@ -89,7 +89,7 @@ impl Store for SqliteStore {
         app_id: &str,
         email: Option<&str>,
         username: Option<&str>,
-    ) -> StoreResult<Option<(String, Option<String>)>> {
+    ) -> StoreResult<Vec<(String, Option<String>)>> {
         let (a, e, u) = (app_id.to_owned(), owned(email), owned(username));
         self.run(move |db| db.find_login(&a, e.as_deref(), u.as_deref()))
             .await

@@ -96,23 +96,26 @@ impl Db {
         Ok(true)
     }
 
-    /// The id and password hash of the user with this email or username.
+    /// The id and password hash of the users with this email or username:
+    /// none, one, or two when the email is one user's and the username
+    /// another's.
     pub fn find_login(
         &self,
         app_id: &str,
         email: Option<&str>,
         username: Option<&str>,
-    ) -> Result<Option<(String, Option<String>)>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT id, password_hash FROM users WHERE app_id = ?1
-                 AND ((?2 IS NOT NULL AND lower(email) = lower(?2))
-                   OR (?3 IS NOT NULL AND lower(username) = lower(?3)))",
-                params![app_id, email, username],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, password_hash FROM users WHERE app_id = ?1
+             AND ((?2 IS NOT NULL AND lower(email) = lower(?2))
+               OR (?3 IS NOT NULL AND lower(username) = lower(?3)))
+             LIMIT 2",
+        )?;
+        let rows = stmt.query_map(params![app_id, email, username], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Merges `patch` into a user's profile (deep merge, as objects).
@@ -142,12 +145,21 @@ impl Db {
         Ok(())
     }
 
-    /// Replaces a user's password hash.
+    /// Replaces a user's password hash and ends every session of the user,
+    /// in one transaction: whoever held a session with the old password
+    /// must log in again.
     pub fn set_password(&self, app_id: &str, user_id: &str, hash: &str) -> Result<(), StoreError> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "UPDATE users SET password_hash = ?3 WHERE app_id = ?1 AND id = ?2",
             params![app_id, user_id, hash],
         )?;
+        tx.execute(
+            "DELETE FROM sessions WHERE app_id = ?1 AND user_id = ?2",
+            params![app_id, user_id],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
