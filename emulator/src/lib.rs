@@ -40,6 +40,7 @@ mod router;
 mod crypto;
 mod extract;
 mod fail;
+pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod hooks;
 mod model;
 mod oauth;
@@ -53,8 +54,7 @@ mod store;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, atomic::AtomicU64, atomic::Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
