@@ -68,6 +68,7 @@ mod envelope;
 mod error;
 mod events;
 mod files;
+pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod objects;
 mod options;
 mod response;

@@ -68,7 +68,14 @@ fn io_fail(e: std::io::Error) -> Fail {
     Fail::from(crate::EmulatorError::Io(e))
 }
 
-impl Sink {
+/// Where a received file's bytes go: the upload's temporary file
+/// ([`Sink`]), or memory when the multipart reader is fuzzed.
+pub(crate) trait FileSink {
+    /// Takes the next piece of the file.
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), Fail>;
+}
+
+impl FileSink for Sink {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), Fail> {
         self.size += chunk.len() as u64;
         if self.size > self.limit {
@@ -274,10 +281,10 @@ async fn receive_raw(mut body: Body, sink: &mut Sink) -> Result<(), Fail> {
 
 /// Takes the part named `file` (or the first with a file name); returns its
 /// content type and file name.
-async fn receive_multipart(
+pub(crate) async fn receive_multipart(
     body: Body,
     boundary: String,
-    sink: &mut Sink,
+    sink: &mut impl FileSink,
 ) -> Result<(String, Option<String>), Fail> {
     let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
     let bad = |e: multer::Error| match e {

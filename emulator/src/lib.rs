@@ -43,6 +43,7 @@ mod serve;
 mod crypto;
 mod extract;
 mod fail;
+pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod hooks;
 mod model;
 mod oauth;
@@ -57,8 +58,7 @@ mod tickets;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, atomic::AtomicU64, atomic::Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
