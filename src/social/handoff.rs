@@ -79,6 +79,7 @@ pub(crate) fn write(url: &str) -> Result<PathBuf, String> {
     let parent = std::env::var_os(PAGE_DIR_ENV)
         .filter(|p| !p.is_empty())
         .map_or_else(std::env::temp_dir, PathBuf::from);
+    safe_parent(&parent)?;
     let dir = private_dir(&parent)?;
     sweep(&parent, dir.path());
     let path = dir.path().join("login.html");
@@ -90,6 +91,31 @@ pub(crate) fn write(url: &str) -> Result<PathBuf, String> {
         made: Instant::now(),
     });
     Ok(path)
+}
+
+/// Refuses a parent that others may write to without the sticky bit
+/// (`chmod 777`, not `1777` like `/tmp`): another user could rename the
+/// page's directory away and put one of theirs, with their page, in its
+/// place before the browser reads it.
+#[cfg(unix)]
+fn safe_parent(parent: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(parent)
+        .map_err(|e| format!("cannot use {}: {e}", parent.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(format!(
+            "{} is writable by other users and not sticky: set {PAGE_DIR_ENV} to a private directory",
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn safe_parent(_parent: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// A fresh directory only this user can enter.
@@ -283,5 +309,26 @@ mod tests {
         assert!(notes.join("important.txt").exists(), "not ours to remove");
         assert!(!stale.exists(), "a stale page directory goes");
         assert!(ours.path().exists());
+    }
+
+    /// A parent others may write to without the sticky bit is refused; a
+    /// sticky one (like `/tmp`) and a private one are used.
+    #[cfg(unix)]
+    #[test]
+    fn a_parent_others_can_write_to_is_refused_unless_sticky() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let set = |mode| {
+            std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for (mode, ok) in [
+            (0o777, false),
+            (0o770, false),
+            (0o1777, true),
+            (0o700, true),
+        ] {
+            set(mode);
+            assert_eq!(safe_parent(parent.path()).is_ok(), ok, "{mode:o}");
+        }
     }
 }
