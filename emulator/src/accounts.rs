@@ -246,7 +246,7 @@ async fn create_account(r: &Request) -> Result<Response, Fail> {
     if email.is_none() && username.is_none() {
         return Err(bad("an email or a username is required"));
     }
-    if email.as_deref().is_some_and(|e| !e.contains('@')) {
+    if email.as_deref().is_some_and(|e| !valid_email(e)) {
         return Err(bad("the email address is not valid"));
     }
     let password =
@@ -373,7 +373,7 @@ pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
             "credentials must change an email, a username or a password",
         ));
     }
-    if email.as_deref().is_some_and(|e| !e.contains('@')) {
+    if email.as_deref().is_some_and(|e| !valid_email(e)) {
         return Err(bad("the email address is not valid"));
     }
     if let Some(p) = &password {
@@ -464,4 +464,11 @@ async fn confirm(r: &Request, token: &str) -> Result<Response, Fail> {
     let app = r.app_id.to_owned();
     r.state.store.set_password(&app, &user, &hash).await?;
     Ok(json_response(StatusCode::OK, json!({})))
+}
+
+/// An `@`, and no blank or control character anywhere: `" a@b.c"` would
+/// be a second email next to `a@b.c` (emails are compared only without
+/// regard to ASCII case).
+fn valid_email(email: &str) -> bool {
+    email.contains('@') && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }

@@ -251,7 +251,8 @@ struct Activity {
     epoch: Instant,
     /// The last byte read or written.
     last: AtomicU64,
-    /// The first byte of a request whose headers are not complete yet.
+    /// The first byte of a request whose headers are not complete yet (for
+    /// the first request: the accept).
     head_started: AtomicU64,
     /// Requests handed to the router and not answered yet.
     in_flight: AtomicUsize,
@@ -262,7 +263,10 @@ impl Activity {
         Activity {
             epoch: Instant::now(),
             last: AtomicU64::new(0),
-            head_started: AtomicU64::new(NO_HEAD),
+            // The first head's clock starts at the accept, not at its first
+            // byte: a connection that never sends gets the header timeout,
+            // not the (longer) keep-alive one.
+            head_started: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
         }
     }

@@ -44,10 +44,6 @@ pub(crate) async fn issue(
             StatusCode::OK,
             json!({ "ticket": ticket, "expires_in": TICKET_TTL.as_secs() }),
         )),
-        Err(IssueError::Full) => Err(Fail::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many link tickets in flight; try again in two minutes",
-        )),
         Err(IssueError::Random(why)) => Err(Fail::internal(&why)),
     }
 }

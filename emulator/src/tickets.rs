@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::crypto::{sha256_hex, try_random_hex};
@@ -16,8 +17,13 @@ use crate::crypto::{sha256_hex, try_random_hex};
 /// How long a ticket may wait before the start URL redeems it.
 pub(crate) const TICKET_TTL: Duration = Duration::from_secs(120);
 
-/// The most tickets in flight at once; beyond, issuing is refused.
+/// The most tickets in flight at once; beyond, the oldest is dropped.
 const MAX_TICKETS: usize = 10_000;
+
+/// The most tickets one user of one app has in flight; beyond, that user's
+/// oldest is dropped (a client needs one per link it starts, and uses it
+/// within seconds), so no single user can fill the book for everyone.
+const MAX_TICKETS_PER_USER: usize = 8;
 
 /// What a redeemed ticket stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +38,16 @@ struct Ticket {
     app_id: String,
     redeemed: Redeemed,
     expires: Instant,
+    /// Issue order (instants can tie).
+    serial: u64,
 }
+
+/// The next ticket's [`Ticket::serial`].
+static SERIAL: AtomicU64 = AtomicU64::new(0);
 
 /// Why no ticket was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IssueError {
-    /// [`MAX_TICKETS`] are in flight.
-    Full,
     /// The OS random generator failed.
     Random(String),
 }
@@ -61,8 +70,12 @@ impl LinkTickets {
         let now = Instant::now();
         let mut book = self.by_hash.lock().unwrap_or_else(|p| p.into_inner());
         book.retain(|_, t| t.expires > now);
+        let theirs = |t: &Ticket| t.app_id == app_id && t.redeemed.user_id == user_id;
+        if book.values().filter(|t| theirs(t)).count() >= MAX_TICKETS_PER_USER {
+            drop_oldest(&mut book, theirs);
+        }
         if book.len() >= MAX_TICKETS {
-            return Err(IssueError::Full);
+            drop_oldest(&mut book, |_| true);
         }
         book.insert(
             sha256_hex(&ticket),
@@ -73,6 +86,7 @@ impl LinkTickets {
                     session_sha256: session_sha256.to_owned(),
                 },
                 expires: now + TICKET_TTL,
+                serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             },
         );
         Ok(ticket)
@@ -101,6 +115,18 @@ impl LinkTickets {
     }
 }
 
+/// Drops the ticket issued first among those `which` picks.
+fn drop_oldest(book: &mut HashMap<String, Ticket>, which: impl Fn(&Ticket) -> bool) {
+    let oldest = book
+        .iter()
+        .filter(|(_, t)| which(t))
+        .min_by_key(|(_, t)| t.serial)
+        .map(|(hash, _)| hash.clone());
+    if let Some(hash) = oldest {
+        book.remove(&hash);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +147,24 @@ mod tests {
         book.expire_all();
         assert_eq!(book.redeem("app", &t), None, "expired");
         assert!(!format!("{:?}", book.by_hash.lock().unwrap().keys()).contains(&t));
+    }
+
+    #[test]
+    fn a_full_book_drops_the_oldest_and_one_user_cannot_fill_it() {
+        let book = LinkTickets::default();
+        let first = book.issue("app", "flooder", "h").unwrap();
+        for _ in 0..MAX_TICKETS_PER_USER {
+            book.issue("app", "flooder", "h").unwrap();
+        }
+        assert_eq!(book.redeem("app", &first), None, "their oldest is gone");
+        for i in 0..MAX_TICKETS {
+            book.issue("app", &format!("u{i}"), "h").unwrap();
+        }
+        assert_eq!(book.by_hash.lock().unwrap().len(), MAX_TICKETS);
+        let t = book.issue("other", "victim", "h").unwrap();
+        assert!(
+            book.redeem("other", &t).is_some(),
+            "a full book still issues"
+        );
     }
 }

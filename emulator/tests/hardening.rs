@@ -363,3 +363,42 @@ async fn integers_that_cannot_be_kept_exactly_are_refused() {
     assert!(text.contains("18446744073709551615"), "{text}");
     assert!(text.contains("-9223372036854775808"), "{text}");
 }
+
+/// An email with spaces or control characters around it was a different
+/// email: `" ada@example.com"` made a second user next to
+/// `ada@example.com` (and a social login as `ada@example.com` a third,
+/// since identities are trimmed). Refused with 400, on create and on a
+/// change of credentials.
+#[tokio::test]
+async fn an_email_with_blanks_is_not_a_second_email() {
+    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let create = |email: &str| {
+        APP.request(&emu, Method::POST, "account/create")
+            .json(&serde_json::json!({"credentials": {"email": email, "password": "a long password"}}))
+            .send()
+    };
+    assert_eq!(
+        create("ada@example.com").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    for email in [
+        " ada@example.com",
+        "ada@example.com\t",
+        "ada@example.com\n",
+        "ada @example.com",
+    ] {
+        let status = create(email).await.unwrap().status();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{email:?}");
+    }
+    let change = APP
+        .request(&emu, Method::POST, "account/credentials")
+        .json(&serde_json::json!({
+            "email": "ada@example.com",
+            "password": "a long password",
+            "credentials": {"email": "ada@example.org "}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), StatusCode::BAD_REQUEST);
+}

@@ -177,6 +177,24 @@ async fn idle_and_half_header_connections_are_closed() {
     assert!(after <= baseline, "{after} descriptors, {baseline} before");
 }
 
+/// A connection that never sends a byte is closed by the header timeout,
+/// not held for the keep-alive one: it used to hold its slot (of the 512)
+/// for the idle timeout (60 s by default), so a client reconnecting once a
+/// minute kept the server full.
+#[tokio::test]
+async fn a_silent_connection_gets_the_header_timeout_not_the_idle_one() {
+    let emu = Running::start(&["--header-timeout", "0.3", "--idle-timeout", "600"]);
+    let baseline = emu.fds();
+    let silent = connect(&emu.addr);
+    assert_eq!(
+        read_until_closed(silent),
+        Some(String::new()),
+        "closed within the guard"
+    );
+    let after = emu.fds_return_to(baseline).await;
+    assert!(after <= baseline, "{after} descriptors, {baseline} before");
+}
+
 /// Past the connection cap new connections are closed at once; a normal
 /// client is served again once the holders go.
 #[tokio::test]

@@ -133,3 +133,61 @@ async fn a_ticket_dies_with_its_session_and_the_js_parameter_still_works() {
     assert_eq!(s, StatusCode::FOUND);
     assert_eq!(body.unwrap()["profile"]["__id__"], user.as_str());
 }
+
+/// One user asking for tickets in a loop must not stop others from linking:
+/// before, 10,000 tickets in flight (from any one session) made every
+/// user of every app get 503 for two minutes.
+#[tokio::test]
+async fn one_user_flooding_tickets_does_not_lock_out_others() {
+    let emu = emulator().await;
+    let flooder = emu.create_user(APP, "flood@example.com").await.unwrap();
+    let flood = emu
+        .create_session(APP, &flooder, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let victim = emu
+        .create_user("other", "victim@example.com")
+        .await
+        .unwrap();
+    let victim = emu
+        .create_session("other", &victim, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let first = ticket(&emu, CM, Some(&flood)).await.1["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (emu_url, flood) = (CM.url(&emu, "account/social/ticket"), flood.clone());
+        tasks.spawn(async move {
+            let client = http();
+            for _ in 0..(10_000 / 16 + 1) {
+                let r = client
+                    .post(&emu_url)
+                    .header("x-cloudmine-apikey", KEY)
+                    .header("x-cloudmine-sessiontoken", &flood)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let (s, body) = ticket(&emu, App("other", "other-key"), Some(&victim)).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "another user still gets a ticket: {body}"
+    );
+    // The flooder's own oldest tickets are the ones dropped.
+    let (s, _) = login(&emu, 7, &[("ticket", &first)]).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the flooder's first ticket is gone"
+    );
+}

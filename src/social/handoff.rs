@@ -79,6 +79,7 @@ pub(crate) fn write(url: &str) -> Result<PathBuf, String> {
     let parent = std::env::var_os(PAGE_DIR_ENV)
         .filter(|p| !p.is_empty())
         .map_or_else(std::env::temp_dir, PathBuf::from);
+    safe_parent(&parent)?;
     let dir = private_dir(&parent)?;
     sweep(&parent, dir.path());
     let path = dir.path().join("login.html");
@@ -90,6 +91,31 @@ pub(crate) fn write(url: &str) -> Result<PathBuf, String> {
         made: Instant::now(),
     });
     Ok(path)
+}
+
+/// Refuses a parent that others may write to without the sticky bit
+/// (`chmod 777`, not `1777` like `/tmp`): another user could rename the
+/// page's directory away and put one of theirs, with their page, in its
+/// place before the browser reads it.
+#[cfg(unix)]
+fn safe_parent(parent: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(parent)
+        .map_err(|e| format!("cannot use {}: {e}", parent.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(format!(
+            "{} is writable by other users and not sticky: set {PAGE_DIR_ENV} to a private directory",
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn safe_parent(_parent: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// A fresh directory only this user can enter.
@@ -127,7 +153,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Forgets this process's pages older than [`PAGE_TTL`], and removes page
 /// directories in `parent` older than that with the owner of `ours` (left
-/// by a process that ended without cleaning up).
+/// by a process that ended without cleaning up), and nothing else in them.
 fn sweep(parent: &Path, ours: &Path) {
     pages().retain(|p| p.made.elapsed() < PAGE_TTL);
     let Ok(entries) = std::fs::read_dir(parent) else {
@@ -148,8 +174,24 @@ fn sweep(parent: &Path, ours: &Path) {
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age > PAGE_TTL);
         if old && meta.is_dir() && same_owner(&meta, ours) {
-            let _ = std::fs::remove_dir_all(entry.path());
+            remove_page_dir(&entry.path());
         }
+    }
+}
+
+/// Removes a page directory as [`write`] leaves it: one holding nothing
+/// but `login.html`. Anything else in it (a directory of the user's that
+/// only shares the prefix, in `$CLOUDMINE_LOGIN_PAGE_DIR`, which may be any
+/// directory) keeps it. `remove_dir_all` does not follow symbolic links.
+fn remove_page_dir(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let only_a_page = entries
+        .take(2)
+        .all(|e| e.is_ok_and(|e| e.file_name() == "login.html"));
+    if only_a_page {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -240,5 +282,53 @@ mod tests {
         assert!(std::fs::read_to_string(&path).unwrap().contains(url));
         drop(lease);
         assert!(!path.exists() && !path.parent().unwrap().exists());
+    }
+
+    /// A stale directory that only shares the prefix keeps what it holds
+    /// besides a page; a stale page directory goes.
+    #[cfg(unix)]
+    #[test]
+    fn the_sweep_removes_only_pages() {
+        let parent = tempfile::tempdir().unwrap();
+        let old = SystemTime::now() - PAGE_TTL * 2;
+        let make_old = |dir: &Path| {
+            std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
+        };
+        let notes = parent.path().join(format!("{PREFIX}notes"));
+        std::fs::create_dir(&notes).unwrap();
+        std::fs::write(notes.join("important.txt"), "keep me").unwrap();
+        std::fs::write(notes.join("login.html"), "a page").unwrap();
+        make_old(&notes);
+        let stale = parent.path().join(format!("{PREFIX}Ab12Cd"));
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("login.html"), "a page").unwrap();
+        make_old(&stale);
+        let ours = private_dir(parent.path()).unwrap();
+
+        sweep(parent.path(), ours.path());
+        assert!(notes.join("important.txt").exists(), "not ours to remove");
+        assert!(!stale.exists(), "a stale page directory goes");
+        assert!(ours.path().exists());
+    }
+
+    /// A parent others may write to without the sticky bit is refused; a
+    /// sticky one (like `/tmp`) and a private one are used.
+    #[cfg(unix)]
+    #[test]
+    fn a_parent_others_can_write_to_is_refused_unless_sticky() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let set = |mode| {
+            std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for (mode, ok) in [
+            (0o777, false),
+            (0o770, false),
+            (0o1777, true),
+            (0o700, true),
+        ] {
+            set(mode);
+            assert_eq!(safe_parent(parent.path()).is_ok(), ok, "{mode:o}");
+        }
     }
 }
