@@ -177,6 +177,14 @@ fn connection_limits(builder: EmulatorBuilder, args: &Args) -> EmulatorBuilder {
         .record_requests(false)
 }
 
+/// Reads `--provider-config FILE`: network names to real providers.
+fn provider_config(
+    path: &std::path::Path,
+) -> Result<std::collections::HashMap<String, cloudmine_emulator::ProviderConfig>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -218,15 +226,7 @@ async fn main() -> ExitCode {
         .redirect_support(!args.no_redirect_support)
         .test_hooks(args.test_hooks);
     if let Some(path) = &args.provider_config {
-        let providers = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                serde_json::from_str::<
-                    std::collections::HashMap<String, cloudmine_emulator::ProviderConfig>,
-                >(&text)
-                .map_err(|e| e.to_string())
-            });
-        match providers {
+        match provider_config(path) {
             Ok(providers) => {
                 for (network, config) in providers {
                     builder = builder.provider(network, config);
