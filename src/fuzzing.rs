@@ -67,3 +67,33 @@ pub fn envelope(status: u16, body: &[u8], basic: bool, snippet_set: bool) -> Dec
     let events = log.lock().map(|l| l.clone()).unwrap_or_default();
     Decoded { events, result }
 }
+
+/// What the social login's loopback listener decided on a request head.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Head {
+    /// Read on: not a whole head yet.
+    Incomplete,
+    /// The login's callback.
+    Callback,
+    /// Refused with this status.
+    Refused(u16),
+}
+
+/// The listener's decision on `bytes` (everything read so far on one
+/// connection), for a login on `port` waiting for `param` = `value`.
+pub fn loopback(bytes: &[u8], port: u16, state: bool, value: &str) -> Head {
+    use crate::social::listener::{Expected, Verdict, judge};
+    let expect = Expected {
+        port,
+        param: if state { "state" } else { "challenge" },
+        value: value.to_string(),
+    };
+    match judge(bytes, &expect) {
+        Verdict::Incomplete => Head::Incomplete,
+        Verdict::Callback(_) => Head::Callback,
+        Verdict::Refuse { status, .. } => Head::Refused(status),
+    }
+}
+
+/// The listener's cap on a request head.
+pub const LOOPBACK_MAX_HEAD: usize = crate::social::listener::MAX_HEAD_BYTES;

@@ -16,6 +16,8 @@
 
 mod answer;
 mod request;
+#[cfg(fuzzing)]
+pub(crate) use request::{MAX_HEAD_BYTES, Verdict, judge};
 mod response;
 mod serve;
 
