@@ -6,7 +6,7 @@ use crate::session::login::Profile;
 
 /// The HTML the loopback listener answers the browser with.
 ///
-/// The default pages say who signed in ("Signed in as NAME <EMAIL>", from
+/// The default pages say who signed in (`Signed in as NAME <EMAIL>`, from
 /// the login's profile) or why it failed, and that the window can be
 /// closed. Custom pages may contain `{message}`, replaced by that
 /// (HTML-escaped) text.
@@ -64,7 +64,7 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Who signed in, as the landing page says it: "NAME <EMAIL>", or
+/// Who signed in, as the landing page says it: `NAME <EMAIL>`, or
 /// whichever of the two is known and not blank.
 pub(crate) fn identity(name: Option<&str>, email: Option<&str>) -> Option<String> {
     let name = name.map(str::trim).filter(|n| !n.is_empty());
