@@ -1,51 +1,21 @@
 //! The `cloudmine-emulator` binary: flags, and data that survives a restart.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use reqwest::Method;
 
 mod support;
 use support::App;
-
-const BIN: &str = env!("CARGO_BIN_EXE_cloudmine-emulator");
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::binary::{Running, bin};
 
 fn start(db: &std::path::Path) -> Running {
     start_with(db, &["--app", "app1:key1", "--app", "app2:key2"])
 }
 
 fn start_with(db: &std::path::Path, apps: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(apps)
-        .arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cloudmine-emulator listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    Running { child, base }
+    let mut args = apps.to_vec();
+    args.extend(["--db", db.to_str().expect("a UTF-8 temporary path")]);
+    Running::start(&args)
 }
 
 fn terminate(mut running: Running) {
@@ -60,7 +30,7 @@ fn terminate(mut running: Running) {
 
 #[test]
 fn help_lists_every_flag() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for flag in [
@@ -86,14 +56,14 @@ fn help_lists_every_flag() {
 
 #[test]
 fn bad_app_flag_is_a_clear_error() {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--app", "no-colon"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("APP_ID:API_KEY"), "{err}");
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(bin()).output().unwrap();
     assert!(!out.status.success(), "--app is required");
 }
 

@@ -3,54 +3,24 @@
 //! and seeded identities), and it sends codes only to the broker's own
 //! callback (issue 12, item 8).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use cloudmine_emulator::Emulator;
 use reqwest::StatusCode;
 
 mod support;
+use support::binary::Running;
 use support::{App, challenge, http};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cloudmine-emulator");
 const APP: &str = "app";
 const KEY: &str = "idp-key";
 const CM: App = App(APP, KEY);
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-/// The binary, killed on drop.
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The binary with the app and an in-memory database, and `extra` flags.
 fn binary(extra: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--db", ":memory:", "--app"])
-        .arg(format!("{APP}:{KEY}"))
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("cloudmine-emulator listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    Running { child, base }
+    let app = format!("{APP}:{KEY}");
+    let mut args = vec!["--db", ":memory:", "--app", &app];
+    args.extend_from_slice(extra);
+    Running::start(&args)
 }
 
 /// A start URL at `base` for `network`.

@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cloudmine_emulator::Emulator;
@@ -14,86 +13,18 @@ use reqwest::Method;
 
 mod support;
 use support::App;
+use support::binary::Running;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cloudmine-emulator");
 const APP: App = App("app1", "key1");
 /// A liveness guard, not a measurement: what should happen in well under a
 /// second must happen within this.
 const GUARD: Duration = Duration::from_secs(10);
 
-/// The binary, killed when dropped.
-struct Running {
-    child: Child,
-    base: String,
-    addr: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    fn start(extra: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                ":memory:",
-                "--app",
-                "app1:key1",
-            ])
-            .args(extra)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("cloudmine-emulator listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        let addr = base.trim_start_matches("http://").to_owned();
-        Running { child, base, addr }
-    }
-
-    /// Open descriptors of the process.
-    fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
-            .map(|d| d.count())
-            .unwrap_or(0)
-    }
-
-    /// Peak resident memory of the process, in MiB (`VmHWM`).
-    fn peak_rss_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status");
-        kb / 1024
-    }
-
-    /// Waits (up to the guard) until the descriptors are back to `baseline`.
-    async fn fds_return_to(&self, baseline: usize) -> usize {
-        let deadline = Instant::now() + GUARD;
-        loop {
-            let now = self.fds();
-            if now <= baseline || Instant::now() > deadline {
-                return now;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+/// The binary with one app and an in-memory database, and `extra` flags.
+fn start(extra: &[&str]) -> Running {
+    let mut args = vec!["--db", ":memory:", "--app", "app1:key1"];
+    args.extend_from_slice(extra);
+    Running::start(&args)
 }
 
 fn connect(addr: &str) -> TcpStream {
@@ -136,7 +67,7 @@ const HALF_SENT: &str = "PUT /v1/app/app1/text HTTP/1.1\r\nHost: x\r\n\
 /// past the body timeout, and the descriptors go back to the baseline.
 #[tokio::test]
 async fn half_sent_bodies_get_408_and_their_connections_close() {
-    let emu = Running::start(&["--body-timeout", "0.3"]);
+    let emu = start(&["--body-timeout", "0.3"]);
     let baseline = emu.fds();
     let held: Vec<TcpStream> = (0..200)
         .map(|_| {
@@ -158,7 +89,7 @@ async fn half_sent_bodies_get_408_and_their_connections_close() {
 /// kept-alive one that sends no next request are all closed.
 #[tokio::test]
 async fn idle_and_half_header_connections_are_closed() {
-    let emu = Running::start(&["--header-timeout", "0.3", "--idle-timeout", "0.3"]);
+    let emu = start(&["--header-timeout", "0.3", "--idle-timeout", "0.3"]);
     let baseline = emu.fds();
     let silent = connect(&emu.addr);
     let mut half_header = connect(&emu.addr);
@@ -183,7 +114,7 @@ async fn idle_and_half_header_connections_are_closed() {
 /// minute kept the server full.
 #[tokio::test]
 async fn a_silent_connection_gets_the_header_timeout_not_the_idle_one() {
-    let emu = Running::start(&["--header-timeout", "0.3", "--idle-timeout", "600"]);
+    let emu = start(&["--header-timeout", "0.3", "--idle-timeout", "600"]);
     let baseline = emu.fds();
     let silent = connect(&emu.addr);
     assert_eq!(
@@ -199,7 +130,7 @@ async fn a_silent_connection_gets_the_header_timeout_not_the_idle_one() {
 /// client is served again once the holders go.
 #[tokio::test]
 async fn connections_past_the_cap_are_closed_and_service_resumes() {
-    let emu = Running::start(&["--max-connections", "20", "--idle-timeout", "30"]);
+    let emu = start(&["--max-connections", "20", "--idle-timeout", "30"]);
     let baseline = emu.fds();
     let holders: Vec<TcpStream> = (0..20).map(|_| connect(&emu.addr)).collect();
     // The holders are accepted once the server has a descriptor for each.
@@ -240,7 +171,7 @@ async fn connections_past_the_cap_are_closed_and_service_resumes() {
 /// memory stays far below the old figure.
 #[tokio::test]
 async fn parallel_account_creates_are_bounded() {
-    let emu = Running::start(&[]);
+    let emu = start(&[]);
     let client = support::http();
     let creates = (0..200).map(|i| {
         let request = APP
@@ -321,7 +252,7 @@ async fn a_strangers_body_is_refused_unread() {
 /// 64 KiB bodies (read, then refused as bad JSON) leave its memory where it was.
 #[tokio::test]
 async fn the_binary_records_nothing() {
-    let emu = Running::start(&[]);
+    let emu = start(&[]);
     let client = support::http();
     let body = vec![b'x'; 64 * 1024];
     for _ in 0..2_000 {

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 
 use cloudmine_emulator::Emulator;
 
+pub mod binary;
+
 /// A client that does not follow redirects (the flows are followed by hand).
 pub fn http() -> Client {
     Client::builder()
