@@ -26,6 +26,34 @@ async fn signed_up(emu: &cloudmine_emulator::Emulator, email: &str) -> cloudmine
     ws
 }
 
+/// An emulator with a stricter password policy than CloudMine's default.
+async fn strict_emulator() -> cloudmine_emulator::Emulator {
+    cloudmine_emulator::Emulator::builder()
+        .app(APP, KEY)
+        .min_password_length(8)
+        .test_hooks(true)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_default_policy_takes_short_passwords_as_cloudmine_did() {
+    let emu = emulator().await;
+    let ws = client(&emu);
+    let r = ws
+        .users()
+        .create(Credentials::email("five@example.com", "abcde"), Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    ws.users()
+        .login(Credentials::email("five@example.com", "abcde"))
+        .await
+        .unwrap();
+    assert!(ws.session_token().is_some());
+}
+
 #[tokio::test]
 async fn create_login_me_update_logout() {
     let emu = emulator().await;
@@ -118,7 +146,7 @@ async fn logout_clears_locally_even_when_the_server_fails() {
 
 #[tokio::test]
 async fn account_errors() {
-    let emu = emulator().await;
+    let emu = strict_emulator().await;
     let ws = signed_up(&emu, "bob@example.com").await;
 
     let e = ws
@@ -187,7 +215,7 @@ async fn account_errors() {
 
 #[tokio::test]
 async fn passwords_and_credentials_change() {
-    let emu = emulator().await;
+    let emu = strict_emulator().await;
     let ws = signed_up(&emu, "eve@example.com").await;
     let e = ws
         .users()
@@ -264,12 +292,7 @@ async fn passwords_and_credentials_change() {
 
 #[tokio::test]
 async fn password_reset_through_the_outbox() {
-    let emu = cloudmine_emulator::Emulator::builder()
-        .app(APP, KEY)
-        .test_hooks(true)
-        .start()
-        .await
-        .unwrap();
+    let emu = strict_emulator().await;
     let ws = signed_up(&emu, "frank@example.com").await;
     ws.users()
         .reset_password("frank@example.com")

@@ -15,7 +15,6 @@ use crate::extract::{Caller, PathParams, header, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::model::Mail;
 use crate::params::ServerParams;
-use crate::password::check_password;
 use crate::query;
 use crate::state::AppState;
 use crate::store::now_ms;
@@ -251,7 +250,7 @@ async fn create_account(r: &Request) -> Result<Response, Fail> {
     }
     let password =
         str_field(&credentials, "password").ok_or_else(|| bad("the password is required"))?;
-    check_password(password)?;
+    r.state.password_policy.check(password)?;
     let profile = match body.get("profile") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(p @ Value::Object(_)) => p.clone(),
@@ -352,7 +351,7 @@ pub(crate) async fn change_password(r: Request) -> Result<Response, Fail> {
         .ok_or_else(|| bad("credentials.password (the new password) is required"))?
         .to_owned();
     let user = r.authenticate(&body, "password").await?;
-    check_password(&new)?;
+    r.state.password_policy.check(&new)?;
     let hash = r.state.hashing.hash(new).await?;
     let app = r.app_id.to_owned();
     r.state.store.set_password(&app, &user, &hash).await?;
@@ -377,7 +376,7 @@ pub(crate) async fn change_credentials(r: Request) -> Result<Response, Fail> {
         return Err(bad("the email address is not valid"));
     }
     if let Some(p) = &password {
-        check_password(p)?;
+        r.state.password_policy.check(p)?;
     }
     let (app, uid) = (r.app_id.to_owned(), user.clone());
     let ok = r
@@ -452,7 +451,7 @@ async fn confirm(r: &Request, token: &str) -> Result<Response, Fail> {
     let password = str_field(&body, "password")
         .ok_or_else(|| bad("password is required"))?
         .to_owned();
-    check_password(&password)?;
+    r.state.password_policy.check(&password)?;
     let (app, hash) = (r.app_id.to_owned(), sha256_hex(token));
     let user = r
         .state

@@ -5,8 +5,6 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use crate::EmulatorBuilder;
-
 /// The most request bytes kept per recorded request.
 pub const RECORDED_BODY_LIMIT: usize = 64 * 1024;
 
@@ -14,16 +12,6 @@ pub const RECORDED_BODY_LIMIT: usize = 64 * 1024;
 pub(crate) const MAX_RECORDED: usize = 10_000;
 /// The most bytes (bodies, headers, paths) kept over all recorded requests.
 pub(crate) const MAX_RECORDED_BYTES: usize = 32 * 1024 * 1024;
-
-impl EmulatorBuilder {
-    /// Records every request for [`crate::Emulator::requests`] (default on:
-    /// the in-process emulator is a test harness; the binary records only
-    /// with `--test-hooks`). The log is bounded either way.
-    pub fn record_requests(mut self, on: bool) -> Self {
-        self.record_requests = on;
-        self
-    }
-}
 
 /// The recorded requests, oldest first, bounded in count and in bytes: the
 /// oldest go first when either bound would be passed.

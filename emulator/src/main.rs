@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use cloudmine_emulator::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_BYTES, Emulator,
-    EmulatorBuilder,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MIN_PASSWORD_LEN, Emulator, EmulatorBuilder,
 };
 
 /// A self-hostable CloudMine v1 API emulator (objects, files, users and
@@ -105,6 +105,11 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N")]
     max_connections: usize,
 
+    /// The fewest characters a new password may have. The default accepts any
+    /// non-empty password, as CloudMine did.
+    #[arg(long, default_value_t = DEFAULT_MIN_PASSWORD_LEN, value_name = "N", value_parser = parse_min_password)]
+    min_password_length: usize,
+
     /// Real OAuth 2 providers: a JSON file mapping network names to
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
     #[arg(long, value_name = "FILE")]
@@ -115,6 +120,13 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(n) if n > 0.0 && n <= 86_400.0 => Ok(n),
         _ => Err("expected a number of seconds greater than 0 and at most 86400".to_owned()),
+    }
+}
+
+fn parse_min_password(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err("expected a number of characters from 1 to 1024".to_owned()),
     }
 }
 
@@ -199,7 +211,8 @@ async fn main() -> ExitCode {
             .database(&args.db)
             .listen(args.listen)
             .max_body_bytes(args.max_body_bytes)
-            .max_file_bytes(args.max_file_bytes),
+            .max_file_bytes(args.max_file_bytes)
+            .min_password_length(args.min_password_length),
         &args,
     );
     if let Some(dir) = &args.files_dir {

@@ -14,19 +14,49 @@ use tokio::sync::oneshot;
 use crate::crypto::constant_time_eq;
 use crate::fail::Fail;
 
-/// The shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// The shortest password accepted by default: any non-empty one.
+/// CloudMine accepted the official JS SDK suite's 5-character passwords and
+/// documented no minimum; a stricter policy is
+/// [`EmulatorBuilder::min_password_length`](crate::EmulatorBuilder::min_password_length).
+pub const DEFAULT_MIN_PASSWORD_LEN: usize = 1;
 
-pub(crate) fn check_password(password: &str) -> Result<(), Fail> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Fail::bad(format!(
-            "the password must be at least {MIN_PASSWORD_LEN} characters"
-        )));
+/// The longest password accepted, in bytes (argon2 work grows with it).
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The length rule for new passwords (sign-up, change, reset).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PasswordPolicy {
+    /// The fewest characters (Unicode scalar values) a password may have.
+    pub min_len: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_len: DEFAULT_MIN_PASSWORD_LEN,
+        }
     }
-    if password.len() > 1024 {
-        return Err(Fail::bad("the password must be at most 1024 bytes"));
+}
+
+impl PasswordPolicy {
+    /// Refuses a new password that is too short or too long, saying which.
+    pub(crate) fn check(&self, password: &str) -> Result<(), Fail> {
+        if password.is_empty() {
+            return Err(Fail::bad("the password must not be empty"));
+        }
+        if password.chars().count() < self.min_len {
+            return Err(Fail::bad(format!(
+                "the password must be at least {} characters",
+                self.min_len
+            )));
+        }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(Fail::bad(format!(
+                "the password must be at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The most argon2 memory a stored hash may ask for (64 MiB).
@@ -224,8 +254,29 @@ mod tests {
         assert!(verify_password("correct horse", Some(&a)));
         assert!(!verify_password("wrong horse", Some(&a)));
         assert!(!verify_password("correct horse", None));
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough").is_ok());
+    }
+
+    #[test]
+    fn the_policy_accepts_what_cloudmine_accepted_and_can_be_stricter() {
+        let default = PasswordPolicy::default();
+        assert!(
+            default.check("abcde").is_ok(),
+            "CloudMine took 5 characters"
+        );
+        assert!(default.check("a").is_ok());
+        let empty = default.check("").unwrap_err();
+        assert!(
+            format!("{empty:?}").contains("must not be empty"),
+            "{empty:?}"
+        );
+        assert!(default.check(&"x".repeat(1025)).is_err());
+        assert!(default.check(&"x".repeat(1024)).is_ok());
+        let strict = PasswordPolicy { min_len: 8 };
+        let short = strict.check("abcdefg").unwrap_err();
+        assert!(format!("{short:?}").contains("at least 8"), "{short:?}");
+        assert!(strict.check("abcdefgh").is_ok());
+        // Characters, not bytes: 8 two-byte characters pass.
+        assert!(strict.check("éééééééé").is_ok());
     }
 
     #[test]

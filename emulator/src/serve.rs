@@ -32,8 +32,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
 
-use crate::EmulatorBuilder;
-
 /// Default time a client has to send a request's headers, from its first byte.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default longest pause inside a request body.
@@ -76,37 +74,6 @@ impl Limits {
             return Err("timeouts and the connection cap must be greater than zero".into());
         }
         Ok(())
-    }
-}
-
-impl EmulatorBuilder {
-    /// How long a client has to send a request's headers once it started
-    /// (default [`DEFAULT_HEADER_TIMEOUT`]); then the connection is closed.
-    pub fn header_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.header = timeout;
-        self
-    }
-
-    /// The longest pause inside a request body (default
-    /// [`DEFAULT_BODY_TIMEOUT`]); then the request gets 408 and the
-    /// connection is closed.
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.body = timeout;
-        self
-    }
-
-    /// How long a connection with no request in flight and no bytes moving
-    /// stays open (default [`DEFAULT_IDLE_TIMEOUT`]).
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.idle = timeout;
-        self
-    }
-
-    /// The most connections open at once (default
-    /// [`DEFAULT_MAX_CONNECTIONS`]); more are closed as they arrive.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.limits.max_connections = n;
-        self
     }
 }
 

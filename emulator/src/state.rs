@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::hooks::{Fault, RecordLog};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
-use crate::password::HashGate;
+use crate::password::{HashGate, PasswordPolicy};
 use crate::store::Store;
 use crate::tickets::LinkTickets;
 use crate::{ProviderConfig, SnippetInput};
@@ -73,6 +73,8 @@ pub(crate) struct AppState {
     /// binary: only with `--test-hooks`).
     pub record_requests: bool,
     pub recorded: Mutex<RecordLog>,
+    /// The length rule for new passwords.
+    pub password_policy: PasswordPolicy,
     /// Bounds the argon2 work running at once.
     pub hashing: HashGate,
     pub delay_ms: AtomicU64,

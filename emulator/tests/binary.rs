@@ -49,6 +49,7 @@ fn help_lists_every_flag() {
         "--body-timeout",
         "--idle-timeout",
         "--max-connections",
+        "--min-password-length",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
@@ -65,6 +66,53 @@ fn bad_app_flag_is_a_clear_error() {
     assert!(err.contains("APP_ID:API_KEY"), "{err}");
     let out = Command::new(bin()).output().unwrap();
     assert!(!out.status.success(), "--app is required");
+}
+
+/// The password policy: by default any non-empty password (CloudMine took
+/// the JS SDK suite's 5-character ones); `--min-password-length` is stricter
+/// and names the rule in its refusal; 0 is refused at start.
+#[tokio::test]
+async fn the_password_policy_is_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App("app1", "key1");
+    let create = |base: &str, email: &str, password: &str| {
+        let body = serde_json::json!({"credentials": {"email": email, "password": password}});
+        app.request_at(base, Method::POST, "account/create")
+            .body(body.to_string())
+            .send()
+    };
+    let lenient = start(&dir.path().join("a.sqlite"));
+    let r = create(&lenient.base, "five@example.com", "abcde")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = create(&lenient.base, "none@example.com", "").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("password is required"), "{body}");
+    drop(lenient);
+
+    let db = dir.path().join("b.sqlite");
+    let strict = start_with(&db, &["--app", "app1:key1", "--min-password-length", "8"]);
+    let r = create(&strict.base, "seven@example.com", "abcdefg")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("at least 8 characters"), "{body}");
+    let r = create(&strict.base, "eight@example.com", "abcdefgh")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    drop(strict);
+
+    let out = Command::new(bin())
+        .args(["--app", "a:k", "--min-password-length", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "0 is refused");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("from 1 to 1024"), "{err}");
 }
 
 #[tokio::test]

@@ -21,7 +21,6 @@ use serde_json::{Map, Value, json};
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
 use crate::extract::{PathParams, query_pairs, segments};
 use crate::fail::Fail;
-use crate::password::check_password;
 use crate::state::{AppState, BaasBoxSettings};
 
 mod social;
@@ -453,7 +452,7 @@ impl BbCall {
                 "username and password are required",
             ));
         };
-        check_password(&password)?;
+        self.state.password_policy.check(&password)?;
         let hash = self.state.hashing.hash(password).await?;
         let user = BbUser {
             username: username.clone(),

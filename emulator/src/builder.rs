@@ -1,0 +1,408 @@
+//! [`EmulatorBuilder`]: every setting of an emulator, and `start`, which
+//! opens the store, binds the port and assembles the shared state.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, atomic::AtomicU64};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{
+    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, hooks, middleware, oauth,
+    password, router, serve, state, store, tickets,
+};
+
+/// What a snippet receives.
+#[derive(Debug, Clone)]
+pub struct SnippetInput {
+    /// For `run/{name}`: the query parameters (GET) or the JSON body (POST).
+    /// For `f=` post-processing: the `params` query value parsed as JSON.
+    /// `Null` when there are none.
+    pub params: Value,
+    /// For `f=` post-processing: the answer the request would have had.
+    pub response: Option<Value>,
+    /// The logged-in user, for user-level calls.
+    pub user_id: Option<String>,
+}
+
+type SnippetFn = dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync;
+
+/// Configures and starts an [`Emulator`].
+pub struct EmulatorBuilder {
+    apps: Vec<(String, String)>,
+    database: PathBuf,
+    listen: SocketAddr,
+    max_body_bytes: usize,
+    files_dir: Option<PathBuf>,
+    max_file_bytes: u64,
+    file_limits: HashMap<String, u64>,
+    snippets: HashMap<String, Arc<SnippetFn>>,
+    social: state::SocialSettings,
+    baasbox: state::BaasBoxSettings,
+    test_hooks: bool,
+    record_requests: bool,
+    password_policy: password::PasswordPolicy,
+    limits: serve::Limits,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field(
+                "apps",
+                &self.apps.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
+            .field("database", &self.database)
+            .field("listen", &self.listen)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("files_dir", &self.files_dir)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("file_limits", &self.file_limits)
+            .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
+            .field("test_idp", &self.social.test_idp)
+            .field("auto_consent", &self.social.auto_consent)
+            .field("identities", &self.social.identities)
+            .field("redirect_support", &self.social.redirect_support)
+            .field("baasbox_prefix", &self.baasbox.prefix)
+            .field("baasbox", &self.baasbox.app_code.is_some())
+            .finish()
+    }
+}
+
+/// The default request body limit: 16 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+impl EmulatorBuilder {
+    /// The defaults [`Emulator::builder`] starts from.
+    pub(crate) fn new() -> Self {
+        EmulatorBuilder {
+            apps: Vec::new(),
+            database: PathBuf::from(":memory:"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            files_dir: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            file_limits: HashMap::new(),
+            snippets: HashMap::new(),
+            social: state::SocialSettings {
+                redirect_support: true,
+                ..Default::default()
+            },
+            baasbox: state::BaasBoxSettings {
+                prefix: "/baasbox".into(),
+                app_code: None,
+                session_ttl: Duration::from_secs(24 * 3600),
+            },
+            test_hooks: false,
+            record_requests: true,
+            password_policy: password::PasswordPolicy::default(),
+            limits: serve::Limits::default(),
+        }
+    }
+
+    /// Adds an application with its API key (repeatable; stored at start).
+    pub fn app(mut self, app_id: impl Into<String>, api_key: impl Into<String>) -> Self {
+        self.apps.push((app_id.into(), api_key.into()));
+        self
+    }
+
+    /// The SQLite database: `":memory:"` (the default) or a file path.
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.database = path.into();
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The largest request body accepted; larger ones get 413.
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// Where uploaded files are kept. Default: `<database>-files` next to a
+    /// database file, or a temporary directory (removed when the emulator
+    /// goes away) for `:memory:`.
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// The largest file an app may upload, for apps without their own
+    /// [`file_limit`](Self::file_limit) (default
+    /// [`DEFAULT_MAX_FILE_BYTES`]); larger uploads get 413.
+    pub fn max_file_bytes(mut self, n: u64) -> Self {
+        self.max_file_bytes = n;
+        self
+    }
+
+    /// The largest file `app_id` may upload (overrides
+    /// [`max_file_bytes`](Self::max_file_bytes) for that app).
+    pub fn file_limit(mut self, app_id: impl Into<String>, bytes: u64) -> Self {
+        self.file_limits.insert(app_id.into(), bytes);
+        self
+    }
+
+    /// Serves the built-in test identity provider (`/idp/...`) for every
+    /// network without a configured [`provider`](Self::provider) (default
+    /// off: it authenticates nobody, so anyone reaching it can sign in as
+    /// any email). Off, a social login for such a network gets 400.
+    /// [`auto_consent`](Self::auto_consent) and
+    /// [`identity`](Self::identity) turn it on.
+    pub fn test_idp(mut self, on: bool) -> Self {
+        self.social.test_idp = on;
+        self
+    }
+
+    /// The built-in identity provider approves at once, as the first seeded
+    /// identity (or `Test User <test.user@example.com>`), with no page: for
+    /// headless runs. `true` implies [`test_idp`](Self::test_idp).
+    pub fn auto_consent(mut self, on: bool) -> Self {
+        self.social.auto_consent = on;
+        self
+    }
+
+    /// Serves `GET /_emulator/{app}/outbox` (reset tokens!) over HTTP (default off).
+    pub fn test_hooks(mut self, on: bool) -> Self {
+        self.test_hooks = on;
+        self
+    }
+
+    /// A seeded test identity, shown as "Continue as NAME" (repeatable).
+    /// Implies [`test_idp`](Self::test_idp).
+    pub fn identity(mut self, name: impl Into<String>, email: impl Into<String>) -> Self {
+        self.social.identities.push((name.into(), email.into()));
+        self
+    }
+
+    /// Whether the social-login start honours `redirect_uri` and PKCE
+    /// (default true). `false` behaves like a server without the loopback
+    /// extension: the flow ends on the "login complete" page.
+    pub fn redirect_support(mut self, on: bool) -> Self {
+        self.social.redirect_support = on;
+        self
+    }
+
+    /// Restricts the networks an app may log in with (default: all).
+    pub fn social_networks<I, S>(mut self, app_id: impl Into<String>, networks: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let set = networks
+            .into_iter()
+            .map(|n| n.into().to_ascii_lowercase())
+            .collect();
+        self.social.networks.insert(app_id.into(), set);
+        self
+    }
+
+    /// A real OAuth 2 provider for `network` instead of the built-in one.
+    pub fn provider(mut self, network: impl Into<String>, config: ProviderConfig) -> Self {
+        self.social
+            .providers
+            .insert(network.into().to_ascii_lowercase(), config);
+        self
+    }
+
+    /// Serves the BaasBox API too, for clients sending this app code, under
+    /// [`baasbox_prefix`](Self::baasbox_prefix) (default `/baasbox`).
+    pub fn baasbox(mut self, app_code: impl Into<String>) -> Self {
+        self.baasbox.app_code = Some(app_code.into());
+        self
+    }
+
+    /// Where the BaasBox API is mounted (default `/baasbox`; not empty).
+    pub fn baasbox_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.baasbox.prefix = prefix.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// How long a BaasBox session lasts (default 24 hours).
+    pub fn baasbox_session_ttl(mut self, ttl: Duration) -> Self {
+        self.baasbox.session_ttl = ttl;
+        self
+    }
+
+    /// Registers a server-side snippet, callable with `run/{name}` or `f={name}`.
+    pub fn snippet<F>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(SnippetInput) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        self.snippets.insert(name.into(), Arc::new(f));
+        self
+    }
+
+    /// How long a client has to send a request's headers once it started
+    /// (default [`DEFAULT_HEADER_TIMEOUT`](crate::DEFAULT_HEADER_TIMEOUT)); then the connection is closed.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header = timeout;
+        self
+    }
+
+    /// The longest pause inside a request body (default
+    /// [`DEFAULT_BODY_TIMEOUT`](crate::DEFAULT_BODY_TIMEOUT)); then the request gets 408 and the
+    /// connection is closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body = timeout;
+        self
+    }
+
+    /// How long a connection with no request in flight and no bytes moving
+    /// stays open (default [`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT)).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle = timeout;
+        self
+    }
+
+    /// The most connections open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS)); more are closed as they arrive.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n;
+        self
+    }
+
+    /// Records every request for [`crate::Emulator::requests`] (default on:
+    /// the in-process emulator is a test harness; the binary records only
+    /// with `--test-hooks`). The log is bounded either way.
+    pub fn record_requests(mut self, on: bool) -> Self {
+        self.record_requests = on;
+        self
+    }
+
+    /// The fewest characters a new password may have (sign-up, password
+    /// change and reset, BaasBox sign-up). Default
+    /// [`DEFAULT_MIN_PASSWORD_LEN`](crate::DEFAULT_MIN_PASSWORD_LEN): any
+    /// non-empty password, as CloudMine accepted. `0` is refused at start.
+    pub fn min_password_length(mut self, n: usize) -> Self {
+        self.password_policy.min_len = n;
+        self
+    }
+
+    /// Opens the database, binds the address and starts serving.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        self.validate()?;
+        let (files_dir, files_temp) = self.files_location()?;
+        let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
+        let store: Arc<dyn store::Store> = Arc::new(store);
+        for (id, key) in &self.apps {
+            store.upsert_app(id, key).await?;
+        }
+        store.seal_app_keys().await?;
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(state::AppState {
+            store,
+            base_url: format!("http://{local_addr}"),
+            social: state::SocialSettings {
+                test_idp: self.social.test_idp
+                    || self.social.auto_consent
+                    || !self.social.identities.is_empty(),
+                ..self.social
+            },
+            baasbox: self.baasbox,
+            provider: oauth::ProviderState::default(),
+            tickets: tickets::LinkTickets::default(),
+            outbox: Mutex::new(Vec::new()),
+            test_hooks: self.test_hooks,
+            apps: self.apps.into_iter().collect(), // only these are served
+            max_body: self.max_body_bytes,
+            file_limits: self.file_limits,
+            default_file_limit: self.max_file_bytes,
+            _files_temp: files_temp,
+            snippets: self.snippets,
+            record_requests: self.record_requests,
+            recorded: Mutex::new(hooks::RecordLog::default()),
+            password_policy: self.password_policy,
+            hashing: password::HashGate::per_core(),
+            delay_ms: AtomicU64::new(0),
+            faults: Mutex::new(Vec::new()),
+        });
+        let (stop, task) = serve(listener, Arc::clone(&shared), self.limits);
+        Ok(Emulator {
+            local_addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    fn validate(&self) -> Result<(), EmulatorError> {
+        self.limits.validate().map_err(EmulatorError::Config)?;
+        if self.password_policy.min_len == 0 {
+            return Err(EmulatorError::Config(
+                "the minimum password length must be at least 1".into(),
+            ));
+        }
+        if self.baasbox.app_code.as_deref() == Some("") {
+            return Err(EmulatorError::Config(
+                "the BaasBox app code must not be empty".into(),
+            ));
+        }
+        let prefix_ok = self.baasbox.prefix.starts_with('/')
+            && self.baasbox.prefix.split('/').any(|s| !s.is_empty())
+            && !matches!(
+                self.baasbox.prefix.split('/').nth(1),
+                Some("v1" | "idp" | "_emulator")
+            );
+        if self.baasbox.app_code.is_some() && !prefix_ok {
+            return Err(EmulatorError::Config(format!(
+                "the BaasBox prefix {:?} must start with / and not be /, /v1, /idp or /_emulator",
+                self.baasbox.prefix
+            )));
+        }
+        if self
+            .apps
+            .iter()
+            .any(|(id, key)| id.is_empty() || key.is_empty())
+        {
+            return Err(EmulatorError::Config(
+                "app id and API key must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where file contents go, and the temporary directory to remove with
+    /// the emulator (for an in-memory database).
+    fn files_location(&self) -> Result<(PathBuf, Option<tempfile::TempDir>), EmulatorError> {
+        Ok(match (&self.files_dir, self.database.as_os_str()) {
+            (Some(dir), _) => (dir.clone(), None),
+            (None, memory) if memory == ":memory:" => {
+                let temp = tempfile::Builder::new()
+                    .prefix("cloudmine-emulator-files-")
+                    .tempdir()?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+            (None, path) => {
+                let mut dir = path.to_os_string();
+                dir.push("-files");
+                (PathBuf::from(dir), None)
+            }
+        })
+    }
+}
+
+/// Serves the routes, wrapped in the middleware, until `stop` fires.
+fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<state::AppState>,
+    limits: serve::Limits,
+) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let routes = router::app(Arc::clone(&shared));
+    // Around the whole router, so it sees (and can rewrite) every request
+    // before routing.
+    let app = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(shared, middleware::intercept),
+        routes,
+    );
+    serve::spawn(listener, app, limits)
+}
