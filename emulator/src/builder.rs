@@ -11,25 +11,11 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::snippets::SnippetInput;
 use crate::{
     DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, hooks, middleware, oauth,
     password, router, serve, state, store, tickets,
 };
-
-/// What a snippet receives.
-#[derive(Debug, Clone)]
-pub struct SnippetInput {
-    /// For `run/{name}`: the query parameters (GET) or the JSON body (POST).
-    /// For `f=` post-processing: the `params` query value parsed as JSON.
-    /// `Null` when there are none.
-    pub params: Value,
-    /// For `f=` post-processing: the answer the request would have had.
-    pub response: Option<Value>,
-    /// The logged-in user, for user-level calls.
-    pub user_id: Option<String>,
-}
-
-type SnippetFn = dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync;
 
 /// Configures and starts an [`Emulator`].
 pub struct EmulatorBuilder {
@@ -40,7 +26,7 @@ pub struct EmulatorBuilder {
     files_dir: Option<PathBuf>,
     max_file_bytes: u64,
     file_limits: HashMap<String, u64>,
-    snippets: HashMap<String, Arc<SnippetFn>>,
+    snippets: HashMap<String, state::Snippet>,
     social: state::SocialSettings,
     baasbox: state::BaasBoxSettings,
     test_hooks: bool,

@@ -51,6 +51,7 @@ mod pages;
 mod params;
 mod password;
 pub mod query;
+mod snippets;
 mod state;
 mod store;
 mod tickets;
@@ -65,7 +66,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use baasbox::BAASBOX_NETWORKS;
-pub use builder::{DEFAULT_MAX_BODY_BYTES, EmulatorBuilder, SnippetInput};
+pub use builder::{DEFAULT_MAX_BODY_BYTES, EmulatorBuilder};
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
 pub use model::Mail;
@@ -75,6 +76,7 @@ pub use provider_config::ProviderConfig;
 pub use serve::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
 };
+pub use snippets::SnippetInput;
 
 /// Everything that can go wrong starting or driving the emulator.
 #[derive(Debug, thiserror::Error)]

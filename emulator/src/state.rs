@@ -6,18 +6,14 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
-
+use crate::ProviderConfig;
 use crate::hooks::{Fault, RecordLog};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
 use crate::password::{HashGate, PasswordPolicy};
+pub(crate) use crate::snippets::Snippet;
 use crate::store::Store;
 use crate::tickets::LinkTickets;
-use crate::{ProviderConfig, SnippetInput};
-
-/// A server-side snippet.
-pub(crate) type Snippet = Arc<dyn Fn(SnippetInput) -> Result<Value, String> + Send + Sync>;
 
 /// Social-login settings of an emulator.
 #[derive(Debug, Clone, Default)]
