@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::snippets::SnippetInput;
 use crate::{
-    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, hooks, middleware, oauth,
-    password, router, serve, state, store, tickets,
+    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, hooks, middleware,
+    oauth, password, router, serve, state, store, tickets,
 };
 
 /// Configures and starts an [`Emulator`].
@@ -32,6 +32,7 @@ pub struct EmulatorBuilder {
     test_hooks: bool,
     record_requests: bool,
     password_policy: password::PasswordPolicy,
+    cors: cors::CorsSettings,
     limits: serve::Limits,
 }
 
@@ -53,6 +54,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("auto_consent", &self.social.auto_consent)
             .field("identities", &self.social.identities)
             .field("redirect_support", &self.social.redirect_support)
+            .field("cors_origins", &self.cors.origins)
             .field("baasbox_prefix", &self.baasbox.prefix)
             .field("baasbox", &self.baasbox.app_code.is_some())
             .finish()
@@ -86,6 +88,7 @@ impl EmulatorBuilder {
             test_hooks: false,
             record_requests: true,
             password_policy: password::PasswordPolicy::default(),
+            cors: cors::CorsSettings::default(),
             limits: serve::Limits::default(),
         }
     }
@@ -273,6 +276,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets pages from `origin` (`scheme://host[:port]`) call the API from a
+    /// browser (repeatable). Without any, every origin may: the API key is
+    /// the credential, as CloudMine did. A malformed origin is refused at
+    /// start.
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
+        self.cors
+            .origins
+            .get_or_insert_with(Vec::new)
+            .push(origin.into());
+        self
+    }
+
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         self.validate()?;
@@ -312,7 +327,7 @@ impl EmulatorBuilder {
             delay_ms: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
         });
-        let (stop, task) = serve(listener, Arc::clone(&shared), self.limits);
+        let (stop, task) = serve(listener, Arc::clone(&shared), self.limits, &self.cors);
         Ok(Emulator {
             local_addr,
             shared,
@@ -323,6 +338,7 @@ impl EmulatorBuilder {
 
     fn validate(&self) -> Result<(), EmulatorError> {
         self.limits.validate().map_err(EmulatorError::Config)?;
+        self.cors.validate().map_err(EmulatorError::Config)?;
         if self.password_policy.min_len == 0 {
             return Err(EmulatorError::Config(
                 "the minimum password length must be at least 1".into(),
@@ -382,6 +398,7 @@ fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<state::AppState>,
     limits: serve::Limits,
+    cors: &cors::CorsSettings,
 ) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
     let routes = router::app(Arc::clone(&shared));
     // Around the whole router, so it sees (and can rewrite) every request
@@ -390,5 +407,7 @@ fn serve(
         &axum::middleware::from_fn_with_state(shared, middleware::intercept),
         routes,
     );
+    // Outermost: a preflight is answered before the key is looked for.
+    let app = tower::Layer::layer(&cors.layer(), app);
     serve::spawn(listener, app, limits)
 }

@@ -40,6 +40,7 @@ mod miss;
 mod router;
 mod serve;
 // Bottom modules: import no handler.
+mod cors;
 mod crypto;
 mod extract;
 mod fail;

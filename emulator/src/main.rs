@@ -110,6 +110,12 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_MIN_PASSWORD_LEN, value_name = "N", value_parser = parse_min_password)]
     min_password_length: usize,
 
+    /// Let pages from this origin (scheme://host[:port]) call the API from a
+    /// browser. Repeatable. Without it every origin may (the API key is the
+    /// credential, as CloudMine did).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+
     /// Real OAuth 2 providers: a JSON file mapping network names to
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
     #[arg(long, value_name = "FILE")]
@@ -226,6 +232,9 @@ async fn main() -> ExitCode {
     }
     for (id, limit) in &args.file_limits {
         builder = builder.file_limit(id, *limit);
+    }
+    for origin in &args.cors_origins {
+        builder = builder.cors_origin(origin);
     }
     for (id, key) in &args.apps {
         builder = builder.app(id, key);
