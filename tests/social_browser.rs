@@ -76,3 +76,49 @@ async fn consent_in_headless_chromium() {
     assert_eq!(login.profile().fields()["email"], "grace@example.com");
     browser.close().await;
 }
+
+/// The JS SDK's `loginSocial` opens the login in a popup and asks for the
+/// status only once the popup has closed: the "login complete" page closes
+/// itself when a page opened it, and stays (with its text) in a full tab.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_complete_page_closes_a_popup_and_stays_in_a_tab() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let emu = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let complete = format!(
+        "{}/v1/app/{APP}/account/social/login/complete?apikey={KEY}",
+        emu.base_url()
+    );
+    let c = &browser.client;
+    c.goto(&complete).await.unwrap();
+    let hint = c.find(Locator::Id("hint")).await.unwrap();
+    assert!(
+        hint.text()
+            .await
+            .unwrap()
+            .contains("return to the application"),
+        "a full tab keeps its text"
+    );
+    let opened = c
+        .execute(
+            "window.__popup = window.open(arguments[0], 'login'); return !!window.__popup;",
+            vec![serde_json::json!(complete)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened, serde_json::json!(true), "the popup opened");
+    let mut closed = serde_json::Value::Null;
+    for _ in 0..100 {
+        closed = c
+            .execute("return window.__popup.closed;", vec![])
+            .await
+            .unwrap();
+        if closed == serde_json::json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(closed, serde_json::json!(true), "the popup closed itself");
+    browser.close().await;
+}

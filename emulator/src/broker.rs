@@ -461,11 +461,7 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
 
 /// `GET account/social/login/complete`.
 pub(crate) async fn complete(_: KnownApp) -> Response {
-    pages::page(
-        StatusCode::OK,
-        "Login complete",
-        "<h1 id=\"status\" data-status=\"complete\">Login complete</h1><p>You can close this window.</p>",
-    )
+    pages::login_complete()
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {

@@ -241,12 +241,18 @@ async fn unknown_app_and_missing_fields_are_pages() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("You can close this window.")
-    );
+    // One script, allowed by its hash and nothing else: it closes a popup.
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe-inline'; script") && !csp.contains("script-src *"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("You can close this window"), "{page}");
+    assert_eq!(page.matches("<script>").count(), 1, "{page}");
+    assert!(page.contains("window.close()"), "{page}");
 }
 
 #[tokio::test]
