@@ -123,10 +123,15 @@ pub(crate) fn check_api_key(
     app_id: &str,
     headers: &HeaderMap,
 ) -> Result<(), Fail> {
+    let given = header(headers, "x-cloudmine-apikey").unwrap_or_default();
+    check_key_value(state, app_id, &given)
+}
+
+/// [`check_api_key`] with the key already taken from the request.
+fn check_key_value(state: &AppState, app_id: &str, given: &str) -> Result<(), Fail> {
     let Some(key) = state.apps.get(app_id) else {
         return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
     };
-    let given = header(headers, "x-cloudmine-apikey").unwrap_or_default();
     if constant_time_eq(given.as_bytes(), key.as_bytes()) {
         Ok(())
     } else {
@@ -144,10 +149,15 @@ pub(crate) async fn session_user(
     headers: &HeaderMap,
 ) -> Result<String, Fail> {
     let token = header(headers, "x-cloudmine-sessiontoken").unwrap_or_default();
+    session_of_token(state, app_id, &token).await
+}
+
+/// [`session_user`] with the token already taken from the request.
+async fn session_of_token(state: &AppState, app_id: &str, token: &str) -> Result<String, Fail> {
     let user = if token.is_empty() {
         None
     } else {
-        let (app, hash) = (app_id.to_owned(), sha256_hex(&token));
+        let (app, hash) = (app_id.to_owned(), sha256_hex(token));
         state.store.session_user(&app, &hash).await?
     };
     user.ok_or_else(|| {
@@ -208,6 +218,53 @@ impl<L: Level> FromRequestParts<Arc<AppState>> for Caller<L> {
             app_id,
             user_id,
             level: PhantomData,
+        })
+    }
+}
+
+/// The caller of a file download, which may also name its credentials in
+/// the query (`apikey`, `session_token`), as the JS SDK's download links do
+/// for `<a href>`, `<img src>` and its hidden `iframe`. Headers win when
+/// both are given. Only file GETs take this extractor.
+pub(crate) struct DownloadCaller<L> {
+    pub(crate) caller: Caller<L>,
+    /// Whether a credential came from the query (the answer is then not
+    /// to be cached).
+    pub(crate) credentials_in_query: bool,
+}
+
+impl<L: Level> FromRequestParts<Arc<AppState>> for DownloadCaller<L> {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Fail> {
+        let app_id = PathParams::of(parts).get("app").to_owned();
+        let query = query_pairs(parts.uri.query());
+        let mut from_query = false;
+        let mut given = |header_name: &str, param: &str| -> String {
+            match header(&parts.headers, header_name) {
+                Some(v) if !v.is_empty() => v.into_owned(),
+                _ => {
+                    let v = first(&query, param).unwrap_or_default();
+                    from_query |= !v.is_empty();
+                    v.to_owned()
+                }
+            }
+        };
+        let key = given("x-cloudmine-apikey", "apikey");
+        let token = L::USER.then(|| given("x-cloudmine-sessiontoken", "session_token"));
+        check_key_value(state, &app_id, &key)?;
+        let user_id = match token {
+            Some(token) => Some(session_of_token(state, &app_id, &token).await?),
+            None => None,
+        };
+        let caller = Caller {
+            app_id,
+            user_id,
+            level: PhantomData,
+        };
+        Ok(DownloadCaller {
+            caller,
+            credentials_in_query: from_query,
         })
     }
 }

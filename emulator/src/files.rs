@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::crypto::try_random_hex;
-use crate::extract::{Caller, Level, PathParams, QueryPairs, check_key, first};
+use crate::extract::{Caller, DownloadCaller, Level, PathParams, QueryPairs, check_key, first};
 use crate::fail::{Fail, json_response};
 use crate::state::AppState;
 use crate::store::{FileMeta, Written};
@@ -341,7 +341,10 @@ pub(crate) async fn receive_multipart(
 /// and its SHA-256 as the `ETag`. `force_download=true` adds a
 /// `Content-Disposition: attachment` with the file name.
 pub(crate) async fn download<L: Level>(
-    caller: Caller<L>,
+    DownloadCaller {
+        caller,
+        credentials_in_query,
+    }: DownloadCaller<L>,
     State(state): State<Arc<AppState>>,
     path: PathParams,
     QueryPairs(query): QueryPairs,
@@ -371,9 +374,27 @@ pub(crate) async fn download<L: Level>(
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", meta.sha256)) {
         headers.insert(header::ETAG, etag);
     }
+    // An uploaded page or SVG never runs script in the API's origin, and a
+    // link that carries credentials is not kept or passed on.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if credentials_in_query {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if force_download {
-        let safe: String = meta
-            .filename
+        // The name the JS SDK's `filename` option asks for, else the stored one.
+        let name = first(&query, "filename").unwrap_or(&meta.filename);
+        let safe: String = name
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || "._- ".contains(c) {
