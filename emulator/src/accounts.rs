@@ -317,17 +317,23 @@ pub(crate) async fn update(r: Request) -> Result<Response, Fail> {
     let r = &r;
     let user = r.user().await?;
     let mut patch = r.json()?;
-    if let Value::Object(m) = &mut patch {
-        for reserved in ["__id__", "__type__", "__services__", "email", "username"] {
-            m.remove(reserved);
-        }
-    }
+    strip_reserved(&mut patch);
     let (app, uid) = (r.app_id.to_owned(), user.clone());
     r.state.store.update_profile(&app, &uid, &patch).await?;
     Ok(envelope(
         vec![(user.clone(), r.profile(&user).await?)],
         None,
     ))
+}
+
+/// Removes the fields a profile write may not set: the id, the type, the
+/// linked services and the credentials (changed through their own calls).
+pub(crate) fn strip_reserved(profile: &mut Value) {
+    if let Value::Object(m) = profile {
+        for reserved in ["__id__", "__type__", "__services__", "email", "username"] {
+            m.remove(reserved);
+        }
+    }
 }
 
 async fn list(r: &Request, filter: Option<&str>) -> Result<Response, Fail> {

@@ -20,6 +20,7 @@ use crate::{
 /// Configures and starts an [`Emulator`].
 pub struct EmulatorBuilder {
     apps: Vec<(String, String)>,
+    master_keys: HashMap<String, String>,
     database: PathBuf,
     listen: SocketAddr,
     max_body_bytes: usize,
@@ -69,6 +70,7 @@ impl EmulatorBuilder {
     pub(crate) fn new() -> Self {
         EmulatorBuilder {
             apps: Vec::new(),
+            master_keys: HashMap::new(),
             database: PathBuf::from(":memory:"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -96,6 +98,15 @@ impl EmulatorBuilder {
     /// Adds an application with its API key (repeatable; stored at start).
     pub fn app(mut self, app_id: impl Into<String>, api_key: impl Into<String>) -> Self {
         self.apps.push((app_id.into(), api_key.into()));
+        self
+    }
+
+    /// The master key of `app_id` (added with [`app`](Self::app)): sent as
+    /// the API key, it also opens the master-key calls (a user's profile,
+    /// password and deletion by id). Kept in memory only; it must differ
+    /// from the API key.
+    pub fn master_key(mut self, app_id: impl Into<String>, key: impl Into<String>) -> Self {
+        self.master_keys.insert(app_id.into(), key.into());
         self
     }
 
@@ -315,6 +326,7 @@ impl EmulatorBuilder {
             outbox: Mutex::new(Vec::new()),
             test_hooks: self.test_hooks,
             apps: self.apps.into_iter().collect(), // only these are served
+            master_keys: self.master_keys,
             max_body: self.max_body_bytes,
             file_limits: self.file_limits,
             default_file_limit: self.max_file_bytes,
@@ -360,6 +372,21 @@ impl EmulatorBuilder {
                 "the BaasBox prefix {:?} must start with / and not be /, /v1, /idp or /_emulator",
                 self.baasbox.prefix
             )));
+        }
+        for (app, master) in &self.master_keys {
+            match self.apps.iter().find(|(id, _)| id == app) {
+                None => {
+                    return Err(EmulatorError::Config(format!(
+                        "a master key is given for {app:?}, which is not an app"
+                    )));
+                }
+                Some((_, key)) if key == master || master.is_empty() => {
+                    return Err(EmulatorError::Config(format!(
+                        "the master key of {app:?} must be non-empty and differ from its API key"
+                    )));
+                }
+                Some(_) => {}
+            }
         }
         if self
             .apps

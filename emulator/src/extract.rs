@@ -127,18 +127,51 @@ pub(crate) fn check_api_key(
     check_key_value(state, app_id, &given)
 }
 
-/// [`check_api_key`] with the key already taken from the request.
+/// [`check_api_key`] with the key already taken from the request. The
+/// app's master key is accepted wherever its API key is.
 fn check_key_value(state: &AppState, app_id: &str, given: &str) -> Result<(), Fail> {
     let Some(key) = state.apps.get(app_id) else {
         return Err(Fail::new(StatusCode::NOT_FOUND, "unknown application"));
     };
-    if constant_time_eq(given.as_bytes(), key.as_bytes()) {
+    if constant_time_eq(given.as_bytes(), key.as_bytes()) || is_master_key(state, app_id, given) {
         Ok(())
     } else {
         Err(Fail::new(
             StatusCode::UNAUTHORIZED,
             "invalid or missing API key",
         ))
+    }
+}
+
+/// Whether `given` is the app's master key.
+fn is_master_key(state: &AppState, app_id: &str, given: &str) -> bool {
+    state
+        .master_keys
+        .get(app_id)
+        .is_some_and(|master| constant_time_eq(given.as_bytes(), master.as_bytes()))
+}
+
+/// The caller of a master-key call: 404 for an unknown app, 401 unless the
+/// `X-CloudMine-ApiKey` is the app's master key (the API key alone is not
+/// enough; an app without a master key has no such calls).
+pub(crate) struct MasterCaller {
+    pub(crate) app_id: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for MasterCaller {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Fail> {
+        let app_id = PathParams::of(parts).get("app").to_owned();
+        check_api_key(state, &app_id, &parts.headers)?;
+        let given = header(&parts.headers, "x-cloudmine-apikey").unwrap_or_default();
+        if !is_master_key(state, &app_id, &given) {
+            return Err(Fail::new(
+                StatusCode::UNAUTHORIZED,
+                "this call needs the application's master key",
+            ));
+        }
+        Ok(MasterCaller { app_id })
     }
 }
 

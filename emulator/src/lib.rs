@@ -26,6 +26,7 @@
 
 // Handlers (each imports the bottom modules below, never the router).
 mod accounts;
+mod accounts_admin;
 mod baasbox;
 mod broker;
 mod files;

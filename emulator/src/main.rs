@@ -25,9 +25,18 @@ struct Args {
     #[arg(long, default_value = "cloudmine-emulator.sqlite")]
     db: PathBuf,
 
-    /// An application as APP_ID:API_KEY. Repeat for several apps.
-    #[arg(long = "app", value_name = "APP_ID:API_KEY", value_parser = parse_app, required = true)]
-    apps: Vec<(String, String)>,
+    /// An application as APP_ID:API_KEY, or APP_ID:API_KEY:MASTER_KEY to
+    /// also open the master-key calls. Repeat for several apps. A command
+    /// line is visible to other local users: prefer --apps-file for real keys.
+    #[arg(long = "app", value_name = "APP_ID:API_KEY[:MASTER_KEY]", value_parser = parse_app,
+          required_unless_present = "apps_file")]
+    apps: Vec<AppArg>,
+
+    /// A file of applications, one APP_ID:API_KEY[:MASTER_KEY] per line
+    /// (blank lines and lines starting with # skipped), so keys stay off the
+    /// command line. Adds to --app.
+    #[arg(long, value_name = "FILE")]
+    apps_file: Option<PathBuf>,
 
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
@@ -155,11 +164,41 @@ fn parse_file_limit(s: &str) -> Result<(String, u64), String> {
     }
 }
 
-fn parse_app(s: &str) -> Result<(String, String), String> {
-    match s.split_once(':') {
-        Some((id, key)) if !id.is_empty() && !key.is_empty() => Ok((id.to_owned(), key.to_owned())),
-        _ => Err("expected APP_ID:API_KEY, both non-empty".to_owned()),
+/// An application from `--app` or `--apps-file`.
+#[derive(Debug, Clone)]
+struct AppArg {
+    id: String,
+    key: String,
+    master: Option<String>,
+}
+
+fn parse_app(s: &str) -> Result<AppArg, String> {
+    let mut parts = s.splitn(3, ':');
+    let (id, key, master) = (parts.next(), parts.next(), parts.next());
+    match (id, key, master) {
+        (Some(id), Some(key), master)
+            if !id.is_empty() && !key.is_empty() && master != Some("") =>
+        {
+            Ok(AppArg {
+                id: id.to_owned(),
+                key: key.to_owned(),
+                master: master.map(str::to_owned),
+            })
+        }
+        _ => Err("expected APP_ID:API_KEY or APP_ID:API_KEY:MASTER_KEY, each non-empty".to_owned()),
     }
+}
+
+/// Reads `--apps-file`: one application per line; errors name the line
+/// number, never its text (it holds keys).
+fn apps_file(path: &std::path::Path) -> Result<Vec<AppArg>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| (n + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .map(|(n, line)| parse_app(line).map_err(|e| format!("line {n}: {e}")))
+        .collect()
 }
 
 async fn wait_for_signal() {
@@ -203,15 +242,8 @@ fn provider_config(
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+/// The builder for the flags; `Err` names the flag that is wrong.
+fn configure(args: &Args) -> Result<EmulatorBuilder, String> {
     let mut builder = connection_limits(
         Emulator::builder()
             .database(&args.db)
@@ -219,7 +251,7 @@ async fn main() -> ExitCode {
             .max_body_bytes(args.max_body_bytes)
             .max_file_bytes(args.max_file_bytes)
             .min_password_length(args.min_password_length),
-        &args,
+        args,
     );
     if let Some(dir) = &args.files_dir {
         builder = builder.files_dir(dir);
@@ -236,33 +268,58 @@ async fn main() -> ExitCode {
     for origin in &args.cors_origins {
         builder = builder.cors_origin(origin);
     }
-    for (id, key) in &args.apps {
-        builder = builder.app(id, key);
-    }
     for (name, email) in &args.identities {
         builder = builder.identity(name, email);
     }
-    builder = builder
+    builder = with_apps(builder, args)?
         .test_idp(args.test_idp)
         .auto_consent(args.auto_consent)
         .redirect_support(!args.no_redirect_support)
         .test_hooks(args.test_hooks);
     if let Some(path) = &args.provider_config {
-        match provider_config(path) {
-            Ok(providers) => {
-                for (network, config) in providers {
-                    builder = builder.provider(network, config);
-                }
-            }
-            Err(e) => {
-                eprintln!(
-                    "cloudmine-emulator: --provider-config {}: {e}",
-                    path.display()
-                );
-                return ExitCode::FAILURE;
-            }
+        let providers = provider_config(path)
+            .map_err(|e| format!("--provider-config {}: {e}", path.display()))?;
+        for (network, config) in providers {
+            builder = builder.provider(network, config);
         }
     }
+    Ok(builder)
+}
+
+/// `--app` and `--apps-file`, with their master keys.
+fn with_apps(mut builder: EmulatorBuilder, args: &Args) -> Result<EmulatorBuilder, String> {
+    let mut apps = args.apps.clone();
+    if let Some(path) = &args.apps_file {
+        apps.extend(apps_file(path).map_err(|e| format!("--apps-file {}: {e}", path.display()))?);
+    }
+    if apps.is_empty() {
+        return Err("no application: give --app or --apps-file".into());
+    }
+    for app in apps {
+        builder = builder.app(&app.id, &app.key);
+        if let Some(master) = app.master {
+            builder = builder.master_key(&app.id, master);
+        }
+    }
+    Ok(builder)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let builder = match configure(&args) {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("cloudmine-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let emulator = match builder.start().await {
         Ok(e) => e,
         Err(e) => {

@@ -13,7 +13,7 @@ use crate::extract::{AppLevel, Level, UserLevel};
 use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
-use crate::{accounts, baasbox, broker, files, objects, provider, social_ticket};
+use crate::{accounts, accounts_admin, baasbox, broker, files, objects, provider, social_ticket};
 
 type Routes = Router<Arc<AppState>>;
 
@@ -128,7 +128,17 @@ fn account() -> Routes {
                 .post(accounts::update)
                 .delete(accounts::delete),
         )
-        .route("/account/{id}", get_only(accounts::by_id))
+        .route(
+            "/account/{id}",
+            get_only(accounts::by_id)
+                .post(accounts_admin::update)
+                .put(accounts_admin::replace)
+                .delete(accounts_admin::delete),
+        )
+        .route(
+            "/account/{id}/password/change",
+            post(accounts_admin::change_password),
+        )
         .route("/account/create", post(accounts::create))
         .route("/account/login", post(accounts::login))
         .route("/account/logout", post(accounts::logout))

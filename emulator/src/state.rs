@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     pub test_hooks: bool,
     /// App id → API key; apps are only added at start, so this is read-only.
     pub apps: HashMap<String, String>,
+    /// App id → master key, for the apps that have one (in memory only).
+    pub master_keys: HashMap<String, String>,
     pub max_body: usize,
     /// Largest file per app, and the default for apps not listed.
     pub file_limits: HashMap<String, u64>,

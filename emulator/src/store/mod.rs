@@ -68,6 +68,14 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<(String, Option<String>)>>;
     /// Deep-merges `patch` into a user's profile.
     async fn update_profile(&self, app_id: &str, user_id: &str, patch: &Value) -> StoreResult<()>;
+    /// Replaces a user's profile fields (credentials and services stay);
+    /// false when there is no such user.
+    async fn replace_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        profile: &Value,
+    ) -> StoreResult<bool>;
     /// Replaces a user's password hash and ends all the user's sessions.
     async fn set_password(&self, app_id: &str, user_id: &str, hash: &str) -> StoreResult<()>;
     /// Changes email and/or username; `false` when one is taken.

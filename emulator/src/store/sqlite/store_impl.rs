@@ -100,6 +100,16 @@ impl Store for SqliteStore {
         self.run(move |db| db.update_profile(&a, &u, &p)).await
     }
 
+    async fn replace_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        profile: &Value,
+    ) -> StoreResult<bool> {
+        let (a, u, p) = (app_id.to_owned(), user_id.to_owned(), profile.clone());
+        self.run(move |db| db.replace_profile(&a, &u, &p)).await
+    }
+
     async fn set_password(&self, app_id: &str, user_id: &str, hash: &str) -> StoreResult<()> {
         let (a, u, h) = (app_id.to_owned(), user_id.to_owned(), hash.to_owned());
         self.run(move |db| db.set_password(&a, &u, &h)).await

@@ -145,6 +145,20 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces a user's profile fields; false when there is no such user.
+    pub fn replace_profile(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        profile: &Value,
+    ) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE users SET profile = ?3 WHERE app_id = ?1 AND id = ?2",
+            params![app_id, user_id, profile.to_string()],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Replaces a user's password hash and ends every session of the user,
     /// in one transaction: whoever held a session with the old password
     /// must log in again.
