@@ -108,10 +108,8 @@ fn member_value(stored: &Value, value: &Value, merge: bool) -> Option<(Value, bo
     };
     let mut fields = fields.clone();
     fields.remove("__access__");
-    if !merge {
-        if let Some(access) = stored.get("__access__") {
-            fields.insert("__access__".into(), access.clone());
-        }
+    if let Some(access) = stored.get("__access__").filter(|_| !merge) {
+        fields.insert("__access__".into(), access.clone());
     }
     Some((Value::Object(fields), merge))
 }

@@ -257,6 +257,44 @@ mod tests {
     }
 
     #[test]
+    fn migration_5_indexes_the_access_lists_already_stored() {
+        use super::super::migrate::{MIGRATIONS, migrate};
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..4] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        for (owner, key, value) in [
+            ("u", "list", r#"{"__access__": ["a1", 2, "a2"]}"#),
+            ("u", "one", r#"{"__access__": "a3"}"#),
+            ("u", "none", r#"{"x": "__access__"}"#),
+            ("", "app", r#"{"__access__": ["a4"]}"#),
+            ("u", "text", "not json __access__"),
+        ] {
+            conn.execute(
+                "INSERT INTO objects VALUES ('app', ?1, ?2, ?3, 0, 0)",
+                params![owner, key, value],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT key, acl_id FROM object_access ORDER BY key, acl_id")
+            .unwrap();
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [("list", "a1"), ("list", "a2"), ("one", "a3")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, a)| ((*k).to_owned(), (*a).to_owned()))
+            .collect();
+        assert_eq!(rows, expected);
+    }
+
+    #[test]
     fn sharing_follows_members_access_and_deletion() {
         let db = Db::open(Path::new(":memory:")).unwrap();
         let mut m = serde_json::Map::new();
