@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 // Handlers (each imports the bottom modules below, never the router).
+mod access;
 mod accounts;
 mod accounts_admin;
 mod baasbox;

@@ -98,6 +98,9 @@ impl Miss<'_> {
         let rest = match rest {
             ["user", rest @ ..] => {
                 session_user(self.state, self.app, self.headers).await?;
+                if let ["access"] | ["access", _] = rest {
+                    return Err(not_allowed(self.method, &rest.join("/")));
+                }
                 rest
             }
             // CloudMine reads `account/{word}` as a user id, also where the

@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::SnippetInput;
+use crate::access::sharing;
 use crate::extract::{Caller, Level, PathParams, check_key, first, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::params::{SERVER_PARAMS, ServerParams};
@@ -190,12 +191,35 @@ impl Ctx {
             .map_err(Fail::from)
     }
 
+    /// The caller's objects plus, with `shared`/`shared_only`, the ones
+    /// ACLs share with them ([`sharing::visible`]).
+    async fn load_visible(&self) -> Result<Vec<(String, Value)>, Fail> {
+        let own = self.load(None).await?;
+        let user = self.user_id.as_deref();
+        sharing::visible(&self.state, &self.app_id, user, &self.query, own).await
+    }
+
+    /// Objects shared with the caller under the `keys` not in `found`.
+    async fn shared_keys(
+        &self,
+        keys: &[String],
+        found: &[(String, Value)],
+    ) -> Result<Vec<(String, Value)>, Fail> {
+        let missing: Vec<String> = (keys.iter())
+            .filter(|k| !found.iter().any(|(f, _)| f == *k))
+            .cloned()
+            .collect();
+        let user = self.user_id.as_deref();
+        sharing::read_keys(&self.state, &self.app_id, user, &missing).await
+    }
+
     async fn get_text(self) -> Result<Response, Fail> {
         let keys = self.keys_param()?;
         let mut errors = Map::new();
         let (found, total) = match keys {
             Some(keys) => {
-                let found = self.load(Some(keys.clone())).await?;
+                let mut found = self.load(Some(keys.clone())).await?;
+                found.extend(self.shared_keys(&keys, &found).await?);
                 for key in keys {
                     if !found.iter().any(|(k, _)| *k == key) {
                         errors.insert(key, key_error("key does not exist"));
@@ -205,7 +229,7 @@ impl Ctx {
                 (found, total)
             }
             None => {
-                let all = self.load(None).await?;
+                let all = self.load_visible().await?;
                 self.params.page(all)
             }
         };
@@ -237,12 +261,9 @@ impl Ctx {
             check_key(key)?;
         }
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        let written = self
-            .state
-            .store
-            .put_objects(&app, &owner, &objects, merge)
-            .await?;
-        let all_created = written.iter().all(|(_, w)| *w == Written::Created);
+        let (written, errors) = sharing::write(&self.state, &app, &owner, &objects, merge).await?;
+        let all_created =
+            !written.is_empty() && written.iter().all(|(_, w)| *w == Written::Created);
         let success = written
             .into_iter()
             .map(|(k, w)| {
@@ -259,7 +280,7 @@ impl Ctx {
         } else {
             StatusCode::OK
         };
-        self.envelope(status, success, Map::new(), None)
+        self.envelope(status, success, errors, None)
     }
 
     async fn delete_data(self) -> Result<Response, Fail> {
@@ -282,16 +303,7 @@ impl Ctx {
             ));
         };
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
-        let deleted = self.state.store.delete_objects(&app, &owner, &keys).await?;
-        let mut success = Map::new();
-        let mut errors = Map::new();
-        for (key, existed) in deleted {
-            if existed {
-                success.insert(key, Value::from("deleted"));
-            } else {
-                errors.insert(key, key_error("key does not exist"));
-            }
-        }
+        let (success, errors) = sharing::delete(&self.state, &app, &owner, &keys).await?;
         self.envelope(StatusCode::OK, success, errors, None)
     }
 
@@ -321,7 +333,7 @@ impl Ctx {
         };
         let query = query::parse(&q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
         let matching: Vec<(String, Value)> = self
-            .load(None)
+            .load_visible()
             .await?
             .into_iter()
             .filter(|(k, v)| query.matches(k, v))

@@ -13,7 +13,9 @@ use crate::extract::{AppLevel, Level, UserLevel};
 use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
-use crate::{accounts, accounts_admin, baasbox, broker, files, objects, provider, social_ticket};
+use crate::{
+    access, accounts, accounts_admin, baasbox, broker, files, objects, provider, social_ticket,
+};
 
 type Routes = Router<Arc<AppState>>;
 
@@ -84,7 +86,7 @@ fn mount_path(prefix: &str) -> String {
 fn cloudmine() -> Routes {
     data::<AppLevel>()
         .merge(account())
-        .nest("/user", data::<UserLevel>())
+        .nest("/user", data::<UserLevel>().merge(access::routes()))
 }
 
 /// Objects and files, at app or user level.

@@ -10,9 +10,11 @@ use serde_json::{Map, Value};
 
 use crate::model::Identity;
 
+mod acl;
 pub mod sqlite;
 mod types;
 
+pub use acl::{AclWrite, NewAcl, SharedObject};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -206,4 +208,35 @@ pub trait Store: Send + Sync {
     async fn bb_link(&self, username: &str, link: &BbLink) -> StoreResult<LinkOutcome>;
     /// Unlinks a network, unless it is the user's only way to log in.
     async fn bb_unlink(&self, username: &str, network: &str) -> StoreResult<UnlinkOutcome>;
+
+    /// Creates an ACL of `owner`, or replaces the owner's ACL of that id
+    /// (`create`: a new id; otherwise an id that is not the owner's is
+    /// [`AclWrite::Unknown`]).
+    async fn put_acl(
+        &self,
+        app_id: &str,
+        owner: &str,
+        acl: &NewAcl,
+        create: bool,
+    ) -> StoreResult<AclWrite>;
+    /// The ACLs of `owner` by id, ordered by id: all, or those of `ids`
+    /// that exist and are the owner's.
+    async fn acls(
+        &self,
+        app_id: &str,
+        owner: &str,
+        ids: Option<&[String]>,
+    ) -> StoreResult<Vec<(String, Value)>>;
+    /// Deletes the owner's ACL; `false` when it has no ACL of that id.
+    async fn delete_acl(&self, app_id: &str, owner: &str, id: &str) -> StoreResult<bool>;
+    /// Other users' objects that ACLs share with `member` (by naming them
+    /// or by a segment), ordered by key then owner: all, or those under
+    /// `keys`. Found through the member's ACLs and an index of `__access__`
+    /// lists, never by reading every user's data.
+    async fn shared_objects(
+        &self,
+        app_id: &str,
+        member: &str,
+        keys: Option<&[String]>,
+    ) -> StoreResult<Vec<SharedObject>>;
 }

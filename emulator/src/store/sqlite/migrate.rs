@@ -132,6 +132,47 @@ CREATE TABLE IF NOT EXISTS bb_links (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS bb_links_one_per_network ON bb_links (username, network);
 ",
+    // 5: ACLs, their members (indexed by member), and the index of the ACL
+    // ids user-level objects list in `__access__` (filled from the objects
+    // already stored; `json_each` of a string `__access__` is that string).
+    "
+CREATE TABLE IF NOT EXISTS acls (
+    app_id      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    everyone    INTEGER NOT NULL DEFAULT 0,
+    value       TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    updated     INTEGER NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+CREATE INDEX IF NOT EXISTS acls_by_owner ON acls (app_id, owner);
+CREATE INDEX IF NOT EXISTS acls_for_everyone ON acls (app_id) WHERE everyone = 1;
+CREATE TABLE IF NOT EXISTS acl_members (
+    app_id TEXT NOT NULL,
+    acl_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    PRIMARY KEY (app_id, acl_id, member)
+);
+CREATE INDEX IF NOT EXISTS acl_members_by_member ON acl_members (app_id, member);
+CREATE TABLE IF NOT EXISTS object_access (
+    app_id TEXT NOT NULL,
+    owner  TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    acl_id TEXT NOT NULL,
+    PRIMARY KEY (app_id, owner, key, acl_id)
+);
+CREATE INDEX IF NOT EXISTS object_access_by_acl ON object_access (app_id, acl_id);
+WITH tagged AS MATERIALIZED (
+    SELECT app_id, owner, key, value FROM objects
+    WHERE owner <> '' AND json_valid(value) AND value LIKE '%__access__%'
+)
+INSERT OR IGNORE INTO object_access (app_id, owner, key, acl_id)
+SELECT t.app_id, t.owner, t.key, j.value
+FROM tagged t, json_each(t.value, '$.__access__') j
+WHERE j.type = 'text';
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.

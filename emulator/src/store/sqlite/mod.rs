@@ -5,6 +5,7 @@
 //! The [`Store`](super::Store) implementation (`store_impl.rs`) is the one
 //! place that hops from async handlers to blocking threads.
 
+mod acl;
 mod baasbox;
 mod db;
 mod files;

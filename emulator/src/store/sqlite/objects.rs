@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
+use super::acl;
 use super::db::Db;
 use super::files::{self, Orphans};
 use crate::store::{StoreError, Written, now_ms};
@@ -92,6 +93,7 @@ impl Db {
                          WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
                         params![app_id, owner, key, new_value.to_string(), now],
                     )?;
+                    acl::sync_access(&tx, app_id, owner, key, Some(&new_value))?;
                     Written::Updated
                 }
                 None => {
@@ -100,6 +102,7 @@ impl Db {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                         params![app_id, owner, key, value.to_string(), now],
                     )?;
+                    acl::sync_access(&tx, app_id, owner, key, Some(value))?;
                     if replaced_file {
                         Written::Updated
                     } else {
@@ -132,6 +135,7 @@ impl Db {
                 params![app_id, owner, key],
             )?;
             let file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
+            acl::sync_access(&tx, app_id, owner, key, None)?;
             out.push((key.clone(), n > 0 || file));
         }
         tx.commit()?;

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::db::Db;
 use crate::model::Identity;
 use crate::store::{
-    BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser, Store,
-    StoreError, StoreResult, UnlinkOutcome, Written,
+    AclWrite, BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin, PendingLogin,
+    SharedObject, SocialUser, Store, StoreError, StoreResult, UnlinkOutcome, Written,
 };
 
 /// The SQLite [`Store`].
@@ -350,5 +350,50 @@ impl Store for SqliteStore {
     async fn bb_unlink(&self, username: &str, network: &str) -> StoreResult<UnlinkOutcome> {
         let (u, n) = (username.to_owned(), network.to_owned());
         self.run(move |db| db.bb_unlink(&u, &n)).await
+    }
+
+    async fn put_acl(
+        &self,
+        app_id: &str,
+        owner: &str,
+        acl: &NewAcl,
+        create: bool,
+    ) -> StoreResult<AclWrite> {
+        let (a, o, acl) = (app_id.to_owned(), owner.to_owned(), acl.clone());
+        self.run(move |db| db.put_acl(&a, &o, &acl, create)).await
+    }
+
+    async fn acls(
+        &self,
+        app_id: &str,
+        owner: &str,
+        ids: Option<&[String]>,
+    ) -> StoreResult<Vec<(String, Value)>> {
+        let (a, o, i) = (
+            app_id.to_owned(),
+            owner.to_owned(),
+            ids.map(<[String]>::to_vec),
+        );
+        self.run(move |db| db.acls(&a, &o, i.as_deref())).await
+    }
+
+    async fn delete_acl(&self, app_id: &str, owner: &str, id: &str) -> StoreResult<bool> {
+        let (a, o, i) = (app_id.to_owned(), owner.to_owned(), id.to_owned());
+        self.run(move |db| db.delete_acl(&a, &o, &i)).await
+    }
+
+    async fn shared_objects(
+        &self,
+        app_id: &str,
+        member: &str,
+        keys: Option<&[String]>,
+    ) -> StoreResult<Vec<SharedObject>> {
+        let (a, m, k) = (
+            app_id.to_owned(),
+            member.to_owned(),
+            keys.map(<[String]>::to_vec),
+        );
+        self.run(move |db| db.shared_objects(&a, &m, k.as_deref()))
+            .await
     }
 }

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
+use super::acl;
 use super::db::Db;
 use super::files;
 use super::objects::{deep_merge, parse_stored};
@@ -211,6 +212,7 @@ impl Db {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let orphans = files::delete_owner(&tx, app_id, user_id)?;
+        acl::forget_user(&tx, app_id, user_id)?;
         for sql in [
             "DELETE FROM sessions WHERE app_id = ?1 AND user_id = ?2",
             "DELETE FROM social_identities WHERE app_id = ?1 AND user_id = ?2",
