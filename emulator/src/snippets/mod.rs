@@ -1,9 +1,22 @@
-//! Server code snippets: what a snippet receives and the callable behind a
-//! name. Imports nothing from the crate's handlers.
+//! Server code snippets: what a snippet receives, the callable behind a
+//! name, and JavaScript snippets run by node. Imports nothing from the
+//! crate's handlers.
+
+mod node;
+mod registry;
+mod settings;
 
 use std::sync::Arc;
 
 use serde_json::Value;
+
+pub(crate) use node::NodeRunner;
+pub(crate) use registry::{SnippetCall, Snippets};
+pub(crate) use settings::NodeSettings;
+pub use settings::{
+    DEFAULT_MAX_SNIPPET_PROCESSES, DEFAULT_SNIPPET_MEMORY_MIB, DEFAULT_SNIPPET_OUTPUT_BYTES,
+    DEFAULT_SNIPPET_QUEUE, DEFAULT_SNIPPET_TIMEOUT,
+};
 
 /// What a snippet receives.
 #[derive(Debug, Clone)]
