@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
+use super::input::{Snippet, SnippetInput};
 use super::node::NodeRunner;
-use super::{Snippet, SnippetInput};
 use crate::fail::Fail;
 
 /// Every snippet an emulator can run.
