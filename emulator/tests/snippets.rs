@@ -487,6 +487,12 @@ async fn closures_still_run_and_win_over_a_file() {
     assert_eq!(b, json!({"result": "from the closure"}));
     let (_, b) = call(&emu, Method::POST, "run/rust_only", Some("[1]")).await;
     assert_eq!(b, json!({"result": [1]}));
+    let (_, b) = call(&emu, Method::GET, "run/shadowed?async=true", None).await;
+    assert_eq!(
+        b,
+        json!({"result": "from the closure"}),
+        "a closure answers even with async=true"
+    );
 }
 
 #[tokio::test]

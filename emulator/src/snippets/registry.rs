@@ -27,7 +27,7 @@ pub(crate) struct SnippetCall {
     pub user_id: Option<String>,
     /// The caller's session token (user-level calls); only ever on node's stdin.
     pub session_token: Option<String>,
-    /// `async=true`: answer at once, run in the background.
+    /// `async=true`: answer at once, run in the background (node only).
     pub background: bool,
 }
 
@@ -48,7 +48,9 @@ impl Snippets {
                 user_id: call.user_id,
             })
             .map_err(|message| Fail::new(StatusCode::BAD_REQUEST, message))?;
-            return Ok((!call.background).then_some(output));
+            // A closure is quick and in-process: it runs before the answer
+            // and its value is kept, even with `async=true`.
+            return Ok(Some(output));
         }
         let Some(node) = &self.node else {
             return Err(Fail::new(
