@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::snippets::SnippetInput;
+use crate::snippets::{self, SnippetInput};
 use crate::{
     DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, hooks, middleware,
     oauth, password, router, serve, state, store, tickets,
@@ -28,6 +28,7 @@ pub struct EmulatorBuilder {
     max_file_bytes: u64,
     file_limits: HashMap<String, u64>,
     snippets: HashMap<String, state::Snippet>,
+    node: snippets::NodeSettings,
     social: state::SocialSettings,
     baasbox: state::BaasBoxSettings,
     test_hooks: bool,
@@ -51,6 +52,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("max_file_bytes", &self.max_file_bytes)
             .field("file_limits", &self.file_limits)
             .field("snippets", &self.snippets.keys().collect::<Vec<_>>())
+            .field("snippets_dir", &self.node.dir)
             .field("test_idp", &self.social.test_idp)
             .field("auto_consent", &self.social.auto_consent)
             .field("identities", &self.social.identities)
@@ -78,6 +80,7 @@ impl EmulatorBuilder {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             file_limits: HashMap::new(),
             snippets: HashMap::new(),
+            node: snippets::NodeSettings::default(),
             social: state::SocialSettings {
                 redirect_support: true,
                 ..Default::default()
@@ -241,6 +244,52 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves `DIR/NAME.js` as JavaScript snippets, each call run by its own
+    /// `node` process (a closure registered with [`snippet`](Self::snippet)
+    /// under the same name wins). `start` fails when `DIR` is missing or
+    /// node does not run.
+    pub fn snippets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.node.dir = Some(dir.into());
+        self
+    }
+
+    /// The node binary for JavaScript snippets (default: `node` on `PATH`).
+    pub fn node(mut self, path: impl Into<PathBuf>) -> Self {
+        self.node.node = Some(path.into());
+        self
+    }
+
+    /// How long a JavaScript snippet may run before it is killed (default
+    /// [`DEFAULT_SNIPPET_TIMEOUT`](crate::DEFAULT_SNIPPET_TIMEOUT), CloudMine's 30 s).
+    pub fn snippet_timeout(mut self, timeout: Duration) -> Self {
+        self.node.timeout = timeout;
+        self
+    }
+
+    /// node's V8 heap cap per snippet, in MiB (`--max-old-space-size`;
+    /// default [`DEFAULT_SNIPPET_MEMORY_MIB`](crate::DEFAULT_SNIPPET_MEMORY_MIB), at least 16).
+    pub fn snippet_memory_mib(mut self, mib: u64) -> Self {
+        self.node.memory_mib = mib;
+        self
+    }
+
+    /// Snippet processes running at once (default
+    /// [`DEFAULT_MAX_SNIPPET_PROCESSES`](crate::DEFAULT_MAX_SNIPPET_PROCESSES)) and calls
+    /// that may wait for one (default [`DEFAULT_SNIPPET_QUEUE`](crate::DEFAULT_SNIPPET_QUEUE));
+    /// beyond both, 503 with `Retry-After`.
+    pub fn max_snippet_processes(mut self, running: usize, queued: usize) -> Self {
+        self.node.max_processes = running;
+        self.node.max_queued = queued;
+        self
+    }
+
+    /// The most a JavaScript snippet may print, its answer included (default
+    /// [`DEFAULT_SNIPPET_OUTPUT_BYTES`](crate::DEFAULT_SNIPPET_OUTPUT_BYTES)).
+    pub fn snippet_output_bytes(mut self, n: usize) -> Self {
+        self.node.max_output = n;
+        self
+    }
+
     /// How long a client has to send a request's headers once it started
     /// (default [`DEFAULT_HEADER_TIMEOUT`](crate::DEFAULT_HEADER_TIMEOUT)); then the connection is closed.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
@@ -302,6 +351,10 @@ impl EmulatorBuilder {
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         self.validate()?;
+        let node = match self.node.check().await.map_err(EmulatorError::Config)? {
+            Some(checked) => Some(snippets::NodeRunner::new(checked, self.node.clone())),
+            None => None,
+        };
         let (files_dir, files_temp) = self.files_location()?;
         let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
         let store: Arc<dyn store::Store> = Arc::new(store);
@@ -331,7 +384,7 @@ impl EmulatorBuilder {
             file_limits: self.file_limits,
             default_file_limit: self.max_file_bytes,
             _files_temp: files_temp,
-            snippets: self.snippets,
+            snippets: snippets::Snippets::new(self.snippets, node),
             record_requests: self.record_requests,
             recorded: Mutex::new(hooks::RecordLog::default()),
             password_policy: self.password_policy,

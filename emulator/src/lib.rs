@@ -79,7 +79,10 @@ pub use provider_config::ProviderConfig;
 pub use serve::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
 };
-pub use snippets::SnippetInput;
+pub use snippets::{
+    DEFAULT_MAX_SNIPPET_PROCESSES, DEFAULT_SNIPPET_MEMORY_MIB, DEFAULT_SNIPPET_OUTPUT_BYTES,
+    DEFAULT_SNIPPET_QUEUE, DEFAULT_SNIPPET_TIMEOUT, SnippetInput,
+};
 
 /// Everything that can go wrong starting or driving the emulator.
 #[derive(Debug, thiserror::Error)]

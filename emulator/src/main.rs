@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use cloudmine_emulator::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FILE_BYTES,
-    DEFAULT_MIN_PASSWORD_LEN, Emulator, EmulatorBuilder,
+    DEFAULT_MAX_SNIPPET_PROCESSES, DEFAULT_MIN_PASSWORD_LEN, DEFAULT_SNIPPET_MEMORY_MIB,
+    DEFAULT_SNIPPET_QUEUE, Emulator, EmulatorBuilder,
 };
 
 /// A self-hostable CloudMine v1 API emulator (objects, files, users and
@@ -129,6 +130,31 @@ struct Args {
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
     #[arg(long, value_name = "FILE")]
     provider_config: Option<PathBuf>,
+
+    /// Serve DIR/NAME.js as CloudMine JavaScript snippets (`run/NAME`,
+    /// `f=NAME`), each call run by its own node process. Needs node.
+    #[arg(long, value_name = "DIR")]
+    snippets: Option<PathBuf>,
+
+    /// The node binary for --snippets (default: `node` on PATH).
+    #[arg(long, value_name = "PATH")]
+    node: Option<PathBuf>,
+
+    /// Seconds a snippet may run before it is killed (CloudMine's limit: 30).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    snippet_timeout: f64,
+
+    /// node's heap cap per snippet, in MiB (--max-old-space-size).
+    #[arg(long, default_value_t = DEFAULT_SNIPPET_MEMORY_MIB, value_name = "MIB")]
+    snippet_memory_mib: u64,
+
+    /// Snippet processes running at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_SNIPPET_PROCESSES, value_name = "N")]
+    max_snippet_processes: usize,
+
+    /// Snippet calls that may wait for a process; beyond, HTTP 503.
+    #[arg(long, default_value_t = DEFAULT_SNIPPET_QUEUE, value_name = "N")]
+    snippet_queue: usize,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -234,6 +260,20 @@ fn connection_limits(builder: EmulatorBuilder, args: &Args) -> EmulatorBuilder {
         .record_requests(false)
 }
 
+/// `--snippets` and its limits.
+fn snippet_settings(mut builder: EmulatorBuilder, args: &Args) -> EmulatorBuilder {
+    if let Some(dir) = &args.snippets {
+        builder = builder.snippets_dir(dir);
+    }
+    if let Some(node) = &args.node {
+        builder = builder.node(node);
+    }
+    builder
+        .snippet_timeout(Duration::from_secs_f64(args.snippet_timeout))
+        .snippet_memory_mib(args.snippet_memory_mib)
+        .max_snippet_processes(args.max_snippet_processes, args.snippet_queue)
+}
+
 /// Reads `--provider-config FILE`: network names to real providers.
 fn provider_config(
     path: &std::path::Path,
@@ -253,6 +293,7 @@ fn configure(args: &Args) -> Result<EmulatorBuilder, String> {
             .min_password_length(args.min_password_length),
         args,
     );
+    builder = snippet_settings(builder, args);
     if let Some(dir) = &args.files_dir {
         builder = builder.files_dir(dir);
     }

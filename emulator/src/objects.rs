@@ -10,12 +10,12 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::SnippetInput;
 use crate::access::sharing;
 use crate::extract::{Caller, Level, PathParams, check_key, first, query_pairs};
 use crate::fail::{Fail, json_response};
 use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
+use crate::snippets::SnippetCall;
 use crate::state::AppState;
 use crate::store::Written;
 
@@ -26,6 +26,8 @@ pub(crate) struct Ctx {
     app_id: String,
     owner: String,
     user_id: Option<String>,
+    /// The session token of a user-level call, for JavaScript snippets.
+    session_token: Option<String>,
     params: ServerParams,
     query: Vec<(String, String)>,
     body: Bytes,
@@ -40,7 +42,14 @@ impl<L: Level> FromRequestParts<Arc<AppState>> for Objects<L> {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Fail> {
         let caller = Caller::<L>::from_request_parts(parts, state).await?;
         let query = query_pairs(parts.uri.query());
+        let session_token = caller
+            .user_id
+            .as_ref()
+            .and_then(|_| parts.headers.get("x-cloudmine-sessiontoken"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let ctx = Ctx {
+            session_token,
             state: Arc::clone(state),
             owner: caller.owner().to_owned(),
             app_id: caller.app_id,
@@ -91,16 +100,16 @@ pub(crate) async fn search_post<L>(call: Objects<L>, body: Bytes) -> Result<Resp
 
 /// `GET run/{name}`: the snippet with the query parameters.
 pub(crate) async fn run<L>(call: Objects<L>, path: PathParams) -> Result<Response, Fail> {
-    call.0.run(path.get("name"), false)
+    call.0.run(path.get("name"), false).await
 }
 
-/// `POST run/{name}`: the snippet with the JSON body.
+/// `POST` or `PUT run/{name}`: the snippet with the JSON body.
 pub(crate) async fn run_post<L>(
     call: Objects<L>,
     path: PathParams,
     body: Bytes,
 ) -> Result<Response, Fail> {
-    call.with_body(body).run(path.get("name"), true)
+    call.with_body(body).run(path.get("name"), true).await
 }
 
 fn key_error(message: &str) -> Value {
@@ -141,7 +150,7 @@ impl Ctx {
     }
 
     /// Builds `{success, errors[, count]}` and applies an `f=` snippet.
-    fn envelope(
+    async fn envelope(
         &self,
         status: StatusCode,
         success: Map<String, Value>,
@@ -153,33 +162,33 @@ impl Ctx {
             body["count"] = json!(n);
         }
         if let Some(name) = &self.params.snippet {
-            let output =
-                self.call_snippet(name, self.params.snippet_params.clone(), Some(body.clone()))?;
-            if self.params.result_only {
-                body = json!({ "result": output });
-            } else {
-                body["result"] = output;
+            let params = self.params.snippet_params.clone();
+            let output = self.call_snippet(name, params, Some(body.clone())).await?;
+            match output {
+                Some(output) if self.params.result_only => body = json!({ "result": output }),
+                Some(output) => body["result"] = output,
+                None => {} // async=true: the snippet runs in the background
             }
         }
         Ok(json_response(status, body))
     }
 
-    fn call_snippet(
+    /// Runs a snippet; `None` when it runs in the background (`async=true`).
+    async fn call_snippet(
         &self,
         name: &str,
         params: Value,
         response: Option<Value>,
-    ) -> Result<Value, Fail> {
-        let snippet =
-            self.state.snippets.get(name).ok_or_else(|| {
-                Fail::new(StatusCode::NOT_FOUND, format!("unknown snippet: {name}"))
-            })?;
-        snippet(SnippetInput {
+    ) -> Result<Option<Value>, Fail> {
+        let call = SnippetCall {
+            name: name.to_owned(),
             params,
             response,
             user_id: self.user_id.clone(),
-        })
-        .map_err(|message| Fail::new(StatusCode::BAD_REQUEST, message))
+            session_token: self.session_token.clone(),
+            background: self.params.dont_wait,
+        };
+        self.state.snippets.call(call).await
     }
 
     async fn load(&self, keys: Option<Vec<String>>) -> Result<Vec<(String, Value)>, Fail> {
@@ -239,6 +248,7 @@ impl Ctx {
             errors,
             Some(total),
         )
+        .await
     }
 
     async fn put_text(self, merge: bool) -> Result<Response, Fail> {
@@ -280,7 +290,7 @@ impl Ctx {
         } else {
             StatusCode::OK
         };
-        self.envelope(status, success, errors, None)
+        self.envelope(status, success, errors, None).await
     }
 
     async fn delete_data(self) -> Result<Response, Fail> {
@@ -304,7 +314,7 @@ impl Ctx {
         };
         let (app, owner) = (self.app_id.clone(), self.owner.clone());
         let (success, errors) = sharing::delete(&self.state, &app, &owner, &keys).await?;
-        self.envelope(StatusCode::OK, success, errors, None)
+        self.envelope(StatusCode::OK, success, errors, None).await
     }
 
     async fn search(self, post: bool) -> Result<Response, Fail> {
@@ -345,9 +355,10 @@ impl Ctx {
             Map::new(),
             Some(total),
         )
+        .await
     }
 
-    fn run(self, name: &str, post: bool) -> Result<Response, Fail> {
+    async fn run(self, name: &str, post: bool) -> Result<Response, Fail> {
         let params = if post {
             if self.body.iter().all(u8::is_ascii_whitespace) {
                 Value::Null
@@ -363,8 +374,11 @@ impl Ctx {
                     .collect(),
             )
         };
-        let output = self.call_snippet(name, params, None)?;
-        Ok(json_response(StatusCode::OK, json!({ "result": output })))
+        let body = match self.call_snippet(name, params, None).await? {
+            Some(output) => json!({ "result": output }),
+            None => json!({}), // async=true: nothing to wait for
+        };
+        Ok(json_response(StatusCode::OK, body))
     }
 }
 /// The first integer in a JSON text that parsing would not keep exactly:

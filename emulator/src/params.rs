@@ -34,6 +34,8 @@ pub(crate) struct ServerParams {
     pub(crate) snippet: Option<String>,
     pub(crate) snippet_params: Value,
     pub(crate) result_only: bool,
+    /// `async=true` (the SDK's `dontwait`): the snippet runs in the background.
+    pub(crate) dont_wait: bool,
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, Fail> {
@@ -57,6 +59,7 @@ impl ServerParams {
             snippet: None,
             snippet_params: Value::Null,
             result_only: false,
+            dont_wait: false,
         };
         let number_error = |name: &str, v: &str| {
             Fail::new(
@@ -78,6 +81,7 @@ impl ServerParams {
                 "skip" => p.skip = value.parse().map_err(|_| number_error("skip", value))?,
                 "count" => p.count = flag("count", value)?,
                 "result_only" => p.result_only = flag("result_only", value)?,
+                "async" => p.dont_wait = flag("async", value)?,
                 "sort" => {
                     let (field, desc) = match value.rsplit_once(':') {
                         Some((f, "desc")) => (f, true),

@@ -110,7 +110,9 @@ fn data<L: Level>() -> Routes {
     let router = with_empty_tail(
         router,
         "/run/{name}",
-        get_only(objects::run::<L>).post(objects::run_post::<L>),
+        get_only(objects::run::<L>)
+            .post(objects::run_post::<L>)
+            .put(objects::run_post::<L>),
     );
     with_empty_tail(
         router,

@@ -66,7 +66,8 @@ pub(crate) struct AppState {
     /// A temporary files directory (for an in-memory database), removed
     /// when the server goes away.
     pub _files_temp: Option<tempfile::TempDir>,
-    pub snippets: HashMap<String, Snippet>,
+    /// Closures from the builder, then `DIR/NAME.js` files run by node.
+    pub snippets: crate::snippets::Snippets,
     /// Whether requests are recorded (the in-process harness: yes; the
     /// binary: only with `--test-hooks`).
     pub record_requests: bool,
