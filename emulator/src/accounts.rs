@@ -234,7 +234,15 @@ pub(crate) async fn outbox(
         .filter(|m| m.app_id == caller.app_id)
         .cloned()
         .collect();
-    Ok(json_response(StatusCode::OK, json!({ "mails": mails })))
+    let pushes = state
+        .pushes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .of(Some(&caller.app_id));
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "mails": mails, "pushes": pushes }),
+    ))
 }
 
 async fn create_account(r: &Request) -> Result<Response, Fail> {

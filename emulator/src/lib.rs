@@ -34,6 +34,7 @@ mod files;
 mod objects;
 mod provider;
 mod provider_config;
+mod push;
 mod social_ticket;
 mod upstream;
 // The HTTP plumbing around them.
@@ -72,7 +73,7 @@ pub use baasbox::BAASBOX_NETWORKS;
 pub use builder::{DEFAULT_MAX_BODY_BYTES, EmulatorBuilder};
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
-pub use model::Mail;
+pub use model::{Mail, Push};
 pub use password::DEFAULT_MIN_PASSWORD_LEN;
 pub use provider::is_loopback_redirect;
 pub use provider_config::ProviderConfig;
@@ -174,6 +175,16 @@ impl Emulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The push notifications sent so far (every app's), oldest first: the
+    /// last 1000.
+    pub fn pushes(&self) -> Vec<Push> {
+        self.shared
+            .pushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .of(None)
     }
 
     /// Forgets the recorded requests.

@@ -59,6 +59,19 @@ impl std::fmt::Debug for Mail {
     }
 }
 
+/// A push notification the emulator "sent": accepted and recorded, since
+/// there is no APNs or FCM here.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Push {
+    /// The application that sent it.
+    pub app_id: String,
+    /// The user whose session sent it, for a user-level call.
+    pub sender: Option<String>,
+    /// The notification as sent: `text` and any of `channel`, `users`,
+    /// `device_ids`, `badge`, `sound`, `payload`.
+    pub notification: serde_json::Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

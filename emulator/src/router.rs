@@ -14,7 +14,8 @@ use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
 use crate::{
-    access, accounts, accounts_admin, baasbox, broker, files, objects, provider, social_ticket,
+    access, accounts, accounts_admin, baasbox, broker, files, objects, provider, push,
+    social_ticket,
 };
 
 type Routes = Router<Arc<AppState>>;
@@ -99,6 +100,7 @@ fn data<L: Level>() -> Routes {
                 .post(objects::merge_text::<L>),
         )
         .route("/data", delete(objects::delete_data::<L>))
+        .route("/push", post(push::send::<L>))
         .route(
             "/search",
             get_only(objects::search::<L>).post(objects::search_post::<L>),

@@ -11,6 +11,7 @@ use crate::hooks::{Fault, RecordLog};
 use crate::model::Mail;
 use crate::oauth::ProviderState;
 use crate::password::{HashGate, PasswordPolicy};
+use crate::push::PushLog;
 pub(crate) use crate::snippets::Snippet;
 use crate::store::Store;
 use crate::tickets::LinkTickets;
@@ -53,6 +54,8 @@ pub(crate) struct AppState {
     /// Link tickets in flight (social login, linking).
     pub tickets: LinkTickets,
     pub outbox: Mutex<Vec<Mail>>,
+    /// Push notifications sent, bounded (there is no APNs or FCM here).
+    pub pushes: Mutex<PushLog>,
     /// Whether `/_emulator/...` is served over HTTP (opt-in).
     pub test_hooks: bool,
     /// App id → API key; apps are only added at start, so this is read-only.
