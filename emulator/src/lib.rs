@@ -30,6 +30,7 @@ mod accounts;
 mod accounts_admin;
 mod baasbox;
 mod broker;
+mod elasticsearch;
 mod files;
 mod objects;
 mod provider;

@@ -133,7 +133,9 @@ fn has_body(parts: &Parts) -> bool {
 /// decided before the body is read.
 fn key_before_body(state: &AppState, segments: &[String], parts: &Parts) -> Result<(), Fail> {
     match segments {
-        [v1, app, id, ..] if v1 == "v1" && app == "app" => check_api_key(state, id, &parts.headers),
+        [v, app, id, ..] if (v == "v1" || v == "v2") && app == "app" => {
+            check_api_key(state, id, &parts.headers)
+        }
         _ => Ok(()),
     }
 }

@@ -14,8 +14,8 @@ use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
 use crate::{
-    access, accounts, accounts_admin, baasbox, broker, files, objects, provider, push,
-    social_ticket,
+    access, accounts, accounts_admin, baasbox, broker, elasticsearch, files, objects, provider,
+    push, social_ticket,
 };
 
 type Routes = Router<Arc<AppState>>;
@@ -48,7 +48,9 @@ fn with_empty_tail(
 /// limited by the middleware (uploads streaming), so axum's own body limit
 /// is off.
 pub(crate) fn app(state: Arc<AppState>) -> Router {
-    let mut router = Router::new().nest("/v1/app/{app}", cloudmine());
+    let mut router = Router::new()
+        .nest("/v1/app/{app}", cloudmine())
+        .nest("/v2/app/{app}", elasticsearch());
     // The test identity provider authenticates nobody: only when asked.
     if state.social.test_idp {
         router = router.nest("/idp", identity_provider());
@@ -88,6 +90,17 @@ fn cloudmine() -> Routes {
     data::<AppLevel>()
         .merge(account())
         .nest("/user", data::<UserLevel>().merge(access::routes()))
+}
+
+/// `/v2/app/{app}/...`: only the JS SDK's `searchES`, refused with 501.
+fn elasticsearch() -> Routes {
+    const PATH: &str = "/class/{class}/elasticsearch";
+    Router::new()
+        .route(PATH, post(elasticsearch::search::<AppLevel>))
+        .route(
+            &format!("/user{PATH}"),
+            post(elasticsearch::search::<UserLevel>),
+        )
 }
 
 /// Objects and files, at app or user level.
