@@ -3,6 +3,7 @@
 
 pub mod attacks;
 pub mod browser;
+pub mod static_site;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
