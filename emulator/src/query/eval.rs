@@ -4,8 +4,9 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
+use super::ast::{Condition, Group, Join, Op, Query, Test};
+use super::geo::Unit;
 use super::order::{field, json_eq};
-use super::{Condition, Group, Join, Op, Query, Test, Unit};
 
 /// How an object matched.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,6 +19,20 @@ pub struct Hit {
 }
 
 impl Query {
+    /// True when the object stored under `key` matches (a `near` radius
+    /// without a unit is in km).
+    pub fn matches(&self, key: &str, object: &Value) -> bool {
+        self.evaluate(key, object, Unit::Km).is_some()
+    }
+
+    /// True when the query has a `near` condition.
+    pub fn has_near(&self) -> bool {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.conditions)
+            .any(|c| matches!(c.test, Test::Near(_)))
+    }
+
     /// How the object stored under `key` matches, or `None`. A `near`
     /// radius without a unit is in `default_unit`.
     pub fn evaluate(&self, key: &str, object: &Value, default_unit: Unit) -> Option<Hit> {

@@ -4,10 +4,24 @@
 
 use serde_json::Value;
 
+use super::ast::{Condition, Group, Join, Op, Query, Test};
 use super::geo::{Near, Point, Radius, Unit};
-use super::{
-    Condition, Group, Join, MAX_CONDITIONS, MAX_GROUPS, MAX_LEN, Op, Query, SUPPORTED, Test,
-};
+
+/// What the supported subset is, appended to every refusal.
+pub const SUPPORTED: &str = "supported: [cond, cond, ...] (and) or [cond or cond ...] (or), \
+     optionally on a field and chained: field[...] and [...].field[...]; \
+     cond = field op value or field near (longitude, latitude)[, radius with km, mi, m or ft]; \
+     field = name, a.b path, __id__ or __class__, \
+     op = '=', '!=', '<', '>', '<=', '>=', value = \"string\", number, true, false or null";
+
+/// The longest query text accepted, in bytes.
+pub const MAX_LEN: usize = 16 * 1024;
+
+/// The most bracket groups in one chain.
+pub const MAX_GROUPS: usize = 8;
+
+/// The most conditions in one bracket group.
+pub const MAX_CONDITIONS: usize = 256;
 
 /// A refusal of a form the emulator does not support.
 fn unsupported(part: impl std::fmt::Display) -> String {
