@@ -89,15 +89,21 @@ fn chain(groups: &[Group], key: Option<&str>, subject: &Value, unit: Unit) -> Op
 }
 
 fn group_hit(group: &Group, key: Option<&str>, subject: &Value, unit: Unit) -> Option<Hit> {
+    // Every condition is evaluated, so that an `or` reports the distance
+    // even when another condition is the one that held.
     let mut distance_km = None;
-    let mut results = group.conditions.iter().map(|c| {
-        let (holds, distance) = condition(c, key, subject, unit);
-        distance_km = distance_km.or(distance);
-        holds
-    });
+    let holds: Vec<bool> = group
+        .conditions
+        .iter()
+        .map(|c| {
+            let (holds, distance) = condition(c, key, subject, unit);
+            distance_km = distance_km.or(distance);
+            holds
+        })
+        .collect();
     let matched = match group.join {
-        Join::And => results.all(|h| h),
-        Join::Or => results.fold(false, |any, h| any || h),
+        Join::And => holds.iter().all(|h| *h),
+        Join::Or => holds.iter().any(|h| *h),
     };
     matched.then_some(Hit { distance_km })
 }

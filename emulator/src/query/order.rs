@@ -12,10 +12,10 @@ pub(crate) fn field<'v>(
     object: &'v Value,
     path: &[String],
 ) -> Option<Cow<'v, Value>> {
-    if let (Some(key), [only]) = (key, path) {
-        if only == "__id__" {
-            return Some(Cow::Owned(Value::String(key.to_owned())));
-        }
+    if let (Some(key), [only]) = (key, path)
+        && only == "__id__"
+    {
+        return Some(Cow::Owned(Value::String(key.to_owned())));
     }
     let mut current = object;
     for part in path {
