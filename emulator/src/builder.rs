@@ -377,7 +377,7 @@ impl EmulatorBuilder {
             provider: oauth::ProviderState::default(),
             tickets: tickets::LinkTickets::default(),
             outbox: Mutex::new(Vec::new()),
-            pushes: Mutex::new(crate::push::PushLog::default()),
+            pushes: Mutex::new(crate::model::PushLog::default()),
             test_hooks: self.test_hooks,
             apps: self.apps.into_iter().collect(), // only these are served
             master_keys: self.master_keys,

@@ -49,6 +49,7 @@ mod crypto;
 mod extract;
 mod fail;
 pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
+mod geo_search;
 mod hooks;
 mod model;
 mod oauth;

@@ -2,6 +2,8 @@
 //! provider, and the mails the emulator "sends". Imports nothing from the
 //! crate.
 
+use std::collections::VecDeque;
+
 use sha2::{Digest, Sha256};
 
 /// A person at an identity provider.
@@ -72,6 +74,30 @@ pub struct Push {
     pub notification: serde_json::Value,
 }
 
+/// The most pushes kept (the oldest go first).
+pub(crate) const MAX_RECORDED_PUSHES: usize = 1000;
+/// The recorded pushes, oldest first, bounded.
+#[derive(Default)]
+pub(crate) struct PushLog(VecDeque<Push>);
+
+impl PushLog {
+    pub(crate) fn record(&mut self, push: Push) {
+        if self.0.len() == MAX_RECORDED_PUSHES {
+            self.0.pop_front();
+        }
+        self.0.push_back(push);
+    }
+
+    /// The pushes of `app_id` (every app's with `None`), oldest first.
+    pub(crate) fn of(&self, app_id: Option<&str>) -> Vec<Push> {
+        self.0
+            .iter()
+            .filter(|p| app_id.is_none_or(|a| p.app_id == a))
+            .cloned()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +114,21 @@ mod tests {
         let shown = format!("{mail:?}");
         assert!(shown.contains("ada@example.com"), "{shown}");
         assert!(!shown.contains("reset-secret"), "{shown}");
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest() {
+        let mut log = PushLog::default();
+        for i in 0..MAX_RECORDED_PUSHES + 5 {
+            log.record(Push {
+                app_id: if i % 2 == 0 { "a" } else { "b" }.into(),
+                sender: None,
+                notification: serde_json::json!({ "text": i.to_string() }),
+            });
+        }
+        let all = log.of(None);
+        assert_eq!(all.len(), MAX_RECORDED_PUSHES);
+        assert_eq!(all[0].notification["text"], "5");
+        assert!(log.of(Some("a")).iter().all(|p| p.app_id == "a"));
     }
 }

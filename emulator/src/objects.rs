@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::access::sharing;
 use crate::extract::{Caller, Level, PathParams, check_key, first, query_pairs};
 use crate::fail::{Fail, json_response};
+use crate::geo_search::GeoSearch;
 use crate::params::{SERVER_PARAMS, ServerParams};
 use crate::query;
 use crate::snippets::SnippetCall;
@@ -157,9 +158,25 @@ impl Ctx {
         errors: Map<String, Value>,
         count: Option<usize>,
     ) -> Result<Response, Fail> {
+        self.envelope_meta(status, success, errors, count, Map::new())
+            .await
+    }
+
+    /// [`Ctx::envelope`] with a `meta` object (left out when empty).
+    async fn envelope_meta(
+        &self,
+        status: StatusCode,
+        success: Map<String, Value>,
+        errors: Map<String, Value>,
+        count: Option<usize>,
+        meta: Map<String, Value>,
+    ) -> Result<Response, Fail> {
         let mut body = json!({ "success": success, "errors": errors });
         if let Some(n) = count.filter(|_| self.params.count) {
             body["count"] = json!(n);
+        }
+        if !meta.is_empty() {
+            body["meta"] = Value::Object(meta);
         }
         if let Some(name) = &self.params.snippet {
             let params = self.params.snippet_params.clone();
@@ -342,20 +359,13 @@ impl Ctx {
                 .to_owned()
         };
         let query = query::parse(&q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
-        let matching: Vec<(String, Value)> = self
-            .load_visible()
-            .await?
-            .into_iter()
-            .filter(|(k, v)| query.matches(k, v))
-            .collect();
+        let geo = GeoSearch::parse(&self.query)?;
+        let (matching, distances) = geo.filter(&query, self.load_visible().await?);
         let (page, total) = self.params.page(matching);
-        self.envelope(
-            StatusCode::OK,
-            page.into_iter().collect(),
-            Map::new(),
-            Some(total),
-        )
-        .await
+        let meta = geo.meta(&page, &distances);
+        let success = page.into_iter().collect();
+        self.envelope_meta(StatusCode::OK, success, Map::new(), Some(total), meta)
+            .await
     }
 
     async fn run(self, name: &str, post: bool) -> Result<Response, Fail> {

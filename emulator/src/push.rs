@@ -2,7 +2,6 @@
 //! (`docs/6_Push_Notifications.md` of the JS SDK) and recorded for tests
 //! (there is no APNs or FCM here).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -16,8 +15,6 @@ use crate::fail::{Fail, json_response};
 use crate::model::Push;
 use crate::state::AppState;
 
-/// The most pushes kept (the oldest go first).
-pub(crate) const MAX_RECORDED_PUSHES: usize = 1000;
 /// The longest `text`, `sound` and `channel`, in bytes.
 const MAX_TEXT_BYTES: usize = 4096;
 const MAX_NAME_BYTES: usize = 256;
@@ -25,28 +22,6 @@ const MAX_NAME_BYTES: usize = 256;
 const MAX_TARGETS: usize = 1000;
 /// The largest `payload`, serialised.
 const MAX_PAYLOAD_BYTES: usize = 4096;
-
-/// The recorded pushes, oldest first, bounded.
-#[derive(Default)]
-pub(crate) struct PushLog(VecDeque<Push>);
-
-impl PushLog {
-    pub(crate) fn record(&mut self, push: Push) {
-        if self.0.len() == MAX_RECORDED_PUSHES {
-            self.0.pop_front();
-        }
-        self.0.push_back(push);
-    }
-
-    /// The pushes of `app_id` (every app's with `None`), oldest first.
-    pub(crate) fn of(&self, app_id: Option<&str>) -> Vec<Push> {
-        self.0
-            .iter()
-            .filter(|p| app_id.is_none_or(|a| p.app_id == a))
-            .cloned()
-            .collect()
-    }
-}
 
 /// `POST push` (app or user level): 200 `{}` once recorded.
 pub(crate) async fn send<L: Level>(
@@ -127,26 +102,5 @@ fn is_user(v: &Value) -> bool {
             matches!(m.iter().next(), Some((k, id)) if (k == "email" || k == "username") && is_id(id))
         }
         other => is_id(other),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_log_keeps_the_newest() {
-        let mut log = PushLog::default();
-        for i in 0..MAX_RECORDED_PUSHES + 5 {
-            log.record(Push {
-                app_id: if i % 2 == 0 { "a" } else { "b" }.into(),
-                sender: None,
-                notification: json!({ "text": i.to_string() }),
-            });
-        }
-        let all = log.of(None);
-        assert_eq!(all.len(), MAX_RECORDED_PUSHES);
-        assert_eq!(all[0].notification["text"], "5");
-        assert!(log.of(Some("a")).iter().all(|p| p.app_id == "a"));
     }
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::ProviderConfig;
 use crate::hooks::{Fault, RecordLog};
-use crate::model::Mail;
+use crate::model::{Mail, PushLog};
 use crate::oauth::ProviderState;
 use crate::password::{HashGate, PasswordPolicy};
-use crate::push::PushLog;
+
 pub(crate) use crate::snippets::Snippet;
 use crate::store::Store;
 use crate::tickets::LinkTickets;

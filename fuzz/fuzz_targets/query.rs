@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use cloudmine_emulator::query::{self, Query};
+use cloudmine_emulator::query::{self, Query, Test, Unit};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
@@ -24,15 +24,20 @@ fuzz_target!(|data: &[u8]| {
     let query = match parsed {
         Ok(query) => query,
         Err(message) => {
-            assert!(message.starts_with("unsupported query"), "{message}");
+            assert!(
+                message.starts_with("unsupported query") || message.starts_with("invalid query"),
+                "{message}"
+            );
             return;
         }
     };
-    assert!(!query.conditions.is_empty());
+    assert!(!query.groups.is_empty() && query.groups.len() <= query::MAX_GROUPS);
     let mut objects = vec![
         json!({}),
         json!({"__class__": "car", "price": 15000, "specs": {"color": "red"}}),
         json!(5),
+        json!({"loc": {"__type__": "geopoint", "longitude": -75.16, "latitude": 39.95},
+               "location": {"blah": "blah"}, "showroom": [{"make": "Honda"}, 3]}),
     ];
     match serde_json::from_slice::<Value>(rest) {
         Ok(Value::Array(items)) => objects.extend(items),
@@ -47,19 +52,30 @@ fn evaluate(query: &Query, objects: &[Value]) {
         let key = format!("k{i}");
         assert!(query::json_eq(object, object));
         let matched = query.matches(&key, object);
-        // One condition's `!=` is exactly the negation of its `=`.
-        if let [c] = query.conditions.as_slice() {
-            let flip = match c.op {
+        for unit in [Unit::Km, Unit::Mi, Unit::M, Unit::Ft] {
+            if let Some(hit) = query.evaluate(&key, object, unit) {
+                assert!(hit.distance_km.is_none_or(|d| d.is_finite() && d >= 0.0));
+                assert!(hit.distance_km.is_none() || query.has_near());
+            }
+        }
+        // In a one-group, one-condition query, `!=` is exactly the
+        // negation of `=`.
+        if let [group] = query.groups.as_slice()
+            && group.field.is_empty()
+            && let [c] = group.conditions.as_slice()
+            && let Test::Compare(op, value) = &c.test
+        {
+            let flip = match op {
                 query::Op::Eq => query::Op::Ne,
                 query::Op::Ne => query::Op::Eq,
                 _ => continue,
             };
             let mut negated = query.clone();
-            negated.conditions[0].op = flip;
+            negated.groups[0].conditions[0].test = Test::Compare(flip, value.clone());
             assert_ne!(matched, negated.matches(&key, object));
         }
     }
-    for c in &query.conditions {
+    for c in query.groups.iter().flat_map(|g| &g.conditions) {
         let path = c.path.join(".");
         let values: Vec<Option<Value>> = objects
             .iter()
@@ -75,6 +91,8 @@ fn evaluate(query: &Query, objects: &[Value]) {
         }
         let mut sorted = values.clone();
         sorted.sort_by(|a, b| query::compare(a.as_ref(), b.as_ref()));
-        assert!(query::json_eq(&c.value, &c.value));
+        if let Test::Compare(_, value) = &c.test {
+            assert!(query::json_eq(value, value));
+        }
     }
 }
