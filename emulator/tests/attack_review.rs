@@ -1,0 +1,167 @@
+//! Regressions from the outsider review of the new surfaces (ACLs, download
+//! links, master key): each test reproduces an attack that worked before
+//! its fix. The full list of attacks tried is in docs/SECURITY.md.
+
+use cloudmine_emulator::Emulator;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+mod support;
+use support::{App, http, json_of, message};
+
+const APP: App = App("attackapp", "attack-key");
+const MASTER_KEY: &str = "attack-master-key";
+
+async fn emulator() -> Emulator {
+    Emulator::builder()
+        .app(APP.0, APP.1)
+        .master_key(APP.0, MASTER_KEY)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A logged-in user.
+struct User {
+    id: String,
+    token: String,
+}
+
+impl User {
+    async fn new(emu: &Emulator, name: &str) -> User {
+        let email = format!("{name}@example.com");
+        let body = json!({"credentials": {"email": email, "password": "pw"}});
+        let (s, created) = APP
+            .call(emu, Method::POST, "account/create", Some(&body.to_string()))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let body = json!({"email": email, "password": "pw"});
+        let (s, login) = APP
+            .call(emu, Method::POST, "account/login", Some(&body.to_string()))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{login}");
+        User {
+            id: created["__id__"].as_str().unwrap().to_owned(),
+            token: login["session_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn call(
+        &self,
+        emu: &Emulator,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = APP
+            .request(emu, method, &format!("user/{path}"))
+            .header("x-cloudmine-sessiontoken", &self.token);
+        if let Some(body) = body {
+            req = req.body(body.to_string());
+        }
+        json_of(req.send().await.unwrap()).await
+    }
+
+    /// Creates an ACL with `members` and `permissions`; its id.
+    async fn acl(&self, emu: &Emulator, members: &[&User], permissions: &[&str]) -> String {
+        let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
+        let body = json!({"members": ids, "permissions": permissions});
+        let (s, b) = self.call(emu, Method::PUT, "access", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b.as_object().unwrap().keys().next().unwrap().clone()
+    }
+
+    async fn put(&self, emu: &Emulator, key: &str, value: Value) {
+        let (s, b) = self
+            .call(emu, Method::PUT, "text", Some(json!({ key: value })))
+            .await;
+        assert!(s.is_success(), "{b}");
+    }
+}
+
+/// An object that lists someone else's ACL id in its `__access__` is not
+/// shared through that ACL: an ACL shares its owner's objects only. Before
+/// the fix, Eve could plant objects in the view of Bob's ACL members (and,
+/// under a key Bob also shares, catch the members' writes meant for Bob).
+#[tokio::test]
+async fn an_acl_shares_only_its_owners_objects() {
+    let emu = emulator().await;
+    let (alice, bob, eve) = (
+        User::new(&emu, "alice").await,
+        User::new(&emu, "bob").await,
+        User::new(&emu, "eve").await,
+    );
+    let bobs = bob.acl(&emu, &[&alice], &["r", "u", "d"]).await;
+    bob.put(&emu, "doc", json!({"from": "bob", "__access__": [&bobs]}))
+        .await;
+    eve.put(
+        &emu,
+        "planted",
+        json!({"from": "eve", "__access__": [&bobs]}),
+    )
+    .await;
+
+    let (s, b) = alice
+        .call(&emu, Method::GET, "text?shared_only=true", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let keys: Vec<&String> = b["success"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["doc"], "only Bob's own object comes through his ACL");
+
+    let (s, b) = alice
+        .call(&emu, Method::GET, "text?keys=planted", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["success"].get("planted").is_none(), "{b}");
+
+    // A write to the planted key is Alice's own object, not Eve's.
+    let (s, b) = alice
+        .call(
+            &emu,
+            Method::POST,
+            "text",
+            Some(json!({"planted": {"secret": 1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "a new object of Alice's: {b}");
+    let (_, b) = eve.call(&emu, Method::GET, "text?keys=planted", None).await;
+    assert_eq!(b["success"]["planted"]["from"], "eve");
+    assert!(b["success"]["planted"].get("secret").is_none(), "{b}");
+
+    // Deleting by the planted key reaches nothing of Eve's either.
+    let (_, b) = alice
+        .call(&emu, Method::DELETE, "data?keys=planted", None)
+        .await;
+    assert_eq!(b["success"]["planted"], "deleted", "Alice's own copy");
+    let (_, b) = eve.call(&emu, Method::GET, "text?keys=planted", None).await;
+    assert_eq!(b["success"]["planted"]["from"], "eve", "{b}");
+}
+
+/// Download links take the API key from the query, but never the master
+/// key: a URL ends up in histories, logs and Referer headers.
+#[tokio::test]
+async fn a_download_link_never_takes_the_master_key() {
+    let emu = emulator().await;
+    let put = APP
+        .request(&emu, Method::PUT, "binary/report")
+        .header("content-type", "text/plain")
+        .body("contents");
+    assert!(put.send().await.unwrap().status().is_success());
+
+    let url = APP.url(&emu, &format!("binary/report?apikey={MASTER_KEY}"));
+    let (s, b) = json_of(http().get(url).send().await.unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    assert!(message(&b).contains("master key"), "{b}");
+    assert!(!b.to_string().contains(MASTER_KEY), "{b}");
+
+    // The API key in the query and the master key in the header still work.
+    let url = APP.url(&emu, &format!("binary/report?apikey={}", APP.1));
+    assert_eq!(http().get(url).send().await.unwrap().status(), 200);
+    let r = http()
+        .get(APP.url(&emu, "binary/report"))
+        .header("x-cloudmine-apikey", MASTER_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
