@@ -165,3 +165,50 @@ async fn a_download_link_never_takes_the_master_key() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// When two users share objects under the same key with Alice, her write or
+/// delete by that key reaches neither (409 in `errors`): before the fix it
+/// went to the first owner by id, so Eve could share a `doc` of her own
+/// with Alice and catch the writes Alice meant for Bob's `doc`.
+#[tokio::test]
+async fn a_key_shared_by_several_owners_is_not_written_or_deleted() {
+    let emu = emulator().await;
+    let (alice, bob, eve) = (
+        User::new(&emu, "alice").await,
+        User::new(&emu, "bob").await,
+        User::new(&emu, "eve").await,
+    );
+    let bobs = bob.acl(&emu, &[&alice], &["r", "u", "d"]).await;
+    let eves = eve.acl(&emu, &[&alice], &["r", "u", "d"]).await;
+    bob.put(&emu, "doc", json!({"from": "bob", "__access__": [&bobs]}))
+        .await;
+    eve.put(&emu, "doc", json!({"from": "eve", "__access__": [&eves]}))
+        .await;
+
+    for method in [Method::POST, Method::PUT] {
+        let body = json!({"doc": {"from": "alice", "secret": 1}});
+        let (s, b) = alice.call(&emu, method, "text", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["errors"]["doc"]["code"], 409, "{b}");
+        let why = b["errors"]["doc"]["message"].as_str().unwrap_or_default();
+        assert!(why.contains("several users"), "{b}");
+    }
+    let (_, b) = alice
+        .call(&emu, Method::DELETE, "data?keys=doc", None)
+        .await;
+    assert_eq!(b["errors"]["doc"]["code"], 409, "{b}");
+
+    for (owner, name) in [(&bob, "bob"), (&eve, "eve")] {
+        let (_, b) = owner.call(&emu, Method::GET, "text?keys=doc", None).await;
+        assert_eq!(b["success"]["doc"]["from"], name, "{b}");
+        assert!(b["success"]["doc"].get("secret").is_none(), "{b}");
+    }
+    // Once Eve's share ends, the key names Bob's object alone again.
+    let (s, _) = eve
+        .call(&emu, Method::DELETE, &format!("access/{eves}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let body = json!({"doc": {"note": "for bob"}});
+    let (_, b) = alice.call(&emu, Method::POST, "text", Some(body)).await;
+    assert_eq!(b["success"]["doc"], "updated", "{b}");
+}
