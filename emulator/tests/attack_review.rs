@@ -212,3 +212,42 @@ async fn a_key_shared_by_several_owners_is_not_written_or_deleted() {
     let (_, b) = alice.call(&emu, Method::POST, "text", Some(body)).await;
     assert_eq!(b["success"]["doc"], "updated", "{b}");
 }
+
+/// `--apps-file` is read up to 1 MiB (a `/dev/zero` named by mistake is
+/// refused rather than read until memory runs out), and a file other users
+/// may read draws a warning: it holds API and master keys.
+#[cfg(unix)]
+#[test]
+fn the_apps_file_is_bounded_and_a_shared_one_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    use support::binary::bin;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("apps");
+    let run = || {
+        std::process::Command::new(bin())
+            .args(["--listen", "127.0.0.1:0", "--db", ":memory:"])
+            .args(["--apps-file", file.to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    // The bad last line makes a binary that read it all stop too.
+    let big = format!("{}bad-line\n", "app:key\n".repeat(200_000));
+    std::fs::write(&file, big).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run();
+    assert!(!out.status.success(), "a 1.6 MB apps file is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("larger than 1048576 bytes"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("chmod 600"));
+
+    // A bad line makes the binary stop; the warning comes first.
+    std::fs::write(&file, "app:key:s3cr3t-value\nbad-line\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("chmod 600"), "{log}");
+    assert!(!log.contains("s3cr3t"), "no key in the warning: {log}");
+}
