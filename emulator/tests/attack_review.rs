@@ -251,3 +251,40 @@ fn the_apps_file_is_bounded_and_a_shared_one_warned_about() {
     assert!(log.contains("chmod 600"), "{log}");
     assert!(!log.contains("s3cr3t"), "no key in the warning: {log}");
 }
+
+/// A configured CORS origin with capitals (accepted at start) matches the
+/// lower-case origin browsers send; other origins are still not reflected.
+/// Before the fix, `https://App.Example.com` was accepted and then never
+/// allowed anything.
+#[tokio::test]
+async fn a_cors_origin_matches_whatever_its_case() {
+    let emu = Emulator::builder()
+        .app(APP.0, APP.1)
+        .cors_origin("https://App.Example.com")
+        .start()
+        .await
+        .unwrap();
+    for (origin, allowed) in [
+        ("https://app.example.com", Some("https://app.example.com")),
+        ("https://evil.example.com", None),
+        ("null", None),
+    ] {
+        let r = http()
+            .request(Method::OPTIONS, APP.url(&emu, "text"))
+            .header("origin", origin)
+            .header("access-control-request-method", "PUT")
+            .send()
+            .await
+            .unwrap();
+        let got = r
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap());
+        assert_eq!(got, allowed, "{origin}");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+}
