@@ -288,3 +288,103 @@ async fn a_cors_origin_matches_whatever_its_case() {
         );
     }
 }
+
+/// Whether node runs here (snippet tests skip without it, except on CI).
+fn node_present() -> bool {
+    let found = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").as_deref() != Ok("true"),
+        "node is required on CI"
+    );
+    found
+}
+
+/// Holds its process until the file `release` exists.
+const HOLD: &str = "var fs = require('fs');
+var t = setInterval(function () {
+  if (fs.existsSync(data.params.release)) { clearInterval(t); exit('released'); }
+}, 20);";
+
+/// `async=true` answers at once but still takes a process slot or a queue
+/// place first: a flood of background calls meets the same bound (503) as
+/// waiting ones, and leaves nothing running once released.
+#[tokio::test]
+async fn an_async_flood_meets_the_process_bound() {
+    if !node_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hold.js"), HOLD).unwrap();
+    std::fs::write(dir.path().join("echo.js"), "exit(data.params);").unwrap();
+    let emu = Emulator::builder()
+        .app(APP.0, APP.1)
+        .snippets_dir(dir.path())
+        .max_snippet_processes(1, 1)
+        .start()
+        .await
+        .unwrap();
+    let release = dir.path().join("release");
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("release", release.to_str().unwrap())
+        .append_pair("async", "true")
+        .finish();
+    for expected in [StatusCode::OK, StatusCode::OK] {
+        let (s, b) = APP
+            .call(&emu, Method::GET, &format!("run/hold?{q}"), None)
+            .await;
+        assert_eq!(s, expected, "a slot, then a queue place: {b}");
+    }
+    let (s, b) = APP
+        .call(&emu, Method::GET, &format!("run/hold?{q}"), None)
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    assert!(message(&b).contains("too many snippets"), "{b}");
+    std::fs::write(&release, "go").unwrap();
+    let (s, b) = APP.call(&emu, Method::GET, "run/echo?x=1", None).await;
+    assert_eq!((s, b), (StatusCode::OK, json!({"result": {"x": "1"}})));
+}
+
+/// Snippet names that try to leave `DIR` or smuggle another file: encoded
+/// dots and slashes, NUL, Unicode, a `.js` suffix, an over-long name.
+#[tokio::test]
+async fn tricky_snippet_names_are_refused() {
+    if !node_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("echo.js"), "exit(1);").unwrap();
+    let emu = Emulator::builder()
+        .app(APP.0, APP.1)
+        .snippets_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let long = "a".repeat(129);
+    for bad in [
+        "%2e%2e",
+        "%2E%2E%2Fecho",
+        "echo%2F",
+        "echo.js",
+        "ech%C3%B6",
+        "echo%00",
+        "%5C..%5Cecho",
+        long.as_str(),
+    ] {
+        for path in [format!("run/{bad}"), format!("text?f={bad}")] {
+            let (s, b) = APP.call(&emu, Method::GET, &path, None).await;
+            // The client's URL parser may already fold `%2e%2e` away: then
+            // no route is reached at all.
+            let folded = bad.to_ascii_lowercase().starts_with("%2e%2e")
+                && path.starts_with("run/")
+                && s == StatusCode::NOT_FOUND
+                && message(&b).starts_with("no such endpoint");
+            if !folded {
+                assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {b}");
+                assert!(message(&b).starts_with("invalid snippet name"), "{b}");
+            }
+        }
+    }
+}
