@@ -388,3 +388,44 @@ async fn tricky_snippet_names_are_refused() {
         }
     }
 }
+
+/// Passwords at the edges: empty and over-long ones refused with a clear
+/// message; whitespace, NUL and Unicode ones kept byte for byte (the login
+/// needs exactly them); a 15 MB password at login is a plain 401.
+#[tokio::test]
+async fn passwords_at_the_edges() {
+    let emu = emulator().await;
+    let create = |name: &str, password: &str| {
+        json!({"credentials": {"username": name, "password": password}}).to_string()
+    };
+    for (password, why) in [("", "required"), (&*"a".repeat(1_000_000), "at most 1024")] {
+        let body = create("edge", password);
+        let (s, b) = APP
+            .call(&emu, Method::POST, "account/create", Some(&body))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        assert!(message(&b).contains(why), "{b}");
+    }
+    for (i, password) in ["   ", "a\u{0}b", "pässwörd🔑"].into_iter().enumerate() {
+        let name = format!("edge{i}");
+        let body = create(&name, password);
+        let (s, b) = APP
+            .call(&emu, Method::POST, "account/create", Some(&body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let login = |p: &str| json!({"username": name, "password": p}).to_string();
+        let (s, _) = APP
+            .call(&emu, Method::POST, "account/login", Some(&login(password)))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{password:?}");
+        let (s, _) = APP
+            .call(&emu, Method::POST, "account/login", Some(&login("a")))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let huge = json!({"username": "edge0", "password": "a".repeat(15_000_000)}).to_string();
+    let (s, _) = APP
+        .call(&emu, Method::POST, "account/login", Some(&huge))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
