@@ -253,11 +253,12 @@ fn read_apps_file(path: &std::path::Path) -> Result<String, String> {
 fn warn_if_open_to_others(file: &std::fs::File) {
     use std::os::unix::fs::PermissionsExt;
     let mode = file.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
+    // On stderr: stdout's first line stays the "listening on" line.
     if mode & 0o077 != 0 {
-        tracing::warn!(
-            mode = format!("{:o}", mode & 0o777),
-            "the --apps-file can be read or changed by other users and holds API and \
-             master keys: chmod 600 it"
+        eprintln!(
+            "cloudmine-emulator: warning: the --apps-file (mode {:o}) can be read or \
+             changed by other users and holds API and master keys: chmod 600 it",
+            mode & 0o777
         );
     }
 }

@@ -240,15 +240,18 @@ fn the_apps_file_is_bounded_and_a_shared_one_warned_about() {
     assert!(!out.status.success(), "a 1.6 MB apps file is refused");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("larger than 1048576 bytes"), "{err}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("chmod 600"));
+    assert!(!err.contains("chmod 600"), "a private file: {err}");
 
     // A bad line makes the binary stop; the warning comes first.
     std::fs::write(&file, "app:key:s3cr3t-value\nbad-line\n").unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = run();
     assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stdout);
-    assert!(log.contains("chmod 600"), "{log}");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("(mode 644)") && log.contains("chmod 600"),
+        "{log}"
+    );
     assert!(!log.contains("s3cr3t"), "no key in the warning: {log}");
 }
 
