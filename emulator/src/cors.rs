@@ -55,9 +55,11 @@ impl CorsSettings {
     pub(crate) fn layer(&self) -> CorsLayer {
         let origins = match &self.origins {
             None => AllowOrigin::any(),
+            // Browsers send the scheme and host in lower case: a
+            // configured `https://App.example.com` must still match.
             Some(list) => AllowOrigin::list(
                 list.iter()
-                    .filter_map(|o| HeaderValue::from_str(o).ok())
+                    .filter_map(|o| HeaderValue::from_str(&o.to_ascii_lowercase()).ok())
                     .collect::<Vec<_>>(),
             ),
         };

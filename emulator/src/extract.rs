@@ -285,6 +285,7 @@ impl<L: Level> FromRequestParts<Arc<AppState>> for DownloadCaller<L> {
         };
         let key = given("x-cloudmine-apikey", "apikey");
         let token = L::USER.then(|| given("x-cloudmine-sessiontoken", "session_token"));
+        refuse_master_key_in_query(state, &app_id, &parts.headers, &key)?;
         check_key_value(state, &app_id, &key)?;
         let user_id = match token {
             Some(token) => Some(session_of_token(state, &app_id, &token).await?),
@@ -300,6 +301,26 @@ impl<L: Level> FromRequestParts<Arc<AppState>> for DownloadCaller<L> {
             credentials_in_query: from_query,
         })
     }
+}
+
+/// 401 when a download link's query carries the master key: a URL ends up
+/// in histories, logs and `Referer` headers, and the master key opens
+/// every user's account. The API key is what links carry.
+fn refuse_master_key_in_query(
+    state: &AppState,
+    app_id: &str,
+    headers: &HeaderMap,
+    key: &str,
+) -> Result<(), Fail> {
+    let in_query = header(headers, "x-cloudmine-apikey").is_none_or(|v| v.is_empty());
+    if in_query && is_master_key(state, app_id, key) {
+        return Err(Fail::new(
+            StatusCode::UNAUTHORIZED,
+            "the master key is never taken from a URL: send it in the \
+             X-CloudMine-ApiKey header, and put the API key in download links",
+        ));
+    }
+    Ok(())
 }
 
 /// A known app, for the browser-facing routes: an unknown one is a page.

@@ -218,7 +218,7 @@ fn parse_app(s: &str) -> Result<AppArg, String> {
 /// Reads `--apps-file`: one application per line; errors name the line
 /// number, never its text (it holds keys).
 fn apps_file(path: &std::path::Path) -> Result<Vec<AppArg>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let text = read_apps_file(path)?;
     text.lines()
         .enumerate()
         .map(|(n, line)| (n + 1, line.trim()))
@@ -226,6 +226,45 @@ fn apps_file(path: &std::path::Path) -> Result<Vec<AppArg>, String> {
         .map(|(n, line)| parse_app(line).map_err(|e| format!("line {n}: {e}")))
         .collect()
 }
+
+/// The largest `--apps-file` read (a `/dev/zero` or a log named by
+/// mistake is refused, not read until memory runs out).
+const MAX_APPS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The text of `--apps-file`, bounded; warns when other local users may
+/// read or change it (it holds API and master keys).
+fn read_apps_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    warn_if_open_to_others(&file);
+    let mut text = String::new();
+    file.take(MAX_APPS_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_APPS_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_APPS_FILE_BYTES} bytes: one APP_ID:API_KEY[:MASTER_KEY] a line"
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(unix)]
+fn warn_if_open_to_others(file: &std::fs::File) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
+    // On stderr: stdout's first line stays the "listening on" line.
+    if mode & 0o077 != 0 {
+        eprintln!(
+            "cloudmine-emulator: warning: the --apps-file (mode {:o}) can be read or \
+             changed by other users and holds API and master keys: chmod 600 it",
+            mode & 0o777
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_open_to_others(_file: &std::fs::File) {}
 
 async fn wait_for_signal() {
     #[cfg(unix)]

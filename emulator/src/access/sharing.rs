@@ -40,6 +40,25 @@ fn pick<'a>(shared: &'a [SharedObject], key: &str, letter: char) -> Result<&'a S
     under.find(|s| s.allows(letter)).ok_or(known)
 }
 
+/// Whether objects of several owners are shared with the caller under
+/// `key`: a write or delete by that key cannot say whose object it means,
+/// and any member of the app may add one (an ACL names anyone), so it is
+/// refused rather than sent to the first owner.
+fn ambiguous(shared: &[SharedObject], key: &str) -> bool {
+    let mut owners = shared.iter().filter(|s| s.key == key).map(|s| &s.owner);
+    owners
+        .next()
+        .is_some_and(|first| owners.any(|other| other != first))
+}
+
+fn ambiguous_error(key: &str) -> Value {
+    let message = format!(
+        "objects of several users are shared with you under {key:?}: \
+         a write or delete by key cannot tell which one it means"
+    );
+    json!({"code": 409, "message": message})
+}
+
 /// The objects a listing or search starts from: the caller's own, plus
 /// (`shared=true`) or only (`shared_only=true`) the other users' objects
 /// shared with the caller for reading. App level: the own objects.
@@ -156,6 +175,10 @@ pub(crate) async fn write(
             own.insert(key.clone(), value.clone());
             continue;
         }
+        if ambiguous(&shared, key) {
+            errors.insert(key.clone(), ambiguous_error(key));
+            continue;
+        }
         match pick(&shared, key, 'u') {
             Ok(target) => match member_value(&target.value, value, merge) {
                 Some((value, merge)) => {
@@ -213,6 +236,10 @@ pub(crate) async fn delete(
     for (key, existed) in deleted {
         if existed {
             success.insert(key, Value::from("deleted"));
+            continue;
+        }
+        if ambiguous(&shared, &key) {
+            errors.insert(key.clone(), ambiguous_error(&key));
             continue;
         }
         match pick(&shared, &key, 'd') {

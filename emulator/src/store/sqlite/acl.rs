@@ -72,7 +72,9 @@ pub(super) fn forget_user(
     Ok(())
 }
 
-/// The shared-objects query; `?3` is a key, or NULL for every key.
+/// The shared-objects query; `?3` is a key, or NULL for every key. An
+/// ACL shares its owner's objects only: another user's object listing its
+/// id in `__access__` is shared through nothing.
 const SHARED: &str = "
 WITH mine(id) AS (
     SELECT acl_id FROM acl_members WHERE app_id = ?1 AND member = ?2
@@ -82,7 +84,7 @@ WITH mine(id) AS (
 SELECT o.owner, o.key, o.value, group_concat(a.permissions, '')
 FROM mine
 JOIN acls a ON a.app_id = ?1 AND a.id = mine.id
-JOIN object_access x ON x.app_id = ?1 AND x.acl_id = mine.id
+JOIN object_access x ON x.app_id = ?1 AND x.acl_id = mine.id AND x.owner = a.owner
 JOIN objects o ON o.app_id = ?1 AND o.owner = x.owner AND o.key = x.key
 WHERE o.owner <> ?2 AND (?3 IS NULL OR x.key = ?3)
 GROUP BY o.owner, o.key
