@@ -16,6 +16,11 @@ pub struct ProviderConfig {
     pub client_id: String,
     /// This server's client secret at the provider (redacted in `Debug`).
     pub client_secret: String,
+    /// The network's API root, for social graph queries
+    /// (`user/social/{network}/{endpoint}` calls `{api_base}/{endpoint}`
+    /// with the user's access token); `None`: no queries to this network.
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -26,6 +31,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("userinfo_url", &self.userinfo_url)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
+            .field("api_base", &self.api_base)
             .finish()
     }
 }
@@ -42,6 +48,7 @@ mod tests {
             userinfo_url: "https://p.example/me".into(),
             client_id: "client".into(),
             client_secret: "s3cr3t-value".into(),
+            api_base: None,
         };
         let shown = format!("{config:?}");
         assert!(shown.contains("client") && shown.contains("[redacted]"));
