@@ -433,7 +433,11 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
                 .put_provider_token(&app, &user_id, &login.network, &access)
                 .await
             {
-                Ok(()) => store.create_session(&hash, &app, &user_id, expires_ms).await,
+                Ok(()) => {
+                    store
+                        .create_session(&hash, &app, &user_id, expires_ms)
+                        .await
+                }
                 Err(e) => Err(e),
             }
             .map(|()| SocialUser::Found(user_id))

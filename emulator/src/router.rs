@@ -87,14 +87,12 @@ fn mount_path(prefix: &str) -> String {
 
 /// `/v1/app/{app}/...`.
 fn cloudmine() -> Routes {
-    data::<AppLevel>()
-        .merge(account())
-        .nest(
-            "/user",
-            data::<UserLevel>()
-                .merge(access::routes())
-                .merge(social_query::routes()),
-        )
+    data::<AppLevel>().merge(account()).nest(
+        "/user",
+        data::<UserLevel>()
+            .merge(access::routes())
+            .merge(social_query::routes()),
+    )
 }
 
 /// `/v2/app/{app}/...`: only the JS SDK's `searchES`, refused with 501.

@@ -76,7 +76,9 @@ fn split_path(path: &str) -> Option<(String, Vec<&str>)> {
 
 async fn forward(shared: &AppState, path: &str, call: Call<'_>) -> Result<Answer, Fail> {
     let Some((network, endpoint)) = split_path(path) else {
-        return Err(Fail::bad("the path must be user/social/{network}/{endpoint}"));
+        return Err(Fail::bad(
+            "the path must be user/social/{network}/{endpoint}",
+        ));
     };
     let app_id = call.caller.app_id.as_str();
     let api_base = api_base(shared, app_id, &network)?;
