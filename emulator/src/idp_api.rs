@@ -20,8 +20,8 @@ use crate::extract::{QueryPairs, first, header};
 use crate::model::Identity;
 use crate::state::AppState;
 
-/// The identity of the request's bearer token, or the 401 to answer.
-fn identity(shared: &AppState, headers: &HeaderMap) -> Result<Identity, Response> {
+/// The identity of the request's bearer token.
+fn identity(shared: &AppState, headers: &HeaderMap) -> Option<Identity> {
     header(headers, "authorization")
         .as_deref()
         .and_then(|h| {
@@ -29,31 +29,33 @@ fn identity(shared: &AppState, headers: &HeaderMap) -> Result<Identity, Response
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .and_then(|t| shared.provider.identity_for_token(t.trim()))
-        .ok_or_else(|| {
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({ "error": "invalid_token" })),
-            )
-                .into_response()
-        })
+}
+
+/// The answer to a request without a valid bearer token.
+fn invalid_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({ "error": "invalid_token" })),
+    )
+        .into_response()
 }
 
 /// `GET /idp/api/me`.
 pub(crate) async fn me(State(shared): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match identity(&shared, &headers) {
-        Ok(i) => axum::Json(
+        Some(i) => axum::Json(
             json!({ "id": i.id, "name": i.name, "email": i.email, "network": i.network }),
         )
         .into_response(),
-        Err(refused) => refused,
+        None => invalid_token(),
     }
 }
 
 /// `GET /idp/api/friends`: nobody.
 pub(crate) async fn friends(State(shared): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match identity(&shared, &headers) {
-        Ok(_) => axum::Json(json!({ "friends": [] })).into_response(),
-        Err(refused) => refused,
+        Some(_) => axum::Json(json!({ "friends": [] })).into_response(),
+        None => invalid_token(),
     }
 }
 
@@ -65,8 +67,8 @@ pub(crate) async fn echo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = identity(&shared, &headers) {
-        return refused;
+    if identity(&shared, &headers).is_none() {
+        return invalid_token();
     }
     let status = first(&query, "status")
         .and_then(|s| s.parse::<u16>().ok())

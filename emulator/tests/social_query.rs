@@ -74,6 +74,17 @@ fn query(
         .header("x-cloudmine-sessiontoken", session)
 }
 
+/// A GET social query without extras: its status and JSON body.
+async fn get(emu: &Emulator, app: App, session: &str, path: &str) -> (StatusCode, Value) {
+    json_of(
+        query(emu, app, session, Method::GET, path, &[])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 /// How the stub network API answers.
 #[derive(Clone, Copy)]
 enum Stub {
@@ -149,23 +160,11 @@ async fn emulator(
 async fn me_and_echo_through_the_built_in_provider() {
     let emu = emulator(|b| b).await;
     let (_, session) = sign_in(&emu, CM, 1, "github", "ada@example.com").await;
-    let (s, me) = json_of(
-        query(&emu, CM, &session, Method::GET, "github/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, me) = get(&emu, CM, &session, "github/me").await;
     assert_eq!(s, StatusCode::OK, "{me}");
     assert_eq!(me["email"], "ada@example.com");
     assert_eq!(me["network"], "github");
-    let (s, friends) = json_of(
-        query(&emu, CM, &session, Method::GET, "GitHub/friends", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, friends) = get(&emu, CM, &session, "GitHub/friends").await;
     assert_eq!((s, friends), (StatusCode::OK, json!({"friends": []})));
 
     for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
@@ -414,13 +413,7 @@ async fn refusals_are_distinct() {
     // Without --test-idp a network with no provider is unknown.
     let plain = Emulator::builder().app(APP, KEY).start().await.unwrap();
     let pw_session = password_user(&plain).await;
-    let (s, body) = json_of(
-        query(&plain, CM, &pw_session, Method::GET, "github/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, body) = get(&plain, CM, &pw_session, "github/me").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(message(&body).contains("unknown network github"), "{body}");
 }
@@ -450,23 +443,11 @@ async fn users_and_apps_use_their_own_tokens_only() {
         (CM, &bob, "bob@example.com"),
         (OTHER, &carol, "carol@example.com"),
     ] {
-        let (s, me) = json_of(
-            query(&emu, app, session, Method::GET, "github/me", &[])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (s, me) = get(&emu, app, session, "github/me").await;
         assert_eq!((s, me["email"].as_str()), (StatusCode::OK, Some(email)));
     }
     let (_, bob_twitter) = sign_in(&emu, CM, 4, "twitter", "bob.t@example.com").await;
-    let (s, body) = json_of(
-        query(&emu, CM, &bob_twitter, Method::GET, "github/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, body) = get(&emu, CM, &bob_twitter, "github/me").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
 }
 
@@ -481,13 +462,7 @@ async fn deleting_the_user_ends_the_queries() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let (s, _) = json_of(
-        query(&emu, CM, &session, Method::GET, "github/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, _) = get(&emu, CM, &session, "github/me").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -498,13 +473,7 @@ async fn an_unreachable_network_is_a_502() {
     drop(closed);
     let emu = emulator(|b| b.test_idp_api_base("down", &root)).await;
     let (_, session) = sign_in(&emu, CM, 1, "down", "ada@example.com").await;
-    let (s, body) = json_of(
-        query(&emu, CM, &session, Method::GET, "down/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, body) = get(&emu, CM, &session, "down/me").await;
     assert_eq!(s, StatusCode::BAD_GATEWAY);
     assert_eq!(message(&body), "the down API could not be reached");
 }
@@ -518,13 +487,7 @@ async fn a_silent_network_is_a_504() {
     })
     .await;
     let (_, session) = sign_in(&emu, CM, 1, "slow", "ada@example.com").await;
-    let (s, body) = json_of(
-        query(&emu, CM, &session, Method::GET, "slow/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, body) = get(&emu, CM, &session, "slow/me").await;
     assert_eq!(s, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(message(&body), "the slow API did not answer in time");
 }
@@ -539,13 +502,7 @@ async fn a_huge_answer_is_cut_off() {
         })
         .await;
         let (_, session) = sign_in(&emu, CM, 1, "big", "ada@example.com").await;
-        let (s, body) = json_of(
-            query(&emu, CM, &session, Method::GET, "big/everything", &[])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (s, body) = get(&emu, CM, &session, "big/everything").await;
         assert_eq!(s, StatusCode::BAD_GATEWAY, "{with_length}");
         assert_eq!(
             message(&body),
@@ -572,13 +529,7 @@ async fn a_huge_answer_is_cut_off() {
 async fn a_network_named_api_still_signs_in_and_queries() {
     let emu = emulator(|b| b).await;
     let (_, session) = sign_in(&emu, CM, 1, "api", "ada@example.com").await;
-    let (s, me) = json_of(
-        query(&emu, CM, &session, Method::GET, "api/me", &[])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, me) = get(&emu, CM, &session, "api/me").await;
     assert_eq!((s, me["network"].as_str()), (StatusCode::OK, Some("api")));
 }
 
