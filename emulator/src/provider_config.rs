@@ -54,4 +54,15 @@ mod tests {
         assert!(shown.contains("client") && shown.contains("[redacted]"));
         assert!(!shown.contains("s3cr3t-value"));
     }
+
+    #[test]
+    fn api_base_is_optional_in_json() {
+        let base = r#"{"authorize_url":"a","token_url":"t","userinfo_url":"u","client_id":"c","client_secret":"s""#;
+        let without: ProviderConfig = serde_json::from_str(&format!("{base}}}")).unwrap();
+        assert_eq!(without.api_base, None);
+        let with: ProviderConfig =
+            serde_json::from_str(&format!(r#"{base},"api_base":"https://api.example/1.1"}}"#))
+                .unwrap();
+        assert_eq!(with.api_base.as_deref(), Some("https://api.example/1.1"));
+    }
 }
