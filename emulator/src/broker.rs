@@ -403,7 +403,7 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
         }
         None => Err(no_provider(&login.network)),
     };
-    let identity = match identity {
+    let (identity, access) = match identity {
         Ok(i) => i,
         Err(e) => {
             return failed(
@@ -427,11 +427,21 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
         .social_user(&app, &identity, link.as_deref())
         .await
     {
-        Ok(SocialUser::Found(user_id)) => shared
-            .store
-            .create_session(&hash, &app, &user_id, expires_ms)
-            .await
-            .map(|()| SocialUser::Found(user_id)),
+        Ok(SocialUser::Found(user_id)) => {
+            let store = &shared.store;
+            match store
+                .put_provider_token(&app, &user_id, &login.network, &access)
+                .await
+            {
+                Ok(()) => {
+                    store
+                        .create_session(&hash, &app, &user_id, expires_ms)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+            .map(|()| SocialUser::Found(user_id))
+        }
         other => other,
     };
     match result {

@@ -216,6 +216,31 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The deadline of one social graph query's call to the network's API
+    /// (default 30 s); past it the caller gets 504.
+    pub fn social_query_timeout(mut self, timeout: Duration) -> Self {
+        self.social.query.timeout = timeout;
+        self
+    }
+
+    /// The largest answer a social graph query passes back (default
+    /// 16 MiB); a larger one is a 502.
+    pub fn social_query_max_bytes(mut self, n: usize) -> Self {
+        self.social.query.max_answer = n;
+        self
+    }
+
+    /// The API root social graph queries call for `network` when the
+    /// built-in provider serves it (default: the provider's own
+    /// `/idp/api`), e.g. a local stub API in tests.
+    pub fn test_idp_api_base(mut self, network: impl Into<String>, url: impl Into<String>) -> Self {
+        self.social
+            .query
+            .builtin_api_bases
+            .insert(network.into().to_ascii_lowercase(), url.into());
+        self
+    }
+
     /// Serves the BaasBox API too, for clients sending this app code, under
     /// [`baasbox_prefix`](Self::baasbox_prefix) (default `/baasbox`).
     pub fn baasbox(mut self, app_code: impl Into<String>) -> Self {

@@ -127,7 +127,8 @@ struct Args {
     cors_origins: Vec<String>,
 
     /// Real OAuth 2 providers: a JSON file mapping network names to
-    /// {authorize_url, token_url, userinfo_url, client_id, client_secret}.
+    /// {authorize_url, token_url, userinfo_url, client_id, client_secret,
+    /// api_base (optional: the API root for social graph queries)}.
     #[arg(long, value_name = "FILE")]
     provider_config: Option<PathBuf>,
 

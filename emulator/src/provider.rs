@@ -338,20 +338,21 @@ fn userinfo_answer(shared: &AppState, authorization: Option<&str>) -> Response {
 }
 
 /// Exchanges a code with the built-in provider and returns the identity it
-/// stands for (the broker's server-side step).
+/// stands for and its access token (the broker's server-side step).
 pub(crate) fn exchange_builtin(
     shared: &AppState,
     code: &str,
     redirect_uri: &str,
     client_id: &str,
-) -> Result<Identity, &'static str> {
+) -> Result<(Identity, String), &'static str> {
     let identity = shared
         .provider
         .redeem(code, redirect_uri, client_id, None)?;
     // Through a token, as a real provider would be used.
     let token = shared.provider.token_for(identity);
-    shared
+    let identity = shared
         .provider
         .identity_for_token(&token)
-        .ok_or("invalid_token")
+        .ok_or("invalid_token")?;
+    Ok((identity, token))
 }

@@ -16,6 +16,11 @@ pub struct ProviderConfig {
     pub client_id: String,
     /// This server's client secret at the provider (redacted in `Debug`).
     pub client_secret: String,
+    /// The network's API root, for social graph queries
+    /// (`user/social/{network}/{endpoint}` calls `{api_base}/{endpoint}`
+    /// with the user's access token); `None`: no queries to this network.
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -26,6 +31,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("userinfo_url", &self.userinfo_url)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
+            .field("api_base", &self.api_base)
             .finish()
     }
 }
@@ -42,9 +48,21 @@ mod tests {
             userinfo_url: "https://p.example/me".into(),
             client_id: "client".into(),
             client_secret: "s3cr3t-value".into(),
+            api_base: None,
         };
         let shown = format!("{config:?}");
         assert!(shown.contains("client") && shown.contains("[redacted]"));
         assert!(!shown.contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn api_base_is_optional_in_json() {
+        let base = r#"{"authorize_url":"a","token_url":"t","userinfo_url":"u","client_id":"c","client_secret":"s""#;
+        let without: ProviderConfig = serde_json::from_str(&format!("{base}}}")).unwrap();
+        assert_eq!(without.api_base, None);
+        let with: ProviderConfig =
+            serde_json::from_str(&format!(r#"{base},"api_base":"https://api.example/1.1"}}"#))
+                .unwrap();
+        assert_eq!(with.api_base.as_deref(), Some("https://api.example/1.1"));
     }
 }

@@ -14,8 +14,8 @@ use crate::middleware::ENCODED_IN_SEGMENT;
 use crate::miss::miss;
 use crate::state::AppState;
 use crate::{
-    access, accounts, accounts_admin, baasbox, broker, elasticsearch, files, objects, provider,
-    push, social_ticket,
+    access, accounts, accounts_admin, baasbox, broker, elasticsearch, files, idp_api, objects,
+    provider, push, social_query, social_ticket,
 };
 
 type Routes = Router<Arc<AppState>>;
@@ -87,9 +87,12 @@ fn mount_path(prefix: &str) -> String {
 
 /// `/v1/app/{app}/...`.
 fn cloudmine() -> Routes {
-    data::<AppLevel>()
-        .merge(account())
-        .nest("/user", data::<UserLevel>().merge(access::routes()))
+    data::<AppLevel>().merge(account()).nest(
+        "/user",
+        data::<UserLevel>()
+            .merge(access::routes())
+            .merge(social_query::routes()),
+    )
 }
 
 /// `/v2/app/{app}/...`: only the JS SDK's `searchES`, refused with 501.
@@ -189,6 +192,9 @@ fn identity_provider() -> Routes {
         .route("/{network}/consent", post(provider::consent))
         .route("/token", post(provider::token))
         .route("/userinfo", get_only(provider::userinfo))
+        .route("/api/me", get_only(idp_api::me))
+        .route("/api/friends", get_only(idp_api::friends))
+        .route("/api/echo", any(idp_api::echo))
 }
 
 /// The BaasBox front end, below its prefix.

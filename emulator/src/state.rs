@@ -29,6 +29,8 @@ pub(crate) struct SocialSettings {
     /// App → enabled networks; an app not listed has every network.
     pub networks: HashMap<String, HashSet<String>>,
     pub providers: HashMap<String, ProviderConfig>,
+    /// Social graph queries: deadline, answer cap, built-in API roots.
+    pub query: crate::social_forward::QuerySettings,
 }
 
 /// The BaasBox front end's settings.

@@ -20,13 +20,14 @@ async fn fetch_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
         .map_err(|e| e.without_url().to_string())
 }
 
-/// Exchanges the code with a configured real provider.
+/// Exchanges the code with a configured real provider: the identity and
+/// the provider's access token (kept for social graph queries).
 pub(crate) async fn exchange(
     p: &ProviderConfig,
     network: &str,
     code: &str,
     redirect_uri: &str,
-) -> Result<Identity, String> {
+) -> Result<(Identity, String), String> {
     let http = provider_client()?;
     let token = fetch_json(http.post(&p.token_url).form(&[
         ("grant_type", "authorization_code"),
@@ -39,7 +40,8 @@ pub(crate) async fn exchange(
     let access = token["access_token"]
         .as_str()
         .ok_or("the provider gave no access_token")?;
-    identity_for_token(&http, p, network, access).await
+    let identity = identity_for_token(&http, p, network, access).await?;
+    Ok((identity, access.to_owned()))
 }
 
 /// An HTTP client for talking to real providers: no redirects, a deadline.

@@ -536,6 +536,7 @@ async fn a_configured_real_provider_validates_tokens() {
                 userinfo_url: format!("{root}/idp/userinfo"),
                 client_id: "b".into(),
                 client_secret: "b-secret".into(),
+                api_base: None,
             },
         )
         .start()

@@ -181,6 +181,23 @@ pub trait Store: Send + Sync {
     /// The live login with this challenge; a settled one is consumed.
     async fn take_login(&self, app_id: &str, challenge: &str) -> StoreResult<Option<PendingLogin>>;
 
+    /// Keeps the provider's access token of a user's social login at
+    /// `network` (replacing an older one); deleted with the user.
+    async fn put_provider_token(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        network: &str,
+        token: &str,
+    ) -> StoreResult<()>;
+    /// The kept provider access token of a user at `network`.
+    async fn provider_token(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        network: &str,
+    ) -> StoreResult<Option<String>>;
+
     /// Creates a BaasBox user; `false` when the name is taken.
     async fn bb_create_user(&self, user: &BbUser) -> StoreResult<bool>;
     /// A BaasBox user by name.

@@ -173,6 +173,18 @@ SELECT t.app_id, t.owner, t.key, j.value
 FROM tagged t, json_each(t.value, '$.__access__') j
 WHERE j.type = 'text';
 ",
+    // 6: the access token a social login got from the provider, one per
+    // (app, user, network), for social graph queries (never sent to clients).
+    "
+CREATE TABLE IF NOT EXISTS provider_tokens (
+    app_id  TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    network TEXT NOT NULL,
+    token   TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (app_id, user_id, network)
+);
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.

@@ -11,6 +11,7 @@ mod db;
 mod files;
 mod migrate;
 mod objects;
+mod provider_tokens;
 mod social;
 mod store_impl;
 mod users;

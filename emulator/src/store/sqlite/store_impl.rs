@@ -297,6 +297,29 @@ impl Store for SqliteStore {
         self.run(move |db| db.take_login(&a, &c)).await
     }
 
+    async fn put_provider_token(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        network: &str,
+        token: &str,
+    ) -> StoreResult<()> {
+        let (a, u) = (app_id.to_owned(), user_id.to_owned());
+        let (n, t) = (network.to_owned(), token.to_owned());
+        self.run(move |db| db.put_provider_token(&a, &u, &n, &t))
+            .await
+    }
+
+    async fn provider_token(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        network: &str,
+    ) -> StoreResult<Option<String>> {
+        let (a, u, n) = (app_id.to_owned(), user_id.to_owned(), network.to_owned());
+        self.run(move |db| db.provider_token(&a, &u, &n)).await
+    }
+
     async fn bb_create_user(&self, user: &BbUser) -> StoreResult<bool> {
         let u = user.clone();
         self.run(move |db| db.bb_create_user(&u)).await

@@ -216,6 +216,7 @@ impl Db {
         for sql in [
             "DELETE FROM sessions WHERE app_id = ?1 AND user_id = ?2",
             "DELETE FROM social_identities WHERE app_id = ?1 AND user_id = ?2",
+            "DELETE FROM provider_tokens WHERE app_id = ?1 AND user_id = ?2",
             "DELETE FROM password_resets WHERE app_id = ?1 AND user_id = ?2",
             "DELETE FROM objects WHERE app_id = ?1 AND owner = ?2",
             "DELETE FROM users WHERE app_id = ?1 AND id = ?2",
