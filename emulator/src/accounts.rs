@@ -226,14 +226,11 @@ pub(crate) async fn outbox(
     caller: Caller,
     State(state): State<Arc<AppState>>,
 ) -> Result<Response, Fail> {
-    let mails: Vec<Mail> = state
+    let mails = state
         .outbox
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|m| m.app_id == caller.app_id)
-        .cloned()
-        .collect();
+        .of(Some(&caller.app_id));
     let pushes = state
         .pushes
         .lock()
@@ -445,17 +442,14 @@ pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
             .store
             .create_reset(&hash, &app, &user, expires)
             .await?;
-        r.state
-            .outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Mail {
-                app_id: r.app_id.to_owned(),
-                to: email,
-                subject: "Reset your password".into(),
-                body: format!("Use this code to choose a new password within an hour: {token}"),
-                token,
-            });
+        let mut outbox = r.state.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        outbox.record(Mail {
+            app_id: r.app_id.to_owned(),
+            to: email,
+            subject: "Reset your password".into(),
+            body: format!("Use this code to choose a new password within an hour: {token}"),
+            token,
+        });
     }
     Ok(json_response(StatusCode::OK, json!({})))
 }

@@ -401,8 +401,8 @@ impl EmulatorBuilder {
             baasbox: self.baasbox,
             provider: oauth::ProviderState::default(),
             tickets: tickets::LinkTickets::default(),
-            outbox: Mutex::new(Vec::new()),
-            pushes: Mutex::new(crate::model::PushLog::default()),
+            outbox: Mutex::new(crate::model::Outbox::default()),
+            pushes: Mutex::new(crate::model::Outbox::default()),
             test_hooks: self.test_hooks,
             apps: self.apps.into_iter().collect(), // only these are served
             master_keys: self.master_keys,

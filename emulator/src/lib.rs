@@ -78,7 +78,7 @@ pub use baasbox::BAASBOX_NETWORKS;
 pub use builder::{DEFAULT_MAX_BODY_BYTES, EmulatorBuilder};
 pub use files::DEFAULT_MAX_FILE_BYTES;
 pub use hooks::{Fault, RecordedRequest};
-pub use model::{Mail, Push};
+pub use model::{Mail, OUTBOX_CAP, Push};
 pub use password::DEFAULT_MIN_PASSWORD_LEN;
 pub use provider::is_loopback_redirect;
 pub use provider_config::ProviderConfig;
@@ -173,17 +173,18 @@ impl Emulator {
         recorded.unwrap_or_else(|p| p.into_inner()).to_vec()
     }
 
-    /// The mails sent so far (password resets), oldest first.
+    /// The mails sent so far (password resets), oldest first: the last
+    /// [`OUTBOX_CAP`](crate::OUTBOX_CAP).
     pub fn outbox(&self) -> Vec<Mail> {
         self.shared
             .outbox
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .of(None)
     }
 
     /// The push notifications sent so far (every app's), oldest first: the
-    /// last 1000.
+    /// last [`OUTBOX_CAP`](crate::OUTBOX_CAP).
     pub fn pushes(&self) -> Vec<Push> {
         self.shared
             .pushes

@@ -74,25 +74,52 @@ pub struct Push {
     pub notification: serde_json::Value,
 }
 
-/// The most pushes kept (the oldest go first).
-pub(crate) const MAX_RECORDED_PUSHES: usize = 1000;
-/// The recorded pushes, oldest first, bounded.
-#[derive(Default)]
-pub(crate) struct PushLog(VecDeque<Push>);
+/// The most mails, and the most pushes, the emulator keeps (the oldest go
+/// first): a flood of resets or pushes must not grow its memory without end.
+pub const OUTBOX_CAP: usize = 1000;
 
-impl PushLog {
-    pub(crate) fn record(&mut self, push: Push) {
-        if self.0.len() == MAX_RECORDED_PUSHES {
+/// Something an app "sent".
+pub(crate) trait Sent: Clone {
+    /// The application that sent it.
+    fn app_id(&self) -> &str;
+}
+
+impl Sent for Mail {
+    fn app_id(&self) -> &str {
+        &self.app_id
+    }
+}
+
+impl Sent for Push {
+    fn app_id(&self) -> &str {
+        &self.app_id
+    }
+}
+
+/// What the emulator "sent" (mails, pushes), oldest first, at most
+/// [`OUTBOX_CAP`].
+pub(crate) struct Outbox<T>(VecDeque<T>);
+
+impl<T> Default for Outbox<T> {
+    fn default() -> Self {
+        Outbox(VecDeque::new())
+    }
+}
+
+impl<T: Sent> Outbox<T> {
+    /// Keeps `item`, dropping the oldest when full.
+    pub(crate) fn record(&mut self, item: T) {
+        if self.0.len() == OUTBOX_CAP {
             self.0.pop_front();
         }
-        self.0.push_back(push);
+        self.0.push_back(item);
     }
 
-    /// The pushes of `app_id` (every app's with `None`), oldest first.
-    pub(crate) fn of(&self, app_id: Option<&str>) -> Vec<Push> {
+    /// The items of `app_id` (every app's with `None`), oldest first.
+    pub(crate) fn of(&self, app_id: Option<&str>) -> Vec<T> {
         self.0
             .iter()
-            .filter(|p| app_id.is_none_or(|a| p.app_id == a))
+            .filter(|item| app_id.is_none_or(|a| item.app_id() == a))
             .cloned()
             .collect()
     }
@@ -117,9 +144,9 @@ mod tests {
     }
 
     #[test]
-    fn the_log_keeps_the_newest() {
-        let mut log = PushLog::default();
-        for i in 0..MAX_RECORDED_PUSHES + 5 {
+    fn the_outbox_keeps_the_newest() {
+        let mut log = Outbox::default();
+        for i in 0..OUTBOX_CAP + 5 {
             log.record(Push {
                 app_id: if i % 2 == 0 { "a" } else { "b" }.into(),
                 sender: None,
@@ -127,7 +154,7 @@ mod tests {
             });
         }
         let all = log.of(None);
-        assert_eq!(all.len(), MAX_RECORDED_PUSHES);
+        assert_eq!(all.len(), OUTBOX_CAP);
         assert_eq!(all[0].notification["text"], "5");
         assert!(log.of(Some("a")).iter().all(|p| p.app_id == "a"));
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::ProviderConfig;
 use crate::hooks::{Fault, RecordLog};
-use crate::model::{Mail, PushLog};
+use crate::model::{Mail, Outbox, Push};
 use crate::oauth::ProviderState;
 use crate::password::{HashGate, PasswordPolicy};
 
@@ -55,9 +55,9 @@ pub(crate) struct AppState {
     pub provider: ProviderState,
     /// Link tickets in flight (social login, linking).
     pub tickets: LinkTickets,
-    pub outbox: Mutex<Vec<Mail>>,
+    pub outbox: Mutex<Outbox<Mail>>,
     /// Push notifications sent, bounded (there is no APNs or FCM here).
-    pub pushes: Mutex<PushLog>,
+    pub pushes: Mutex<Outbox<Push>>,
     /// Whether `/_emulator/...` is served over HTTP (opt-in).
     pub test_hooks: bool,
     /// App id → API key; apps are only added at start, so this is read-only.
