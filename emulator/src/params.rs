@@ -82,6 +82,11 @@ impl ServerParams {
                 "count" => p.count = flag("count", value)?,
                 "result_only" => p.result_only = flag("result_only", value)?,
                 "async" => p.dont_wait = flag("async", value)?,
+                // Only for CloudMine's atomic operations, which the emulator
+                // (like the JS SDK) has none of: checked, then without effect.
+                "extended_responses" => {
+                    flag("extended_responses", value)?;
+                }
                 "sort" => {
                     let (field, desc) = match value.rsplit_once(':') {
                         Some((f, "desc")) => (f, true),

@@ -70,6 +70,7 @@ async fn bad_parameters_and_bodies() {
         ("text?keys=a,,b", "empty"),
         ("text?params=notjson", "params"),
         ("text?sort=:desc", "sort"),
+        ("text?extended_responses=yes", "extended_responses"),
     ] {
         let (s, b) = CM.call(&emu, Method::GET, path, None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
@@ -82,6 +83,10 @@ async fn bad_parameters_and_bodies() {
     let (s, b) = CM.call(&emu, Method::DELETE, "data", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(message(&b), "specify keys, all=true or q");
+    let (s, b) = CM
+        .call(&emu, Method::GET, "text?extended_responses=true", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "a valid value is taken: {b}");
     let (s, _) = CM
         .call(&emu, Method::POST, "search", Some(r#"{"query": "x"}"#))
         .await;

@@ -217,3 +217,63 @@ async fn refusals_name_the_unsupported_part() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&b).contains("longer than"), "{b}");
 }
+
+/// The same language in the users search (`account/search?p=`): dotted
+/// paths, nested groups and `or` over profiles.
+#[tokio::test]
+async fn users_search_takes_nested_groups_and_or() {
+    let emu = emulator().await;
+    for (email, city, age) in [
+        ("ada@example.com", "London", 36),
+        ("grace@example.com", "New York", 85),
+        ("alan@example.com", "London", 41),
+    ] {
+        let body = json!({
+            "credentials": {"email": email, "password": "abcde"},
+            "profile": {"address": {"city": city}, "age": age}
+        });
+        let (s, b) = CM
+            .call(
+                &emu,
+                Method::POST,
+                "account/create",
+                Some(&body.to_string()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let emails = |body: &Value| {
+        let mut found: Vec<String> = body["success"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    for (q, expected) in [
+        (
+            r#"[address.city = "London"]"#,
+            vec!["ada@example.com", "alan@example.com"],
+        ),
+        (
+            r#"address[city = "London"]"#,
+            vec!["ada@example.com", "alan@example.com"],
+        ),
+        (
+            r#"[age > 40].address[city = "London"]"#,
+            vec!["alan@example.com"],
+        ),
+        (
+            r#"[age < 40 or address.city = "New York"]"#,
+            vec!["ada@example.com", "grace@example.com"],
+        ),
+        (r#"[address.city != "London"]"#, vec!["grace@example.com"]),
+    ] {
+        let path = with_query("account/search", "", &[("p", q)]);
+        let (s, b) = json_of(CM.request(&emu, Method::GET, &path).send().await.unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {b}");
+        assert_eq!(emails(&b), expected, "{q}");
+    }
+}
