@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use cloudmine_emulator::Emulator;
 
 pub mod binary;
+pub mod log;
 pub mod user;
 
 /// A client that does not follow redirects (the flows are followed by hand).
