@@ -494,18 +494,24 @@ async fn start_refuses_a_missing_dir_or_node() {
     assert!(err.contains("at least 16 MiB"), "{err}");
 }
 
+/// The emulator binary with an app and a memory store, to add flags to.
+fn emulator_command() -> std::process::Command {
+    let mut command = std::process::Command::new(support::binary::bin());
+    command.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--app",
+        "a:k",
+    ]);
+    command
+}
+
 #[test]
 fn the_binary_names_node_and_the_flag_when_node_is_missing() {
     let dir = snippet_dir();
-    let out = std::process::Command::new(support::binary::bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--app",
-            "a:k",
-        ])
+    let out = emulator_command()
         .arg("--snippets")
         .arg(dir.path())
         .env("PATH", "/nonexistent")
@@ -515,15 +521,7 @@ fn the_binary_names_node_and_the_flag_when_node_is_missing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--snippets needs node"), "{stderr}");
     assert!(stderr.contains("no `node` is on PATH"), "{stderr}");
-    let out = std::process::Command::new(support::binary::bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--app",
-            "a:k",
-        ])
+    let out = emulator_command()
         .args(["--snippets", "/nonexistent/snippets"])
         .output()
         .unwrap();

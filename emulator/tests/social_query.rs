@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 mod support;
 use support::social::{consent, query};
-use support::stub::{Seen, raw_stub};
+use support::stub::{Seen, bearer, raw_stub};
 use support::user::User;
 use support::{App, challenge, http, json_of, location, message};
 
@@ -242,12 +242,7 @@ async fn the_token_goes_to_the_network_only_and_its_headers_stay_there() {
         head.starts_with("POST /api/statuses/update.json?trim_user=true HTTP/1.1\r\n"),
         "{head}"
     );
-    let token = head
-        .lines()
-        .find_map(|l| l.strip_prefix("authorization: Bearer "))
-        .expect("a bearer token")
-        .trim()
-        .to_owned();
+    let token = bearer(&head);
     assert_eq!(token.len(), 64);
     assert!(head.ends_with("status=hello"), "{head}");
     // Nothing the caller sees holds the token: the answer, or any refusal.

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 mod support;
 use support::log::capture;
 use support::social::query;
-use support::stub::{Seen, raw_stub};
+use support::stub::{Seen, bearer, raw_stub};
 use support::{App, challenge, location};
 
 const CM: App = App("app", "key");
@@ -46,12 +46,7 @@ async fn the_provider_token_stays_out_of_the_log() {
     emu.shutdown().await.unwrap();
 
     let head = seen.lock().unwrap()[0].clone();
-    let token = head
-        .lines()
-        .find_map(|l| l.strip_prefix("authorization: Bearer "))
-        .expect("a bearer token")
-        .trim()
-        .to_owned();
+    let token = bearer(&head);
     let text = log.text();
     assert!(text.contains("social graph query"), "the failure is logged");
     assert!(!text.contains(&token), "{text}");

@@ -44,3 +44,12 @@ where
     });
     (root, seen)
 }
+
+/// The bearer token in a request `head` a stub received.
+pub fn bearer(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("authorization: Bearer "))
+        .expect("a bearer token")
+        .trim()
+        .to_owned()
+}
