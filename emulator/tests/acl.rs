@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 mod support;
-use support::{App, json_of, message};
+use support::user::User;
+use support::{App, message};
 
 const APP: App = App("aclapp", "acl-test-key");
 const OTHER: App = App("otherapp", "other-test-key");
@@ -20,52 +21,19 @@ async fn emulator() -> Emulator {
         .unwrap()
 }
 
-/// A logged-in user of an app.
-struct User {
-    app: App,
-    id: String,
-    token: String,
+/// The ACL calls these tests make as a user.
+trait AclCalls {
+    /// Creates an ACL; returns its id.
+    async fn acl(&self, emu: &Emulator, members: &[&User], permissions: &[&str]) -> String;
+    async fn put(&self, emu: &Emulator, key: &str, value: Value) -> (StatusCode, Value);
+    async fn merge(&self, emu: &Emulator, key: &str, value: Value) -> (StatusCode, Value);
+    /// `GET user/text?keys=key`: the value, or `Null`.
+    async fn get(&self, emu: &Emulator, key: &str) -> Value;
+    /// The keys a listing answers.
+    async fn keys(&self, emu: &Emulator, path: &str) -> Vec<String>;
 }
 
-impl User {
-    async fn new(emu: &Emulator, app: App, name: &str) -> User {
-        let email = format!("{name}@example.com");
-        let body = json!({"credentials": {"email": email, "password": "pw"}});
-        let (s, created) = app
-            .call(emu, Method::POST, "account/create", Some(&body.to_string()))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{created}");
-        let body = json!({"email": email, "password": "pw"});
-        let (s, login) = app
-            .call(emu, Method::POST, "account/login", Some(&body.to_string()))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{login}");
-        User {
-            app,
-            id: created["__id__"].as_str().unwrap().to_owned(),
-            token: login["session_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    /// A user-level call (`/user/{path}`) with the session.
-    async fn call(
-        &self,
-        emu: &Emulator,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .app
-            .request(emu, method, &format!("user/{path}"))
-            .header("x-cloudmine-sessiontoken", &self.token);
-        if let Some(body) = body {
-            req = req.body(body.to_string());
-        }
-        json_of(req.send().await.unwrap()).await
-    }
-
-    /// Creates an ACL; returns its id.
+impl AclCalls for User {
     async fn acl(&self, emu: &Emulator, members: &[&User], permissions: &[&str]) -> String {
         let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
         let body = json!({"members": ids, "permissions": permissions, "__type__": "acl"});
@@ -86,7 +54,6 @@ impl User {
         self.call(emu, Method::POST, "text", Some(body)).await
     }
 
-    /// `GET user/text?keys=key`: the value, or `Null`.
     async fn get(&self, emu: &Emulator, key: &str) -> Value {
         let (s, b) = self
             .call(emu, Method::GET, &format!("text?keys={key}"), None)
@@ -95,7 +62,6 @@ impl User {
         b["success"][key].clone()
     }
 
-    /// The keys a listing answers.
     async fn keys(&self, emu: &Emulator, path: &str) -> Vec<String> {
         let (s, b) = self.call(emu, Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "{b}");
@@ -106,8 +72,8 @@ impl User {
 #[tokio::test]
 async fn without_a_grant_a_user_reads_updates_and_deletes_nothing() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
     let acl = alice.acl(&emu, &[], &["r", "u", "d"]).await;
     alice
         .put(&emu, "k", json!({"a": 1, "__access__": [acl]}))
@@ -137,8 +103,8 @@ async fn without_a_grant_a_user_reads_updates_and_deletes_nothing() {
 #[tokio::test]
 async fn a_read_grant_shares_reads_and_nothing_more() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
     let acl = alice.acl(&emu, &[&bob], &["r"]).await;
     alice.put(&emu, "k", json!({"a": 1})).await;
     alice.put(&emu, "private", json!({"a": 3})).await;
@@ -173,8 +139,8 @@ async fn a_read_grant_shares_reads_and_nothing_more() {
 #[tokio::test]
 async fn update_and_delete_grants_reach_the_owners_object() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
     let acl = alice.acl(&emu, &[&bob], &["r", "u", "d"]).await;
     alice
         .put(&emu, "k", json!({"a": 1, "__access__": [acl]}))
@@ -208,9 +174,9 @@ async fn update_and_delete_grants_reach_the_owners_object() {
 #[tokio::test]
 async fn revoking_takes_effect_at_once() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
-    let carol = User::new(&emu, APP, "carol").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
+    let carol = User::sign_up(&emu, APP, "carol@example.com").await;
     let acl = alice.acl(&emu, &[&bob], &["r"]).await;
     alice
         .put(&emu, "k", json!({"a": 1, "__access__": [acl]}))
@@ -246,8 +212,8 @@ async fn revoking_takes_effect_at_once() {
 #[tokio::test]
 async fn a_logged_in_segment_shares_with_every_user_of_the_app() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
     let body = json!({"members": [], "permissions": ["r"], "segments": {"logged_in": true}});
     let (s, b) = alice.call(&emu, Method::PUT, "access", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -255,15 +221,15 @@ async fn a_logged_in_segment_shares_with_every_user_of_the_app() {
     assert_eq!(b[&acl]["segments"]["logged_in"], true);
     alice.put(&emu, "k", json!({"__access__": acl})).await;
     assert_eq!(bob.keys(&emu, "text?shared_only=true").await, ["k"]);
-    let other = User::new(&emu, OTHER, "bob").await;
+    let other = User::sign_up(&emu, OTHER, "bob@example.com").await;
     assert!(other.keys(&emu, "text?shared_only=true").await.is_empty());
 }
 
 #[tokio::test]
 async fn only_the_owner_sees_or_changes_an_acl() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
     let acl = alice.acl(&emu, &[&bob], &["r", "u", "d"]).await;
     let path = format!("access/{acl}");
 
@@ -308,7 +274,7 @@ async fn only_the_owner_sees_or_changes_an_acl() {
 #[tokio::test]
 async fn access_endpoints_refuse_without_a_session_and_unknown_ids() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
     let body = json!({"members": [], "permissions": ["r"]}).to_string();
     for (method, path) in [
         (Method::PUT, "user/access"),
@@ -341,7 +307,7 @@ async fn access_endpoints_refuse_without_a_session_and_unknown_ids() {
 #[tokio::test]
 async fn malformed_acl_bodies_and_access_lists_are_400() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
     let many: Vec<String> = (0..1001).map(|i| format!("user{i}")).collect();
     for (body, what) in [
         (
@@ -401,9 +367,9 @@ async fn malformed_acl_bodies_and_access_lists_are_400() {
 #[tokio::test]
 async fn apps_are_isolated_and_app_level_data_is_unaffected() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
-    let stranger = User::new(&emu, OTHER, "stranger").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
+    let stranger = User::sign_up(&emu, OTHER, "stranger@example.com").await;
     let acl = alice.acl(&emu, &[&bob, &stranger], &["r", "u", "d"]).await;
     alice
         .put(&emu, "k", json!({"a": 1, "__access__": [acl]}))
@@ -430,9 +396,9 @@ async fn apps_are_isolated_and_app_level_data_is_unaffected() {
 #[tokio::test]
 async fn deleting_a_user_ends_their_acls_and_memberships() {
     let emu = emulator().await;
-    let alice = User::new(&emu, APP, "alice").await;
-    let bob = User::new(&emu, APP, "bob").await;
-    let carol = User::new(&emu, APP, "carol").await;
+    let alice = User::sign_up(&emu, APP, "alice@example.com").await;
+    let bob = User::sign_up(&emu, APP, "bob@example.com").await;
+    let carol = User::sign_up(&emu, APP, "carol@example.com").await;
     let from_alice = alice.acl(&emu, &[&bob, &carol], &["r"]).await;
     alice
         .put(&emu, "a", json!({"__access__": [from_alice]}))

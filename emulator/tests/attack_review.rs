@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 mod support;
+use support::user::User;
 use support::{App, http, json_of, message};
 
 const APP: App = App("attackapp", "attack-key");
@@ -21,48 +22,24 @@ async fn emulator() -> Emulator {
         .unwrap()
 }
 
-/// A logged-in user.
-struct User {
-    id: String,
-    token: String,
+/// The ACL calls these tests make as a user.
+trait AclCalls {
+    /// Creates an ACL with `members` and `permissions`; its id.
+    async fn acl(&self, emu: &Emulator, members: &[&User], permissions: &[&str]) -> String;
+    /// Puts `key`, which must succeed.
+    async fn put(&self, emu: &Emulator, key: &str, value: Value);
 }
 
-impl User {
-    async fn new(emu: &Emulator, name: &str) -> User {
-        let email = format!("{name}@example.com");
-        let body = json!({"credentials": {"email": email, "password": "pw"}});
-        let (s, created) = APP
-            .call(emu, Method::POST, "account/create", Some(&body.to_string()))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{created}");
-        let body = json!({"email": email, "password": "pw"});
-        let (s, login) = APP
-            .call(emu, Method::POST, "account/login", Some(&body.to_string()))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{login}");
-        User {
-            id: created["__id__"].as_str().unwrap().to_owned(),
-            token: login["session_token"].as_str().unwrap().to_owned(),
-        }
-    }
+/// Alice, Bob and Eve, signed up and logged in.
+async fn alice_bob_and_eve(emu: &Emulator) -> (User, User, User) {
+    (
+        User::sign_up(emu, APP, "alice@example.com").await,
+        User::sign_up(emu, APP, "bob@example.com").await,
+        User::sign_up(emu, APP, "eve@example.com").await,
+    )
+}
 
-    async fn call(
-        &self,
-        emu: &Emulator,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = APP
-            .request(emu, method, &format!("user/{path}"))
-            .header("x-cloudmine-sessiontoken", &self.token);
-        if let Some(body) = body {
-            req = req.body(body.to_string());
-        }
-        json_of(req.send().await.unwrap()).await
-    }
-
-    /// Creates an ACL with `members` and `permissions`; its id.
+impl AclCalls for User {
     async fn acl(&self, emu: &Emulator, members: &[&User], permissions: &[&str]) -> String {
         let ids: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();
         let body = json!({"members": ids, "permissions": permissions});
@@ -86,11 +63,7 @@ impl User {
 #[tokio::test]
 async fn an_acl_shares_only_its_owners_objects() {
     let emu = emulator().await;
-    let (alice, bob, eve) = (
-        User::new(&emu, "alice").await,
-        User::new(&emu, "bob").await,
-        User::new(&emu, "eve").await,
-    );
+    let (alice, bob, eve) = alice_bob_and_eve(&emu).await;
     let bobs = bob.acl(&emu, &[&alice], &["r", "u", "d"]).await;
     bob.put(&emu, "doc", json!({"from": "bob", "__access__": [&bobs]}))
         .await;
@@ -173,11 +146,7 @@ async fn a_download_link_never_takes_the_master_key() {
 #[tokio::test]
 async fn a_key_shared_by_several_owners_is_not_written_or_deleted() {
     let emu = emulator().await;
-    let (alice, bob, eve) = (
-        User::new(&emu, "alice").await,
-        User::new(&emu, "bob").await,
-        User::new(&emu, "eve").await,
-    );
+    let (alice, bob, eve) = alice_bob_and_eve(&emu).await;
     let bobs = bob.acl(&emu, &[&alice], &["r", "u", "d"]).await;
     let eves = eve.acl(&emu, &[&alice], &["r", "u", "d"]).await;
     bob.put(&emu, "doc", json!({"from": "bob", "__access__": [&bobs]}))

@@ -2,12 +2,11 @@
 //! `session_token` for a user's files) in the query, for `<a href>`,
 //! `<img src>` and its hidden download `iframe`. Only file GETs take them.
 
-use std::time::Duration;
-
 use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
 
 mod support;
+use support::user::User;
 use support::{App, http};
 
 const CM: App = App("app", "download-key");
@@ -91,16 +90,8 @@ async fn an_app_file_downloads_with_the_key_in_the_query() {
 #[tokio::test]
 async fn a_user_file_needs_that_users_session_in_the_query() {
     let emu = emulator().await;
-    let ada = emu.create_user(CM.0, "ada@example.com").await.unwrap();
-    let ada_token = emu
-        .create_session(CM.0, &ada, Duration::from_secs(600))
-        .await
-        .unwrap();
-    let bob = emu.create_user(CM.0, "bob@example.com").await.unwrap();
-    let bob_token = emu
-        .create_session(CM.0, &bob, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let ada_token = User::seeded(&emu, CM, "ada@example.com").await.token;
+    let bob_token = User::seeded(&emu, CM, "bob@example.com").await.token;
     upload(&emu, "user/binary/notes", Some(&ada_token), b"ada's notes").await;
 
     let link = |token: &str| format!("user/binary/notes?apikey={}&session_token={token}", CM.1);

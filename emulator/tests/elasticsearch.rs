@@ -2,13 +2,12 @@
 //! refused with 501 and a message, after the usual checks — never a
 //! silent empty answer.
 
-use std::time::Duration;
-
 use cloudmine_emulator::Emulator;
 use reqwest::StatusCode;
 
 mod support;
-use support::{http, json_of, message};
+use support::user::User;
+use support::{App, http, json_of, message};
 
 const QUERY: &str = r#"{"query": {"match": {"name": "ada"}}}"#;
 
@@ -34,11 +33,9 @@ async fn search_es_is_a_501_with_a_pointer_to_the_query_language() {
         "{text}"
     );
 
-    let user = emu.create_user("app", "ada@example.com").await.unwrap();
-    let token = emu
-        .create_session("app", &user, Duration::from_secs(600))
+    let token = User::seeded(&emu, App("app", "key"), "ada@example.com")
         .await
-        .unwrap();
+        .token;
     let path = "app/user/class/person/elasticsearch";
     let (status, _) = post(&emu, path, "key", Some(&token)).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);

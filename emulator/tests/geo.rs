@@ -2,13 +2,12 @@
 //! the `distance`/`units` metadata, refusals of bad coordinates and params,
 //! at app and user level.
 
-use std::time::Duration;
-
 use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 mod support;
+use support::user::User;
 use support::{App, json_of, message};
 
 const APP: &str = "app";
@@ -270,36 +269,17 @@ async fn near_in_a_nested_group() {
 #[tokio::test]
 async fn user_level_geo_search() {
     let emu = emulator().await;
-    let user = emu.create_user(APP, "geo@example.com").await.unwrap();
-    let token = emu
-        .create_session(APP, &user, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let user = User::seeded(&emu, CM, "geo@example.com").await;
     let mine =
         json!({"home": {"loc": geopoint(-75.2, 40.0)}, "far": {"loc": geopoint(2.35, 48.86)}});
-    let (s, b) = json_of(
-        CM.request(&emu, Method::PUT, "user/text")
-            .header("x-cloudmine-sessiontoken", &token)
-            .body(mine.to_string())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = user.call(&emu, Method::PUT, "text", Some(mine)).await;
     assert!(s.is_success(), "{b}");
     let path = with_query(
-        "user/search",
+        "search",
         &format!("[loc near {PHILLY}, 10mi]"),
         &[("distance", "true"), ("units", "mi")],
     );
-    let (s, b) = json_of(
-        CM.request(&emu, Method::GET, &path)
-            .header("x-cloudmine-sessiontoken", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = user.call(&emu, Method::GET, &path, None).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     // The user's objects only: Philadelphia of the app data is not among them.
     assert_eq!(

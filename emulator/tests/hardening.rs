@@ -4,6 +4,7 @@ use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
 
 mod support;
+use support::user::{User, login_ok, me};
 use support::{App, http};
 
 const APP: App = App("app", "key");
@@ -126,30 +127,9 @@ async fn no_other_test_hook_is_served_over_http() {
 }
 
 async fn create_and_login(emu: &Emulator, email: &str, password: &str) -> String {
-    let body = serde_json::json!({"credentials": {"email": email, "password": password}});
-    let (status, _) = APP
-        .call(emu, Method::POST, "account/create", Some(&body.to_string()))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    login(emu, email, password).await
-}
-
-async fn login(emu: &Emulator, email: &str, password: &str) -> String {
-    let body = serde_json::json!({"email": email, "password": password});
-    let (status, json) = APP
-        .call(emu, Method::POST, "account/login", Some(&body.to_string()))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    json["session_token"].as_str().unwrap().to_owned()
-}
-
-async fn me(emu: &Emulator, token: &str) -> StatusCode {
-    APP.request(emu, Method::GET, "account/me")
-        .header("x-cloudmine-sessiontoken", token)
-        .send()
+    User::sign_up_with(emu, APP, email, password, None)
         .await
-        .unwrap()
-        .status()
+        .token
 }
 
 /// Item 12: a session taken with the old password (by a thief, say) no
@@ -161,9 +141,9 @@ async fn a_password_change_or_reset_ends_every_session() {
     let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
     let old = "the first password";
     let stolen = create_and_login(&emu, "v@example.com", old).await;
-    let own = login(&emu, "v@example.com", old).await;
+    let own = login_ok(&emu, APP, "v@example.com", old).await;
     let other = create_and_login(&emu, "w@example.com", old).await;
-    assert_eq!(me(&emu, &stolen).await, StatusCode::OK);
+    assert_eq!(me(&emu, APP, &stolen).await, StatusCode::OK);
     let change = serde_json::json!({"email": "v@example.com", "password": old,
         "credentials": {"password": "the second password"}});
     let (status, _) = APP
@@ -175,15 +155,15 @@ async fn a_password_change_or_reset_ends_every_session() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me(&emu, &stolen).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(me(&emu, &own).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&emu, APP, &stolen).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&emu, APP, &own).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        me(&emu, &other).await,
+        me(&emu, APP, &other).await,
         StatusCode::OK,
         "other users keep theirs"
     );
 
-    let stolen = login(&emu, "v@example.com", "the second password").await;
+    let stolen = login_ok(&emu, APP, "v@example.com", "the second password").await;
     let (status, _) = APP
         .call(
             &emu,
@@ -203,8 +183,8 @@ async fn a_password_change_or_reset_ends_every_session() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me(&emu, &stolen).await, StatusCode::UNAUTHORIZED);
-    login(&emu, "v@example.com", "the third password").await;
+    assert_eq!(me(&emu, APP, &stolen).await, StatusCode::UNAUTHORIZED);
+    login_ok(&emu, APP, "v@example.com", "the third password").await;
 }
 
 /// Item 14: the email of one user with the username of another used to act

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 mod support;
+use support::user::User;
 use support::{App, challenge, http, json_of, location};
 
 const APP: &str = "app";
@@ -56,11 +57,11 @@ async fn login(emu: &Emulator, n: u32, extra: &[(&str, &str)]) -> (StatusCode, O
 #[tokio::test]
 async fn a_ticket_links_once_and_only_for_its_user_and_app() {
     let emu = emulator().await;
-    let user = emu.create_user(APP, "mary@example.com").await.unwrap();
-    let session = emu
-        .create_session(APP, &user, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let User {
+        id: user,
+        token: session,
+        ..
+    } = User::seeded(&emu, CM, "mary@example.com").await;
 
     let (s, body) = ticket(&emu, CM, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "no session: {body}");
@@ -100,11 +101,11 @@ async fn a_ticket_links_once_and_only_for_its_user_and_app() {
 #[tokio::test]
 async fn a_ticket_dies_with_its_session_and_the_js_parameter_still_works() {
     let emu = emulator().await;
-    let user = emu.create_user(APP, "mary@example.com").await.unwrap();
-    let session = emu
-        .create_session(APP, &user, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let User {
+        id: user,
+        token: session,
+        ..
+    } = User::seeded(&emu, CM, "mary@example.com").await;
     let t = ticket(&emu, CM, Some(&session)).await.1["ticket"]
         .as_str()
         .unwrap()
@@ -140,19 +141,10 @@ async fn a_ticket_dies_with_its_session_and_the_js_parameter_still_works() {
 #[tokio::test]
 async fn one_user_flooding_tickets_does_not_lock_out_others() {
     let emu = emulator().await;
-    let flooder = emu.create_user(APP, "flood@example.com").await.unwrap();
-    let flood = emu
-        .create_session(APP, &flooder, Duration::from_secs(600))
+    let flood = User::seeded(&emu, CM, "flood@example.com").await.token;
+    let victim = User::seeded(&emu, App("other", "other-key"), "victim@example.com")
         .await
-        .unwrap();
-    let victim = emu
-        .create_user("other", "victim@example.com")
-        .await
-        .unwrap();
-    let victim = emu
-        .create_session("other", &victim, Duration::from_secs(600))
-        .await
-        .unwrap();
+        .token;
     let first = ticket(&emu, CM, Some(&flood)).await.1["ticket"]
         .as_str()
         .unwrap()

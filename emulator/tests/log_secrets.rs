@@ -8,36 +8,16 @@ use reqwest::Method;
 
 mod support;
 use support::App;
+use support::log::capture;
 
 const APP: App = App("app", "key");
-
-/// A log writer that keeps every line.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Request paths are logged; a reset token or a social-login challenge in
 /// one must not be (the token resets a password, the challenge collects a
 /// session).
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_in_paths_stay_out_of_the_log() {
-    let log = Captured::default();
-    let writer = log.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
+    let (log, _guard) = capture();
     let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
     let token = "S3cretResetTokenS3cretResetToken";
     let challenge = "C".repeat(64);
@@ -55,7 +35,7 @@ async fn secrets_in_paths_stay_out_of_the_log() {
         assert!(r.status().is_client_error(), "{path}");
     }
     emu.shutdown().await.unwrap();
-    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    let text = log.text();
     assert!(text.contains("[redacted]"), "{text}");
     for secret in [token, challenge.as_str(), APP.1] {
         assert!(!text.contains(secret), "{secret} logged:\n{text}");

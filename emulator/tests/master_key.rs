@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod support;
 use support::binary::{Running, bin};
+use support::user::{User, login, me};
 use support::{App, json_of, message};
 
 const API: App = App("app", "api-key");
@@ -26,35 +27,9 @@ async fn emulator() -> Emulator {
 
 /// Signs up `email` (password "abcde") and logs in; returns (id, session).
 async fn user(emu: &Emulator, email: &str) -> (String, String) {
-    let creds = json!({"credentials": {"email": email, "password": "abcde"}, "profile": {"name": "Ada", "age": 36}});
-    let (status, body) = API
-        .call(
-            emu,
-            Method::POST,
-            "account/create",
-            Some(&creds.to_string()),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = body["__id__"].as_str().unwrap().to_owned();
-    (id, login(emu, email, "abcde").await.unwrap())
-}
-
-async fn login(emu: &Emulator, email: &str, password: &str) -> Option<String> {
-    let body = json!({"email": email, "password": password}).to_string();
-    let (status, body) = API
-        .call(emu, Method::POST, "account/login", Some(&body))
-        .await;
-    (status == StatusCode::OK).then(|| body["session_token"].as_str().unwrap().to_owned())
-}
-
-async fn me(emu: &Emulator, token: &str) -> StatusCode {
-    API.request(emu, Method::GET, "account/me")
-        .header("x-cloudmine-sessiontoken", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    let profile = json!({"name": "Ada", "age": 36});
+    let u = User::sign_up_with(emu, API, email, "abcde", Some(profile)).await;
+    (u.id, u.token)
 }
 
 #[tokio::test]
@@ -118,7 +93,7 @@ async fn update_and_replace_a_profile_by_id() {
     assert!(profile.get("name").is_none(), "replaced: {profile}");
     assert_eq!(profile["email"], "ada@example.com");
     assert!(
-        login(&emu, "ada@example.com", "abcde").await.is_some(),
+        login(&emu, API, "ada@example.com", "abcde").await.is_some(),
         "credentials stay"
     );
 
@@ -142,7 +117,7 @@ async fn update_and_replace_a_profile_by_id() {
 async fn a_password_set_by_id_ends_the_users_sessions() {
     let emu = emulator().await;
     let (id, session) = user(&emu, "ada@example.com").await;
-    assert_eq!(me(&emu, &session).await, StatusCode::OK);
+    assert_eq!(me(&emu, API, &session).await, StatusCode::OK);
     let path = format!("account/{id}/password/change");
     let (status, body) = MASTER
         .call(
@@ -153,9 +128,13 @@ async fn a_password_set_by_id_ends_the_users_sessions() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(me(&emu, &session).await, StatusCode::UNAUTHORIZED);
-    assert!(login(&emu, "ada@example.com", "abcde").await.is_none());
-    assert!(login(&emu, "ada@example.com", "a new one").await.is_some());
+    assert_eq!(me(&emu, API, &session).await, StatusCode::UNAUTHORIZED);
+    assert!(login(&emu, API, "ada@example.com", "abcde").await.is_none());
+    assert!(
+        login(&emu, API, "ada@example.com", "a new one")
+            .await
+            .is_some()
+    );
 
     for body in [r#"{}"#, r#"{"password": ""}"#, r#"{"password": 5}"#, "[]"] {
         let (status, _) = MASTER.call(&emu, Method::POST, &path, Some(body)).await;
@@ -181,7 +160,7 @@ async fn a_user_deleted_by_id_is_gone_with_their_sessions() {
         .call(&emu, Method::DELETE, &format!("account/{id}"), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me(&emu, &session).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&emu, API, &session).await, StatusCode::UNAUTHORIZED);
     let (status, _) = API
         .call(&emu, Method::GET, &format!("account/{id}"), None)
         .await;
@@ -191,7 +170,7 @@ async fn a_user_deleted_by_id_is_gone_with_their_sessions() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "twice");
     // Bob is untouched.
-    assert_eq!(me(&emu, &bob_session).await, StatusCode::OK);
+    assert_eq!(me(&emu, API, &bob_session).await, StatusCode::OK);
     let (status, _) = API
         .call(&emu, Method::GET, &format!("account/{bob}"), None)
         .await;

@@ -1,13 +1,12 @@
 //! `POST push`: notifications checked as CloudMine documented them and
 //! recorded for tests (`Emulator::pushes`, and the outbox hook).
 
-use std::time::Duration;
-
 use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 mod support;
+use support::user::User;
 use support::{App, message};
 
 const CM: App = App("app", "push-key");
@@ -46,11 +45,9 @@ async fn a_documented_notification_is_recorded() {
     assert_eq!(pushes[0].notification, full);
 
     // At user level the sender is the session's user.
-    let user = emu.create_user(CM.0, "ada@example.com").await.unwrap();
-    let token = emu
-        .create_session(CM.0, &user, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let User {
+        id: user, token, ..
+    } = User::seeded(&emu, CM, "ada@example.com").await;
     let r = CM
         .request(&emu, Method::POST, "user/push")
         .header("x-cloudmine-sessiontoken", &token)

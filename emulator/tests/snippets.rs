@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 mod support;
+use support::user::User;
 use support::{App, json_of, message};
 
 const APP: &str = "app";
@@ -88,8 +89,25 @@ fn builder(dir: &Path) -> EmulatorBuilder {
     Emulator::builder().app(APP, KEY).snippets_dir(dir)
 }
 
-async fn start(dir: &Path) -> Emulator {
-    builder(dir).start().await.unwrap()
+/// The snippet directory, or `None` (the test is skipped) where node is
+/// missing.
+fn node_dir() -> Option<TempDir> {
+    node_present().then(snippet_dir)
+}
+
+/// A snippet directory and an emulator serving it, its builder changed by
+/// `configure`; `None` (the test is skipped) where node is missing.
+async fn setup_with(
+    configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
+) -> Option<(TempDir, Emulator)> {
+    let dir = node_dir()?;
+    let emu = configure(builder(dir.path())).start().await.unwrap();
+    Some((dir, emu))
+}
+
+/// [`setup_with`] the builder as it is.
+async fn setup() -> Option<(TempDir, Emulator)> {
+    setup_with(|b| b).await
 }
 
 async fn call(
@@ -99,6 +117,13 @@ async fn call(
     body: Option<&str>,
 ) -> (StatusCode, Value) {
     CM.call(emu, method, path, body).await
+}
+
+/// `pairs` as a URL query string.
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// Waits (up to a 20 s liveness guard) for `path` to exist.
@@ -115,11 +140,9 @@ async fn wait_for_file(path: &Path) -> bool {
 
 #[tokio::test]
 async fn run_passes_query_body_and_put_body_as_params() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let (s, b) = call(&emu, Method::GET, "run/echo?abc=123&def=hij&limit=5", None).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(
@@ -146,11 +169,9 @@ async fn run_passes_query_body_and_put_body_as_params() {
 
 #[tokio::test]
 async fn f_gives_the_action_answer_as_input_on_set_get_search_delete() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let opts = "f=inspect&params=%7B%22a%22%3A1%7D";
     let (s, b) = call(
         &emu,
@@ -188,16 +209,12 @@ async fn f_gives_the_action_answer_as_input_on_set_get_search_delete() {
 
 #[tokio::test]
 async fn user_level_snippets_see_the_user_and_a_session_token() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
-    let user = emu.create_user(APP, "s@example.com").await.unwrap();
-    let token = emu
-        .create_session(APP, &user, Duration::from_secs(60))
-        .await
-        .unwrap();
+    };
+    let User {
+        id: user, token, ..
+    } = User::seeded(&emu, CM, "s@example.com").await;
     let r = CM
         .request(&emu, Method::GET, "user/run/inspect")
         .header("x-cloudmine-sessiontoken", &token)
@@ -213,11 +230,9 @@ async fn user_level_snippets_see_the_user_and_a_session_token() {
 
 #[tokio::test]
 async fn result_only_answers_just_the_result() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let (s, b) = call(
         &emu,
         Method::PUT,
@@ -231,17 +246,12 @@ async fn result_only_answers_just_the_result() {
 
 #[tokio::test]
 async fn async_answers_at_once_and_runs_in_the_background() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let out = tempfile::tempdir().unwrap();
     let ran = out.path().join("ran");
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("path", ran.to_str().unwrap())
-        .append_pair("async", "true")
-        .finish();
+    let q = query_string(&[("path", ran.to_str().unwrap()), ("async", "true")]);
     let (s, b) = call(&emu, Method::GET, &format!("run/writer?{q}"), None).await;
     assert_eq!((s, b), (StatusCode::OK, json!({})));
     assert!(
@@ -269,16 +279,15 @@ async fn async_answers_at_once_and_runs_in_the_background() {
 
 #[tokio::test]
 async fn unknown_and_invalid_names_are_refused() {
-    if !node_present() {
+    let Some(dir) = node_dir() else {
         return;
-    }
-    let dir = snippet_dir();
+    };
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.js"), "exit('escaped');").unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret.js"), dir.path().join("link.js"))
         .unwrap();
     std::os::unix::fs::symlink(dir.path().join("echo.js"), dir.path().join("alias.js")).unwrap();
-    let emu = start(dir.path()).await;
+    let emu = builder(dir.path()).start().await.unwrap();
     let (s, b) = call(&emu, Method::GET, "run/nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(message(&b), "unknown snippet: nope");
@@ -297,11 +306,9 @@ async fn unknown_and_invalid_names_are_refused() {
 
 #[tokio::test]
 async fn a_throw_or_a_missing_exit_is_an_error_answer() {
-    if !node_present() {
+    let Some((dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let (s, b) = call(&emu, Method::GET, "run/thrower", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let m = message(&b);
@@ -327,20 +334,12 @@ async fn a_throw_or_a_missing_exit_is_an_error_answer() {
 
 #[tokio::test]
 async fn a_snippet_past_its_time_is_killed() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup_with(|b| b.snippet_timeout(Duration::from_secs(1))).await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = builder(dir.path())
-        .snippet_timeout(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    };
     let out = tempfile::tempdir().unwrap();
     let pidfile = out.path().join("pid");
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("pidfile", pidfile.to_str().unwrap())
-        .finish();
+    let q = query_string(&[("pidfile", pidfile.to_str().unwrap())]);
     let (s, b) = call(&emu, Method::GET, &format!("run/forever?{q}"), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(message(&b), "snippet forever failed: killed after 1 s");
@@ -361,16 +360,12 @@ fn gone(pid: &str) -> bool {
 
 #[tokio::test]
 async fn a_dropped_request_leaves_no_process_behind() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let out = tempfile::tempdir().unwrap();
     let pidfile = out.path().join("pid");
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("pidfile", pidfile.to_str().unwrap())
-        .finish();
+    let q = query_string(&[("pidfile", pidfile.to_str().unwrap())]);
     let request = tokio::spawn(
         CM.request(&emu, Method::GET, &format!("run/forever?{q}"))
             .send(),
@@ -387,15 +382,9 @@ async fn a_dropped_request_leaves_no_process_behind() {
 
 #[tokio::test]
 async fn the_heap_cap_stops_a_hog() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup_with(|b| b.snippet_memory_mib(32)).await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = builder(dir.path())
-        .snippet_memory_mib(32)
-        .start()
-        .await
-        .unwrap();
+    };
     let (s, b) = call(&emu, Method::GET, "run/hog", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(message(&b), "snippet hog failed: it ran out of memory");
@@ -403,15 +392,9 @@ async fn the_heap_cap_stops_a_hog() {
 
 #[tokio::test]
 async fn too_much_output_is_refused_and_printing_cannot_forge_the_answer() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup_with(|b| b.snippet_output_bytes(64 * 1024)).await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = builder(dir.path())
-        .snippet_output_bytes(64 * 1024)
-        .start()
-        .await
-        .unwrap();
+    };
     let (s, b) = call(&emu, Method::GET, "run/chatty", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -424,32 +407,24 @@ async fn too_much_output_is_refused_and_printing_cannot_forge_the_answer() {
 
 #[tokio::test]
 async fn the_environment_is_cleared() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup().await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = start(dir.path()).await;
+    };
     let (s, b) = call(&emu, Method::GET, "run/env", None).await;
     assert_eq!((s, b), (StatusCode::OK, json!({"result": []})));
 }
 
 #[tokio::test]
 async fn past_the_process_bound_the_answer_is_503() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup_with(|b| b.max_snippet_processes(1, 0)).await else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = builder(dir.path())
-        .max_snippet_processes(1, 0)
-        .start()
-        .await
-        .unwrap();
+    };
     let out = tempfile::tempdir().unwrap();
     let (started, release) = (out.path().join("started"), out.path().join("release"));
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("started", started.to_str().unwrap())
-        .append_pair("release", release.to_str().unwrap())
-        .finish();
+    let q = query_string(&[
+        ("started", started.to_str().unwrap()),
+        ("release", release.to_str().unwrap()),
+    ]);
     let first = CM
         .request(&emu, Method::GET, &format!("run/blocker?{q}"))
         .send();
@@ -473,16 +448,14 @@ async fn past_the_process_bound_the_answer_is_503() {
 
 #[tokio::test]
 async fn closures_still_run_and_win_over_a_file() {
-    if !node_present() {
+    let Some((_dir, emu)) = setup_with(|b| {
+        b.snippet("shadowed", |_| Ok(json!("from the closure")))
+            .snippet("rust_only", |input| Ok(input.params))
+    })
+    .await
+    else {
         return;
-    }
-    let dir = snippet_dir();
-    let emu = builder(dir.path())
-        .snippet("shadowed", |_| Ok(json!("from the closure")))
-        .snippet("rust_only", |input| Ok(input.params))
-        .start()
-        .await
-        .unwrap();
+    };
     let (_, b) = call(&emu, Method::GET, "run/shadowed", None).await;
     assert_eq!(b, json!({"result": "from the closure"}));
     let (_, b) = call(&emu, Method::POST, "run/rust_only", Some("[1]")).await;
@@ -521,18 +494,24 @@ async fn start_refuses_a_missing_dir_or_node() {
     assert!(err.contains("at least 16 MiB"), "{err}");
 }
 
+/// The emulator binary with an app and a memory store, to add flags to.
+fn emulator_command() -> std::process::Command {
+    let mut command = std::process::Command::new(support::binary::bin());
+    command.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        ":memory:",
+        "--app",
+        "a:k",
+    ]);
+    command
+}
+
 #[test]
 fn the_binary_names_node_and_the_flag_when_node_is_missing() {
     let dir = snippet_dir();
-    let out = std::process::Command::new(support::binary::bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--app",
-            "a:k",
-        ])
+    let out = emulator_command()
         .arg("--snippets")
         .arg(dir.path())
         .env("PATH", "/nonexistent")
@@ -542,15 +521,7 @@ fn the_binary_names_node_and_the_flag_when_node_is_missing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--snippets needs node"), "{stderr}");
     assert!(stderr.contains("no `node` is on PATH"), "{stderr}");
-    let out = std::process::Command::new(support::binary::bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            ":memory:",
-            "--app",
-            "a:k",
-        ])
+    let out = emulator_command()
         .args(["--snippets", "/nonexistent/snippets"])
         .output()
         .unwrap();

@@ -3,16 +3,18 @@
 //! API (the built-in `/idp/api`, or a stub listener standing in for one)
 //! with the kept provider token, which never comes back to the caller.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudmine_emulator::Emulator;
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 mod support;
+use support::social::{consent, query};
+use support::stub::{Seen, bearer, raw_stub};
+use support::user::User;
 use support::{App, challenge, http, json_of, location, message};
 
 const APP: &str = "app";
@@ -27,24 +29,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 async fn sign_in(emu: &Emulator, app: App, n: u32, network: &str, email: &str) -> (String, String) {
     let c = challenge(n);
     let authorize = location(&app.start_url(emu, &c, network, Some(REDIRECT), &[])).await;
-    let mut form: Vec<(String, String)> = Url::parse(&authorize)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .filter(|(k, _)| k != "response_type")
-        .collect();
-    form.extend([
-        ("action".into(), "allow".into()),
-        ("email".into(), email.into()),
-    ]);
-    let r = http()
-        .post(format!("{}/idp/{network}/consent", emu.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let callback = r.headers()["location"].to_str().unwrap().to_owned();
+    let callback = consent(emu, network, &authorize, &[("email", email)]).await;
     assert!(location(&callback).await.starts_with(REDIRECT));
     let (s, body) = app.status(emu, &c, None).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -52,26 +37,6 @@ async fn sign_in(emu: &Emulator, app: App, n: u32, network: &str, email: &str) -
         body["profile"]["__id__"].as_str().unwrap().to_owned(),
         body["session_token"].as_str().unwrap().to_owned(),
     )
-}
-
-/// A social query as the JS SDK sends it (`headers`/`params` as JSON in
-/// the query).
-fn query(
-    emu: &Emulator,
-    app: App,
-    session: &str,
-    method: Method,
-    path: &str,
-    extra: &[(&str, &str)],
-) -> reqwest::RequestBuilder {
-    let mut url = Url::parse(&app.url(emu, &format!("user/social/{path}"))).unwrap();
-    if !extra.is_empty() {
-        url.query_pairs_mut().extend_pairs(extra);
-    }
-    http()
-        .request(method, url)
-        .header("x-cloudmine-apikey", app.1)
-        .header("x-cloudmine-sessiontoken", session)
 }
 
 /// A GET social query without extras: its status and JSON body.
@@ -96,49 +61,36 @@ enum Stub {
     Silent,
 }
 
+impl Stub {
+    /// The raw answer, or `None` for no answer.
+    fn answer(self) -> Option<String> {
+        match self {
+            Stub::Silent => None,
+            Stub::Ok => Some(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                 x-stub-secret: leak\r\nset-cookie: s=1\r\nserver: stub\r\n\
+                 content-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}"
+                    .to_owned(),
+            ),
+            Stub::Big(size, with_length) => {
+                let length = if with_length {
+                    format!("content-length: {size}\r\n")
+                } else {
+                    String::new()
+                };
+                Some(format!(
+                    "HTTP/1.1 200 OK\r\n{length}connection: close\r\n\r\n{}",
+                    "x".repeat(size)
+                ))
+            }
+        }
+    }
+}
+
 /// A stub network API on loopback; returns its root and the request heads
 /// it received.
-async fn stub(mode: Stub) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let root = format!("http://{}/api", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let n = conn.read(&mut buf).await.unwrap_or(0);
-                log.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                let answer = match mode {
-                    Stub::Silent => {
-                        tokio::time::sleep(Duration::from_secs(60)).await;
-                        return;
-                    }
-                    Stub::Ok => "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                                 x-stub-secret: leak\r\nset-cookie: s=1\r\nserver: stub\r\n\
-                                 content-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}"
-                        .to_owned(),
-                    Stub::Big(size, with_length) => {
-                        let length = if with_length {
-                            format!("content-length: {size}\r\n")
-                        } else {
-                            String::new()
-                        };
-                        format!(
-                            "HTTP/1.1 200 OK\r\n{length}connection: close\r\n\r\n{}",
-                            "x".repeat(size)
-                        )
-                    }
-                };
-                let _ = conn.write_all(answer.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
-        }
-    });
-    (root, seen)
+async fn stub(mode: Stub) -> (String, Seen) {
+    raw_stub(move || mode.answer()).await
 }
 
 async fn emulator(
@@ -290,12 +242,7 @@ async fn the_token_goes_to_the_network_only_and_its_headers_stay_there() {
         head.starts_with("POST /api/statuses/update.json?trim_user=true HTTP/1.1\r\n"),
         "{head}"
     );
-    let token = head
-        .lines()
-        .find_map(|l| l.strip_prefix("authorization: Bearer "))
-        .expect("a bearer token")
-        .trim()
-        .to_owned();
+    let token = bearer(&head);
     assert_eq!(token.len(), 64);
     assert!(head.ends_with("status=hello"), "{head}");
     // Nothing the caller sees holds the token: the answer, or any refusal.
@@ -405,31 +352,17 @@ async fn refusals_are_distinct() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     // A user who never signed in socially (or before tokens were kept).
-    let pw_session = password_user(&emu).await;
+    let pw_session = User::sign_up(&emu, CM, "pw@example.com").await.token;
     let (s, body) = send(CM, &pw_session, "github/me", &[]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(message(&body).contains("no github access token"), "{body}");
 
     // Without --test-idp a network with no provider is unknown.
     let plain = Emulator::builder().app(APP, KEY).start().await.unwrap();
-    let pw_session = password_user(&plain).await;
+    let pw_session = User::sign_up(&plain, CM, "pw@example.com").await.token;
     let (s, body) = get(&plain, CM, &pw_session, "github/me").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(message(&body).contains("unknown network github"), "{body}");
-}
-
-/// A user with a password (no social login); returns the session token.
-async fn password_user(emu: &Emulator) -> String {
-    let body = json!({"credentials": {"email": "pw@example.com", "password": "pw"}});
-    let (s, _) = CM
-        .call(emu, Method::POST, "account/create", Some(&body.to_string()))
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let body = json!({"email": "pw@example.com", "password": "pw"});
-    let (_, login) = CM
-        .call(emu, Method::POST, "account/login", Some(&body.to_string()))
-        .await;
-    login["session_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

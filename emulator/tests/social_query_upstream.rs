@@ -15,6 +15,7 @@ use reqwest::Url;
 use serde_json::json;
 
 mod support;
+use support::social::query;
 use support::{App, challenge, http, json_of};
 
 const CM: App = App("app", "key");
@@ -109,18 +110,17 @@ async fn the_configured_providers_token_goes_to_its_api_base() {
     let session = status["session_token"].as_str().unwrap();
     assert!(!status.to_string().contains(TOKEN));
 
-    let url = Url::parse_with_params(
-        &CM.url(&emu, "user/social/corp/statuses/home_timeline.json"),
-        [("params", r#"{"count":5}"#)],
+    let r = query(
+        &emu,
+        CM,
+        session,
+        reqwest::Method::GET,
+        "corp/statuses/home_timeline.json",
+        &[("params", r#"{"count":5}"#)],
     )
+    .send()
+    .await
     .unwrap();
-    let r = http()
-        .get(url)
-        .header("x-cloudmine-apikey", CM.1)
-        .header("x-cloudmine-sessiontoken", session)
-        .send()
-        .await
-        .unwrap();
     let text = r.text().await.unwrap();
     assert!(!text.contains(TOKEN), "{text}");
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -2,12 +2,12 @@
 //! another identity another user, linking adds a network to a user, and an
 //! identity owned by someone else cannot be linked.
 
-use std::time::Duration;
-
 use cloudmine_emulator::Emulator;
 use reqwest::{StatusCode, Url};
 
 mod support;
+use support::social::consent;
+use support::user::User;
 use support::{App, challenge, http, location};
 
 const APP: &str = "app";
@@ -28,25 +28,13 @@ async fn login_as(
     let authorize = location(&CM.start_url(emu, challenge, network, Some(REDIRECT), extra)).await;
     let page = http().get(&authorize).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    let mut form: Vec<(String, String)> = Url::parse(&authorize)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .filter(|(k, _)| k != "response_type")
-        .collect();
-    form.extend([
-        ("action".into(), "allow".into()),
-        ("name".into(), name.into()),
-        ("email".into(), email.into()),
-    ]);
-    let r = http()
-        .post(format!("{}/idp/{network}/consent", emu.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let callback = r.headers()["location"].to_str().unwrap().to_owned();
+    let callback = consent(
+        emu,
+        network,
+        &authorize,
+        &[("name", name), ("email", email)],
+    )
+    .await;
     assert!(callback.contains("code="), "{callback}");
     location(&callback).await
 }
@@ -94,11 +82,11 @@ async fn the_same_identity_is_the_same_user_and_another_is_another() {
 #[tokio::test]
 async fn linking_adds_the_network_to_the_logged_in_user() {
     let emu = emulator().await;
-    let user = emu.create_user(APP, "mary@example.com").await.unwrap();
-    let session = emu
-        .create_session(APP, &user, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let User {
+        id: user,
+        token: session,
+        ..
+    } = User::seeded(&emu, CM, "mary@example.com").await;
     for (n, network) in [(10, "github"), (11, "twitter")] {
         let c = challenge(n);
         login_as(
@@ -151,11 +139,11 @@ async fn linking_an_identity_of_another_user_is_a_conflict() {
         .unwrap()
         .to_owned();
 
-    let other = emu.create_user(APP, "bob@example.com").await.unwrap();
-    let session = emu
-        .create_session(APP, &other, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let User {
+        id: other,
+        token: session,
+        ..
+    } = User::seeded(&emu, CM, "bob@example.com").await;
     let c = challenge(21);
     let end = login_as(
         &emu,

@@ -9,6 +9,10 @@ use sha2::{Digest, Sha256};
 use cloudmine_emulator::Emulator;
 
 pub mod binary;
+pub mod log;
+pub mod social;
+pub mod stub;
+pub mod user;
 
 /// A client that does not follow redirects (the flows are followed by hand).
 pub fn http() -> Client {
