@@ -58,6 +58,8 @@ enum Stub {
     Echo,
     /// Never answers.
     Silent,
+    /// A 302 to itself (which would loop) with the token in `Location`.
+    Redirect,
 }
 
 /// A stub network API on loopback: its root and the request heads seen.
@@ -76,6 +78,13 @@ async fn stub(mode: Stub) -> (String, Arc<Mutex<Vec<String>>>) {
                 log.lock().unwrap().push(head.clone());
                 if let Stub::Silent = mode {
                     tokio::time::sleep(Duration::from_secs(60)).await;
+                    return;
+                }
+                if let Stub::Redirect = mode {
+                    let answer = "HTTP/1.1 302 Found\r\nlocation: /api/again?t=x\r\n\
+                                  content-length: 5\r\nconnection: close\r\n\r\nmoved";
+                    let _ = conn.write_all(answer.as_bytes()).await;
+                    let _ = conn.shutdown().await;
                     return;
                 }
                 let auth = head
@@ -522,4 +531,19 @@ async fn huge_headers_parameters_are_bounded_by_the_uri_limit() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_redirecting_network_is_not_followed() {
+    let (root, seen) = stub(Stub::Redirect).await;
+    let emu = emulator("net", &root).await;
+    let session = sign_in(&emu, "net", "ada@example.com").await;
+    let r = social(&emu, &session, Method::GET, "net/me", &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(r.text().await.unwrap(), "moved");
+    assert_eq!(seen.lock().unwrap().len(), 1, "the redirect was followed");
 }
