@@ -174,7 +174,7 @@ impl Emulator {
     }
 
     /// The mails sent so far (password resets), oldest first: the last
-    /// [`OUTBOX_CAP`](crate::OUTBOX_CAP).
+    /// [`OUTBOX_CAP`].
     pub fn outbox(&self) -> Vec<Mail> {
         self.shared
             .outbox
@@ -184,7 +184,7 @@ impl Emulator {
     }
 
     /// The push notifications sent so far (every app's), oldest first: the
-    /// last [`OUTBOX_CAP`](crate::OUTBOX_CAP).
+    /// last [`OUTBOX_CAP`].
     pub fn pushes(&self) -> Vec<Push> {
         self.shared
             .pushes

@@ -22,6 +22,9 @@ const MAX_NAME_BYTES: usize = 256;
 const MAX_TARGETS: usize = 1000;
 /// The largest `payload`, serialised.
 const MAX_PAYLOAD_BYTES: usize = 4096;
+/// The largest notification (the request body): the outbox keeps up to
+/// `OUTBOX_CAP` of them, so this bounds its memory (~64 MiB of JSON).
+const MAX_NOTIFICATION_BYTES: usize = 64 * 1024;
 
 /// `POST push` (app or user level): 200 `{}` once recorded.
 pub(crate) async fn send<L: Level>(
@@ -29,6 +32,11 @@ pub(crate) async fn send<L: Level>(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Response, Fail> {
+    if body.len() > MAX_NOTIFICATION_BYTES {
+        return Err(Fail::bad(format!(
+            "a notification is at most {MAX_NOTIFICATION_BYTES} bytes of JSON"
+        )));
+    }
     let notification = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => check(map)?,
         Ok(_) => return Err(Fail::bad("the notification must be a JSON object")),

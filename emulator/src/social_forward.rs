@@ -4,17 +4,24 @@
 //! Imports no handler.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 /// How long a call to a network's API may take, by default.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer passed back, by default: 16 MiB.
 pub(crate) const DEFAULT_MAX_ANSWER: usize = 16 * 1024 * 1024;
+/// The most calls to networks' APIs under way at once; past it a query is
+/// a 503 without a call (each call may hold an answer of `max_answer`).
+pub(crate) const MAX_CONCURRENT: usize = 32;
+/// What replaces the user's token wherever a network's answer repeats it.
+const REDACTED: &[u8] = b"[redacted]";
 
 /// Social graph query settings.
 #[derive(Debug, Clone)]
@@ -26,6 +33,8 @@ pub(crate) struct QuerySettings {
     /// Network → API root, for networks served by the built-in provider
     /// (default: its own `/idp/api`).
     pub builtin_api_bases: HashMap<String, String>,
+    /// One permit per call under way ([`MAX_CONCURRENT`]).
+    pub slots: Arc<Semaphore>,
 }
 
 impl Default for QuerySettings {
@@ -34,6 +43,7 @@ impl Default for QuerySettings {
             timeout: DEFAULT_TIMEOUT,
             max_answer: DEFAULT_MAX_ANSWER,
             builtin_api_bases: HashMap::new(),
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT)),
         }
     }
 }
@@ -47,6 +57,8 @@ pub(crate) enum ForwardError {
     Timeout,
     /// The answer is larger than the cap.
     TooLarge,
+    /// [`MAX_CONCURRENT`] calls are already under way.
+    Busy,
 }
 
 /// The network's answer, as passed back.
@@ -141,8 +153,33 @@ fn forbidden(name: &HeaderName) -> bool {
         "content-length",
         "expect",
     ];
+    const FORWARDING: &[&str] = &["forwarded", "via", "x-real-ip", "x-client-ip"];
     let n = name.as_str();
-    NAMES.contains(&n) || n.starts_with("x-cloudmine-")
+    NAMES.contains(&n)
+        || FORWARDING.contains(&n)
+        || ["x-cloudmine-", "x-forwarded-", "proxy-"]
+            .iter()
+            .any(|prefix| n.starts_with(prefix))
+}
+
+/// `bytes` with every occurrence of `token` replaced by `[redacted]`: a
+/// network that repeats the token it was sent (an echo endpoint, a debug
+/// header) does not hand it to the caller.
+fn redact(bytes: &[u8], token: &str) -> Option<Vec<u8>> {
+    if token.is_empty() {
+        return None;
+    }
+    let finder = memchr::memmem::Finder::new(token.as_bytes());
+    finder.find(bytes)?;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = finder.find(rest) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(REDACTED);
+        rest = &rest[at + token.len()..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
 }
 
 /// A JSON value as query or header text: strings as they are, numbers
@@ -208,13 +245,18 @@ pub(crate) fn headers_of(
     Ok(out)
 }
 
-/// Makes the call: no redirects followed, `settings.timeout` for all of
-/// it, and at most `settings.max_answer` bytes read. Errors never carry
-/// the URL or the token.
+/// Makes the call: at most [`MAX_CONCURRENT`] at once, no redirects
+/// followed, `settings.timeout` for all of it, and at most
+/// `settings.max_answer` bytes read; the token is redacted from the answer.
+/// Errors never carry the URL or the token.
 pub(crate) async fn send(
     settings: &QuerySettings,
     out: Outbound<'_>,
 ) -> Result<Answer, ForwardError> {
+    let _slot = settings
+        .slots
+        .try_acquire()
+        .map_err(|_| ForwardError::Busy)?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.timeout)
@@ -243,7 +285,12 @@ pub(crate) async fn send(
         return Err(ForwardError::TooLarge);
     }
     let status = response.status();
-    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| {
+        match redact(v.as_bytes(), out.token) {
+            None => Some(v.clone()),
+            Some(clean) => HeaderValue::from_bytes(&clean).ok(),
+        }
+    });
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(kind)? {
         if body.len() + chunk.len() > settings.max_answer {
@@ -251,6 +298,7 @@ pub(crate) async fn send(
         }
         body.extend_from_slice(&chunk);
     }
+    let body = redact(&body, out.token).unwrap_or(body);
     Ok(Answer {
         status,
         content_type,
@@ -326,5 +374,21 @@ mod tests {
         assert!(headers_of(Some(r#"{"bad name":"1"}"#), None).is_err());
         assert!(headers_of(Some(r#"{"X":"a\nb"}"#), None).is_err());
         assert!(headers_of(Some("1"), None).is_err());
+    }
+
+    #[test]
+    fn forwarding_headers_are_dropped_and_the_token_redacted() {
+        let h = headers_of(
+            Some(r#"{"X-Forwarded-For":"1","Forwarded":"for=1","Via":"g","X-Real-IP":"1","Proxy-X":"1","X-Ok":"1"}"#),
+            None,
+        )
+        .unwrap();
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(
+            redact(b"a TOK b TOKTOK", "TOK").unwrap(),
+            b"a [redacted] b [redacted][redacted]"
+        );
+        assert_eq!(redact(b"nothing here", "TOK"), None);
+        assert_eq!(redact(b"anything", ""), None);
     }
 }

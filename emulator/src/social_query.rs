@@ -160,6 +160,13 @@ fn forward_failure(network: &str, e: ForwardError, max: usize) -> Fail {
             StatusCode::BAD_GATEWAY,
             format!("the {network} API's answer is larger than {max} bytes"),
         ),
+        ForwardError::Busy => Fail::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} social graph queries are already under way; try again shortly",
+                social_forward::MAX_CONCURRENT
+            ),
+        ),
     }
 }
 
