@@ -57,6 +57,7 @@
 
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
+mod acl;
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
@@ -80,6 +81,7 @@ mod transport;
 mod users;
 mod web_service;
 
+pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
