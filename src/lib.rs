@@ -70,6 +70,7 @@ mod error;
 mod events;
 mod files;
 pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
+mod geo;
 mod objects;
 mod options;
 mod response;
@@ -90,6 +91,7 @@ pub use files::{
     DEFAULT_PROGRESS_INTERVAL, DownloadCall, DownloadToCall, Downloaded, FileInfo, FileStream,
     Files, Source, UploadCall, Uploaded,
 };
+pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use response::Response;
