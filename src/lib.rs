@@ -57,6 +57,7 @@
 
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
+mod acl;
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
@@ -69,6 +70,7 @@ mod error;
 mod events;
 mod files;
 pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
+mod geo;
 mod objects;
 mod options;
 mod response;
@@ -80,6 +82,7 @@ mod transport;
 mod users;
 mod web_service;
 
+pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
@@ -88,6 +91,7 @@ pub use files::{
     DEFAULT_PROGRESS_INTERVAL, DownloadCall, DownloadToCall, Downloaded, FileInfo, FileStream,
     Files, Source, UploadCall, Uploaded,
 };
+pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use response::Response;

@@ -153,6 +153,30 @@ impl<'a> Objects<'a> {
         self.put(Method::POST, object_body(objects))
     }
 
+    /// Creates or replaces the object under `key` (a JSON object) with its
+    /// `__access__` set to `acl_ids`: the members of those ACLs (see
+    /// [`Acls`](crate::Acls)) get what each grants. An empty list shares
+    /// with no one. Only user-level objects are shared.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// ws.objects().set_with_access("note", serde_json::json!({"text": "hi"}), ["acl-id"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_with_access<I, S>(
+        &self,
+        key: impl Into<String>,
+        value: impl Serialize,
+        acl_ids: I,
+    ) -> ApiCall
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let value = with_access(value, acl_ids);
+        self.put(Method::PUT, value.and_then(|v| single(key, v)))
+    }
+
     fn put(&self, method: Method, body: Result<Value>) -> ApiCall {
         ApiCall::new(
             self.client,
@@ -210,6 +234,34 @@ impl<'a> Objects<'a> {
             }),
         )
     }
+}
+
+/// `value` (a JSON object) with `__access__` set to the ACL ids.
+fn with_access<I, S>(value: impl Serialize, acl_ids: I) -> Result<Value>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut value = serde_json::to_value(value)
+        .map_err(|e| Error::invalid_argument("value", format!("cannot be encoded as JSON: {e}")))?;
+    let ids: Vec<Value> = acl_ids
+        .into_iter()
+        .map(|id| match id.as_ref() {
+            "" => Err(Error::invalid_argument(
+                "acl_ids",
+                "an ACL id must not be empty",
+            )),
+            id => Ok(Value::String(id.to_owned())),
+        })
+        .collect::<Result<_>>()?;
+    let Value::Object(map) = &mut value else {
+        return Err(Error::invalid_argument(
+            "value",
+            "only a JSON object can carry __access__",
+        ));
+    };
+    map.insert("__access__".into(), Value::Array(ids));
+    Ok(value)
 }
 
 fn non_empty_query(query: String) -> Result<String> {

@@ -1,6 +1,7 @@
 //! [`WebService`]: the client, and the one place every API is reached from:
 //! [`objects`](WebService::objects), [`files`](WebService::files),
-//! [`users`](WebService::users), [`login_social`](WebService::login_social)
+//! [`users`](WebService::users), [`acls`](WebService::acls),
+//! [`login_social`](WebService::login_social)
 //! and [`api`](WebService::api). Cheap to clone; clones share options,
 //! session and connections.
 
@@ -8,6 +9,7 @@ use std::fmt;
 
 use reqwest::Method;
 
+use crate::acl::Acls;
 use crate::builder::WebServiceBuilder;
 use crate::call::{ApiCall, Request};
 use crate::client::Client;
@@ -77,6 +79,16 @@ impl WebService {
     /// The objects (key/value) API.
     pub fn objects(&self) -> Objects<'_> {
         Objects::new(&self.client)
+    }
+
+    /// The ACL API: share the logged-in user's objects with other users.
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let mine = ws.acls().all().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn acls(&self) -> Acls<'_> {
+        Acls::new(&self.client)
     }
 
     /// The files API: streaming uploads and downloads with progress.
