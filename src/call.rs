@@ -26,7 +26,7 @@ pub(crate) struct Request {
     /// Path segments under `/{version}/app/{appid}/` (encoded when the URL is built).
     pub segments: Vec<String>,
     /// Endpoint parameters; the server params follow them.
-    pub query: Vec<(&'static str, String)>,
+    pub query: Vec<(Cow<'static, str>, String)>,
     pub body: Option<Body>,
     pub processor: Processor,
     /// Account endpoints that always use the app level and never send the
@@ -64,7 +64,7 @@ impl Request {
     }
 
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((name, value.into()));
+        self.query.push((Cow::Borrowed(name), value.into()));
         self
     }
 
@@ -178,10 +178,12 @@ impl<T> ApiCall<T> {
         self
     }
 
-    /// Adds an endpoint query parameter (for [`WebService::api`](crate::WebService::api) calls).
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    /// Adds an endpoint query parameter (for [`WebService::api`](crate::WebService::api)
+    /// and [`WebService::run`](crate::WebService::run) calls); the name may be
+    /// a `&'static str` or an owned `String`.
+    pub fn query(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         if let Ok(request) = &mut self.request {
-            request.query.push((name, value.into()));
+            request.query.push((name.into(), value.into()));
         }
         self
     }
@@ -339,11 +341,13 @@ pub(crate) fn prepare(
         .extend(&request.segments);
     let display_url = url.as_str().to_owned();
 
-    let mut params: Vec<(&'static str, String)> = request.query;
-    options.server_params(&mut params);
-    if !params.is_empty() {
+    // Endpoint parameters first, then the server params.
+    let mut server: Vec<(&'static str, String)> = Vec::new();
+    options.server_params(&mut server);
+    if !request.query.is_empty() || !server.is_empty() {
         url.query_pairs_mut()
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+            .extend_pairs(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
+            .extend_pairs(server.iter().map(|(k, v)| (*k, v.as_str())));
     }
 
     let session = match &request.session {

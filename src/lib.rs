@@ -72,6 +72,7 @@ pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod objects;
 mod options;
 mod response;
+mod run;
 mod secret;
 mod session;
 mod session_store;
@@ -91,6 +92,7 @@ pub use files::{
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use response::Response;
+pub use run::Run;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::files::Files;
 use crate::objects::{Objects, new_key};
 use crate::options::{AppLevel, CallOptions, Options};
+use crate::run::Run;
 use crate::secret::SessionToken;
 use crate::session_store::StoreKey;
 use crate::social::{SocialLoginCall, SocialNetwork};
@@ -127,6 +128,18 @@ impl WebService {
             Ok(Request::new(method, &segments))
         };
         ApiCall::new(&self.client, request)
+    }
+
+    /// Runs the server-side snippet `name` (CloudMine's `run`): see [`Run`].
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let answer = ws.run("greet").param("name", String::from("Ada")).get().await?;
+    /// let text: String = answer.result_as()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn run(&self, name: impl Into<String>) -> Run<'_> {
+        Run::new(&self.client, name)
     }
 
     /// Restores the session an earlier run saved, and checks it with

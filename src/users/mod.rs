@@ -3,6 +3,7 @@
 
 mod credentials;
 mod steps;
+mod verify;
 
 use reqwest::Method;
 use serde::Serialize;
@@ -89,6 +90,36 @@ impl<'a> Users<'a> {
             )
         });
         ApiCall::with_steps(self.client, request, steps::LOGIN)
+    }
+
+    /// Checks credentials without logging in with them (`POST account/login`):
+    /// `Ok(true)` when they open an account, `Ok(false)` when the server
+    /// refuses them (401). The client's session, its user id and the saved
+    /// session stay as they were; the answer's session token is dropped
+    /// before any handler sees it (the events' data is `{"valid": true|false}`;
+    /// a refusal fires `unauthorized` and `401`, then `success`, not `error`).
+    /// Any other failure (transport, 400, 5xx) is an `Err`.
+    ///
+    /// CloudMine has no check-only endpoint: the server still opens a
+    /// session for valid credentials, which this client never uses.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::Credentials;
+    /// if ws.users().verify(Credentials::email("ada@example.com", "analytical engine")).await? {
+    ///     println!("the password is right");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn verify(&self, credentials: Credentials) -> ApiCall<bool> {
+        let request = credentials.check().map(|()| {
+            basic(
+                Method::POST,
+                &["login"],
+                &Value::Object(credentials.to_json("password")),
+            )
+        });
+        ApiCall::with_steps(self.client, request, verify::VERIFY)
     }
 
     /// Logs out (`POST account/logout`): the server ends the session, and the
