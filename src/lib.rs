@@ -71,6 +71,7 @@ mod files;
 pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod objects;
 mod options;
+mod push;
 mod response;
 mod run;
 mod secret;
@@ -91,6 +92,7 @@ pub use files::{
 };
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
+pub use push::Notification;
 pub use response::Response;
 pub use run::Run;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};

@@ -68,3 +68,18 @@ fn verify_waits_and_keeps_no_session() {
     assert!(!wrong.wait().unwrap());
     assert!(ws.session_token().is_none());
 }
+
+#[test]
+fn push_waits_for_the_server() {
+    let (_rt, emu) = emulator();
+    let ws = client(&emu);
+    ws.push(cloudmine::Notification::new("hi").channel("news"))
+        .wait()
+        .unwrap();
+    assert_eq!(emu.pushes()[0].notification["channel"], "news");
+    let e = ws
+        .push(cloudmine::Notification::new(""))
+        .wait()
+        .unwrap_err();
+    assert!(e.is_invalid(), "{e}");
+}
