@@ -36,6 +36,9 @@ pub(crate) struct Request {
     /// session it ends).
     pub session: Option<SessionToken>,
     pub version: &'static str,
+    /// What the endpoint hands its own `after` step through
+    /// [`Processed::carry`] (a login: the email/username it used); never sent.
+    pub carry: Option<Box<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +58,7 @@ impl Request {
             force_app: false,
             session: None,
             version: "v1",
+            carry: None,
         }
     }
 
@@ -132,12 +136,13 @@ impl Steps<Response> {
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
-pub struct ApiCall<T = Response> {
+pub struct ApiCall<T: 'static = Response> {
     client: Client,
     request: Result<Request>,
     overrides: Option<Box<Patch>>,
     handlers: Handlers,
-    steps: Steps<T>,
+    /// A `'static` reference: the future keeps one pointer, not the steps.
+    steps: &'static Steps<T>,
 }
 
 impl<T> std::fmt::Debug for ApiCall<T> {
@@ -155,12 +160,16 @@ impl<T> std::fmt::Debug for ApiCall<T> {
 
 impl ApiCall {
     pub(crate) fn new(client: &Client, request: Result<Request>) -> Self {
-        ApiCall::with_steps(client, request, Steps::PLAIN)
+        ApiCall::with_steps(client, request, &Steps::PLAIN)
     }
 }
 
 impl<T> ApiCall<T> {
-    pub(crate) fn with_steps(client: &Client, request: Result<Request>, steps: Steps<T>) -> Self {
+    pub(crate) fn with_steps(
+        client: &Client,
+        request: Result<Request>,
+        steps: &'static Steps<T>,
+    ) -> Self {
         ApiCall {
             client: client.clone(),
             request,
@@ -225,15 +234,19 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             steps,
         } = self;
         let mut completion = Completion::new(handlers);
+        let mut carry = None;
         let ready = request
             .and_then(|mut r| (steps.before)(&client, &mut r).map(|()| r))
+            .map(|mut r| {
+                carry = r.carry.take();
+                r
+            })
             .and_then(|r| prepare(&client, r, overrides.as_deref()))
             .and_then(|mut prepared| {
                 completion.info.method = prepared.method.as_str().to_owned();
                 completion.info.url = std::mem::take(&mut prepared.display_url);
                 prepared.into_request(client.http(), &completion.info.url)
             });
-        let Steps { after, output, .. } = steps;
         // An `async move` block rather than an `async fn`, with the answer
         // processed inline: its captures are stored once, which keeps the
         // boxed future under 1 KiB.
@@ -251,9 +264,10 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
                     }
                 }
             };
-            let value = after(&client, &mut processed);
+            processed.carry = carry;
+            let value = (steps.after)(&client, &mut processed);
             let response = completion.finish(processed)?;
-            output(response, value)
+            (steps.output)(response, value)
         })
     }
 }

@@ -83,3 +83,23 @@ fn push_waits_for_the_server() {
         .unwrap_err();
     assert!(e.is_invalid(), "{e}");
 }
+
+#[test]
+fn a_blocking_login_keeps_the_email() {
+    let (_rt, emu) = emulator();
+    let ws = client(&emu);
+    ws.users()
+        .create(
+            Credentials::email("ada@example.com", "analytical engine"),
+            json!(null),
+        )
+        .wait()
+        .unwrap();
+    ws.users()
+        .login(Credentials::email("ada@example.com", "analytical engine"))
+        .wait()
+        .unwrap();
+    assert_eq!(ws.options().email(), Some("ada@example.com"));
+    ws.users().logout().wait().unwrap();
+    assert_eq!(ws.options().email(), None);
+}
