@@ -106,6 +106,8 @@ impl WebServiceBuilder {
             savelogin: false,
             session_token: None,
             user_id: None,
+            email: None,
+            username: None,
             unique_id: None,
             app_name: None,
             app_version: None,

@@ -26,7 +26,7 @@ pub(crate) struct Request {
     /// Path segments under `/{version}/app/{appid}/` (encoded when the URL is built).
     pub segments: Vec<String>,
     /// Endpoint parameters; the server params follow them.
-    pub query: Vec<(&'static str, String)>,
+    pub query: Vec<(Cow<'static, str>, String)>,
     pub body: Option<Body>,
     pub processor: Processor,
     /// Account endpoints that always use the app level and never send the
@@ -36,6 +36,9 @@ pub(crate) struct Request {
     /// session it ends).
     pub session: Option<SessionToken>,
     pub version: &'static str,
+    /// What the endpoint hands its own `after` step through
+    /// [`Processed::carry`] (a login: the email/username it used); never sent.
+    pub carry: Option<Box<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +58,7 @@ impl Request {
             force_app: false,
             session: None,
             version: "v1",
+            carry: None,
         }
     }
 
@@ -64,7 +68,7 @@ impl Request {
     }
 
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((name, value.into()));
+        self.query.push((Cow::Borrowed(name), value.into()));
         self
     }
 
@@ -132,12 +136,13 @@ impl Steps<Response> {
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
-pub struct ApiCall<T = Response> {
+pub struct ApiCall<T: 'static = Response> {
     client: Client,
     request: Result<Request>,
     overrides: Option<Box<Patch>>,
     handlers: Handlers,
-    steps: Steps<T>,
+    /// A `'static` reference: the future keeps one pointer, not the steps.
+    steps: &'static Steps<T>,
 }
 
 impl<T> std::fmt::Debug for ApiCall<T> {
@@ -155,12 +160,16 @@ impl<T> std::fmt::Debug for ApiCall<T> {
 
 impl ApiCall {
     pub(crate) fn new(client: &Client, request: Result<Request>) -> Self {
-        ApiCall::with_steps(client, request, Steps::PLAIN)
+        ApiCall::with_steps(client, request, &Steps::PLAIN)
     }
 }
 
 impl<T> ApiCall<T> {
-    pub(crate) fn with_steps(client: &Client, request: Result<Request>, steps: Steps<T>) -> Self {
+    pub(crate) fn with_steps(
+        client: &Client,
+        request: Result<Request>,
+        steps: &'static Steps<T>,
+    ) -> Self {
         ApiCall {
             client: client.clone(),
             request,
@@ -178,10 +187,12 @@ impl<T> ApiCall<T> {
         self
     }
 
-    /// Adds an endpoint query parameter (for [`WebService::api`](crate::WebService::api) calls).
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    /// Adds an endpoint query parameter (for [`WebService::api`](crate::WebService::api)
+    /// and [`WebService::run`](crate::WebService::run) calls); the name may be
+    /// a `&'static str` or an owned `String`.
+    pub fn query(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         if let Ok(request) = &mut self.request {
-            request.query.push((name, value.into()));
+            request.query.push((name.into(), value.into()));
         }
         self
     }
@@ -223,15 +234,19 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             steps,
         } = self;
         let mut completion = Completion::new(handlers);
+        let mut carry = None;
         let ready = request
             .and_then(|mut r| (steps.before)(&client, &mut r).map(|()| r))
+            .map(|mut r| {
+                carry = r.carry.take();
+                r
+            })
             .and_then(|r| prepare(&client, r, overrides.as_deref()))
             .and_then(|mut prepared| {
                 completion.info.method = prepared.method.as_str().to_owned();
                 completion.info.url = std::mem::take(&mut prepared.display_url);
                 prepared.into_request(client.http(), &completion.info.url)
             });
-        let Steps { after, output, .. } = steps;
         // An `async move` block rather than an `async fn`, with the answer
         // processed inline: its captures are stored once, which keeps the
         // boxed future under 1 KiB.
@@ -249,9 +264,10 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
                     }
                 }
             };
-            let value = after(&client, &mut processed);
+            processed.carry = carry;
+            let value = (steps.after)(&client, &mut processed);
             let response = completion.finish(processed)?;
-            output(response, value)
+            (steps.output)(response, value)
         })
     }
 }
@@ -339,11 +355,13 @@ pub(crate) fn prepare(
         .extend(&request.segments);
     let display_url = url.as_str().to_owned();
 
-    let mut params: Vec<(&'static str, String)> = request.query;
-    options.server_params(&mut params);
-    if !params.is_empty() {
+    // Endpoint parameters first, then the server params.
+    let mut server: Vec<(&'static str, String)> = Vec::new();
+    options.server_params(&mut server);
+    if !request.query.is_empty() || !server.is_empty() {
         url.query_pairs_mut()
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+            .extend_pairs(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
+            .extend_pairs(server.iter().map(|(k, v)| (*k, v.as_str())));
     }
 
     let session = match &request.session {

@@ -164,12 +164,17 @@ impl Holder for Client {
         let changes = match session {
             Some(s) => {
                 let changes = CallOptions::new().session_token(s.session_token.clone());
-                match &s.user_id {
+                let changes = match &s.user_id {
                     Some(id) => changes.user_id(id.clone()),
                     None => changes.unset_user_id(),
-                }
+                };
+                login_names(changes, s)
             }
-            None => CallOptions::new().unset_session_token().unset_user_id(),
+            None => CallOptions::new()
+                .unset_session_token()
+                .unset_user_id()
+                .unset_email()
+                .unset_username(),
         };
         self.update_options(changes)
     }
@@ -181,6 +186,18 @@ impl Holder for Client {
     fn store(&self) -> Option<(&dyn SessionStore, StoreKey)> {
         let store = self.inner.store.as_deref()?;
         Some((store, self.inner.store_key.clone()))
+    }
+}
+
+/// The email and username a session's login used, or unset.
+fn login_names(changes: CallOptions, s: &StoredSession) -> CallOptions {
+    let changes = match &s.email {
+        Some(e) => changes.email(e.clone()),
+        None => changes.unset_email(),
+    };
+    match &s.username {
+        Some(u) => changes.username(u.clone()),
+        None => changes.unset_username(),
     }
 }
 

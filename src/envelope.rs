@@ -50,6 +50,8 @@ pub(crate) struct Processed {
     pub count: Option<u64>,
     /// The whole-call failure (non-2xx, transport, timeout…), if any.
     pub failure: Option<Error>,
+    /// What the request handed its `after` step (see `Request::carry`).
+    pub carry: Option<Box<Value>>,
 }
 
 /// CloudMine's "non-empty": `0`, `false`, `""`, `null`, `{}` and `[]` are empty.

@@ -73,7 +73,9 @@ pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod geo;
 mod objects;
 mod options;
+mod push;
 mod response;
+mod run;
 mod secret;
 mod session;
 mod session_store;
@@ -94,7 +96,9 @@ pub use files::{
 pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
+pub use push::Notification;
 pub use response::Response;
+pub use run::Run;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]

@@ -65,6 +65,11 @@ macro_rules! nullable_options {
             session_token, unset_session_token: SessionToken, ref;
             /// The logged-in user's id. Kept for the application; never sent in URLs.
             user_id, unset_user_id: String, deref;
+            /// The email the logged-in user logged in with (set by a password
+            /// login, saved with the session, cleared on logout). Never sent.
+            email, unset_email: String, deref;
+            /// The username the logged-in user logged in with (as `email`). Never sent.
+            username, unset_username: String, deref;
             /// A device or installation id sent as `X-Unique-Id`.
             unique_id, unset_unique_id: String, deref;
             /// The application's name, appended to the `X-CloudMine-Agent` header.

@@ -23,16 +23,27 @@ pub struct StoredSession {
     pub user_id: Option<String>,
     /// When the session expires (an HTTP date), when known.
     pub expires: Option<String>,
+    /// The email the session's login used, when it used one.
+    pub email: Option<String>,
+    /// The username the session's login used, when it used one.
+    pub username: Option<String>,
 }
 
 impl StoredSession {
-    /// The stored form: `{"session_token", "user_id", "expires"}`.
+    /// The stored form: `{"session_token", "user_id", "expires", "email",
+    /// "username"}` (the last two only when known).
     fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "session_token": self.session_token.secret(),
             "user_id": self.user_id,
             "expires": self.expires,
-        })
+        });
+        for (name, value) in [("email", &self.email), ("username", &self.username)] {
+            if let Some(v) = value {
+                out[name] = Value::from(v.as_str());
+            }
+        }
+        out
     }
 
     /// Reads the stored form; `None` when it has no token.
@@ -46,6 +57,8 @@ impl StoredSession {
             session_token: SessionToken::new(token),
             user_id: text("user_id"),
             expires: text("expires"),
+            email: text("email"),
+            username: text("username"),
         })
     }
 }
@@ -393,6 +406,8 @@ mod tests {
             session_token: SessionToken::new(token),
             user_id: Some("u1".into()),
             expires: None,
+            email: Some("ada@example.com".into()),
+            username: None,
         }
     }
 

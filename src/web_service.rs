@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::files::Files;
 use crate::objects::{Objects, new_key};
 use crate::options::{AppLevel, CallOptions, Options};
+use crate::push::Notification;
+use crate::run::Run;
 use crate::secret::SessionToken;
 use crate::session_store::StoreKey;
 use crate::social::{SocialLoginCall, SocialNetwork};
@@ -139,6 +141,32 @@ impl WebService {
             Ok(Request::new(method, &segments))
         };
         ApiCall::new(&self.client, request)
+    }
+
+    /// Runs the server-side snippet `name` (CloudMine's `run`): see [`Run`].
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let answer = ws.run("greet").param("name", String::from("Ada")).get().await?;
+    /// let text: String = answer.result_as()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn run(&self, name: impl Into<String>) -> Run<'_> {
+        Run::new(&self.client, name)
+    }
+
+    /// Sends a push notification (CloudMine's `pushNotification`, `POST
+    /// [user/]push`; the API key needs push permission). A blank text or a
+    /// payload that is not a JSON object fails before sending.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::Notification;
+    /// ws.push(Notification::new("Hello world!").channel("news")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn push(&self, notification: Notification) -> ApiCall {
+        ApiCall::new(&self.client, notification.request())
     }
 
     /// Restores the session an earlier run saved, and checks it with

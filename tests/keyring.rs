@@ -55,6 +55,8 @@ fn the_session_is_really_in_the_keychain() {
         session_token: "tok-0123456789".into(),
         user_id: Some("user-1".into()),
         expires: Some("Wed, 09 Dec 2026 05:13:04 GMT".into()),
+        email: None,
+        username: None,
     };
     store.save(&key, &session).unwrap();
     let seen = lookup(&service, &key.as_account()).expect("the item is in the Secret Service");

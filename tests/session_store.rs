@@ -135,6 +135,8 @@ async fn a_dead_saved_session_is_forgotten() {
                 session_token: token.into(),
                 user_id: Some(user),
                 expires: None,
+                email: None,
+                username: None,
             },
         )
         .unwrap();

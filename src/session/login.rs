@@ -122,6 +122,8 @@ impl Login {
             session_token: self.session_token.clone(),
             user_id: Some(self.profile.id.clone()),
             expires: self.expires.clone(),
+            email: None,
+            username: None,
         }
     }
 }
@@ -151,6 +153,8 @@ pub(crate) fn baasbox_session(header: Option<&str>, data: &mut Value) -> Result<
         session_token,
         user_id: Some(username),
         expires: None,
+        email: None,
+        username: None,
     })
 }
 

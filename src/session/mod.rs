@@ -121,6 +121,8 @@ mod tests {
             session_token: "tok".into(),
             user_id: Some("u1".into()),
             expires: None,
+            email: None,
+            username: Some("ada".into()),
         }
     }
 

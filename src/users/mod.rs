@@ -3,6 +3,7 @@
 
 mod credentials;
 mod steps;
+mod verify;
 
 use reqwest::Method;
 use serde::Serialize;
@@ -80,7 +81,42 @@ impl<'a> Users<'a> {
     /// keeps the session: later calls work on this user's data. The answer
     /// is a [`Login`]: the session token (the client holds it; the events'
     /// data shows `"[redacted]"`), its expiry and the user's profile.
+    ///
+    /// The email or username it used is kept next to the user id
+    /// ([`Options::email`](crate::Options::email),
+    /// [`Options::username`](crate::Options::username)), saved with the
+    /// session, and cleared on logout.
     pub fn login(&self, credentials: Credentials) -> ApiCall<Login> {
+        let request = credentials.check().map(|()| {
+            let mut body = credentials.to_json("password");
+            let mut r = basic(Method::POST, &["login"], &Value::Object(body.clone()));
+            body.remove("password");
+            r.carry = Some(Box::new(Value::Object(body)));
+            r
+        });
+        ApiCall::with_steps(self.client, request, &steps::LOGIN)
+    }
+
+    /// Checks credentials without logging in with them (`POST account/login`):
+    /// `Ok(true)` when they open an account, `Ok(false)` when the server
+    /// refuses them (401). The client's session, its user id and the saved
+    /// session stay as they were; the answer's session token is dropped
+    /// before any handler sees it (the events' data is `{"valid": true|false}`;
+    /// a refusal fires `unauthorized` and `401`, then `success`, not `error`).
+    /// Any other failure (transport, 400, 5xx) is an `Err`.
+    ///
+    /// CloudMine has no check-only endpoint: the server still opens a
+    /// session for valid credentials, which this client never uses.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::Credentials;
+    /// if ws.users().verify(Credentials::email("ada@example.com", "analytical engine")).await? {
+    ///     println!("the password is right");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn verify(&self, credentials: Credentials) -> ApiCall<bool> {
         let request = credentials.check().map(|()| {
             basic(
                 Method::POST,
@@ -88,7 +124,7 @@ impl<'a> Users<'a> {
                 &Value::Object(credentials.to_json("password")),
             )
         });
-        ApiCall::with_steps(self.client, request, steps::LOGIN)
+        ApiCall::with_steps(self.client, request, &verify::VERIFY)
     }
 
     /// Logs out (`POST account/logout`): the server ends the session, and the
@@ -96,7 +132,7 @@ impl<'a> Users<'a> {
     pub fn logout(&self) -> ApiCall {
         let mut r = account(Method::POST, &["logout"]).app_level();
         r.processor = Processor::Basic;
-        ApiCall::with_steps(self.client, Ok(r), steps::LOGOUT)
+        ApiCall::with_steps(self.client, Ok(r), &steps::LOGOUT)
     }
 
     /// The logged-in user's profile (`GET account/me`; 401 without a session).
@@ -168,7 +204,7 @@ impl<'a> Users<'a> {
                 &Value::Object(credentials.to_json("password")),
             )
         });
-        ApiCall::with_steps(self.client, request, steps::DELETE_ACCOUNT)
+        ApiCall::with_steps(self.client, request, &steps::DELETE_ACCOUNT)
     }
 
     /// Asks for a password-reset mail (`POST account/password/reset`). The
@@ -215,7 +251,7 @@ impl<'a> Users<'a> {
     /// here and in the store. Nothing saved: [`Error::NoSession`].
     pub fn restore(&self) -> ApiCall {
         let r = account(Method::GET, &["me"]);
-        ApiCall::with_steps(self.client, Ok(r), steps::RESTORE)
+        ApiCall::with_steps(self.client, Ok(r), &steps::RESTORE)
     }
 
     /// Every user, paged with the `limit`/`skip`/`sort`/`count` options (`GET account`).

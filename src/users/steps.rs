@@ -66,8 +66,17 @@ fn adopt_login(client: &Client, processed: &mut Processed) -> Option<Login> {
         return None;
     }
     let body = processed.success.take()?;
-    let adopted = Login::from_cloudmine(body)
-        .and_then(|login| session::adopt(client, &login.session(), true).map(|()| login));
+    let names = processed.carry.take();
+    let name = |field: &str| {
+        let v = names.as_deref()?.get(field)?.as_str()?;
+        Some(v.to_owned())
+    };
+    let adopted = Login::from_cloudmine(body).and_then(|login| {
+        let mut kept = login.session();
+        kept.email = name("email");
+        kept.username = name("username");
+        session::adopt(client, &kept, true).map(|()| login)
+    });
     match adopted {
         Ok(login) => {
             processed.success = Some(login.raw().clone());
