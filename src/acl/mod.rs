@@ -137,7 +137,7 @@ impl<'a> Acls<'a> {
             .to_body()
             .map_err(|e| Error::invalid_argument("acl", format!("cannot be encoded as JSON: {e}")))
             .map(|body| basic(Request::new(Method::PUT, &["access"]).json(&body)));
-        ApiCall::with_steps(self.client, request, ONE)
+        ApiCall::with_steps(self.client, request, &ONE)
     }
 
     /// One of the caller's ACLs (`GET access/{id}`); 404 when there is none.
@@ -149,7 +149,7 @@ impl<'a> Acls<'a> {
     /// ```
     pub fn get(&self, id: &str) -> ApiCall<Acl> {
         let request = checked_id(id).map(|id| basic(Request::new(Method::GET, &["access", id])));
-        ApiCall::with_steps(self.client, request, ONE)
+        ApiCall::with_steps(self.client, request, &ONE)
     }
 
     /// Several of the caller's ACLs (`GET access?ids=a,b`). Ids that are not
@@ -170,7 +170,7 @@ impl<'a> Acls<'a> {
     {
         let request =
             join_keys(ids).map(|ids| Request::new(Method::GET, &["access"]).query("ids", ids));
-        ApiCall::with_steps(self.client, request, MANY)
+        ApiCall::with_steps(self.client, request, &MANY)
     }
 
     /// All the caller's ACLs (`GET access`), a page at a time with the
@@ -186,7 +186,7 @@ impl<'a> Acls<'a> {
         ApiCall::with_steps(
             self.client,
             Ok(Request::new(Method::GET, &["access"])),
-            MANY,
+            &MANY,
         )
     }
 
@@ -200,7 +200,7 @@ impl<'a> Acls<'a> {
     /// ```
     pub fn search(&self, query: impl Into<String>) -> ApiCall<AclList> {
         let request = Request::new(Method::GET, &["access", "search"]).query("q", query.into());
-        ApiCall::with_steps(self.client, Ok(request), MANY)
+        ApiCall::with_steps(self.client, Ok(request), &MANY)
     }
 
     /// Deletes one of the caller's ACLs (`DELETE access/{id}`): every grant it
