@@ -68,13 +68,18 @@ impl FromRequest<Arc<AppState>> for Request {
     }
 }
 
+/// A users-API body as a JSON object, or 400 saying what is wrong.
+pub(crate) fn json_object(body: &[u8]) -> Result<Value, Fail> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(bad("the body must be a JSON object")),
+        Err(e) => Err(bad(format!("malformed JSON body: {e}"))),
+    }
+}
+
 impl Request {
     fn json(&self) -> Result<Value, Fail> {
-        match serde_json::from_slice::<Value>(&self.body) {
-            Ok(v @ Value::Object(_)) => Ok(v),
-            Ok(_) => Err(bad("the body must be a JSON object")),
-            Err(e) => Err(bad(format!("malformed JSON body: {e}"))),
-        }
+        json_object(&self.body)
     }
 
     /// The logged-in user, or 401.

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::accounts::{profile_answer, strip_reserved};
+use crate::accounts::{json_object, profile_answer, strip_reserved};
 use crate::extract::{MasterCaller, PathParams};
 use crate::fail::{Fail, json_response};
 use crate::state::AppState;
@@ -20,13 +20,15 @@ fn no_such_user() -> Fail {
     Fail::new(StatusCode::NOT_FOUND, "no such user")
 }
 
-/// The body as a JSON object, or 400.
-fn object(body: &[u8]) -> Result<Value, Fail> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(Fail::bad("the body must be a JSON object")),
-        Err(e) => Err(Fail::bad(format!("malformed JSON body: {e}"))),
-    }
+/// The app, the user id and the profile fields a profile write may set.
+fn profile_write(
+    caller: MasterCaller,
+    path: &PathParams,
+    body: &[u8],
+) -> Result<(String, String, Value), Fail> {
+    let mut profile = json_object(body)?;
+    strip_reserved(&mut profile);
+    Ok((caller.app_id, path.get("id").to_owned(), profile))
 }
 
 /// 404 unless `user_id` is a user of the app.
@@ -46,9 +48,7 @@ pub(crate) async fn update(
     path: PathParams,
     body: Bytes,
 ) -> Result<Response, Fail> {
-    let (app, id) = (caller.app_id, path.get("id").to_owned());
-    let mut patch = object(&body)?;
-    strip_reserved(&mut patch);
+    let (app, id, patch) = profile_write(caller, &path, &body)?;
     existing(&state, &app, &id).await?;
     state.store.update_profile(&app, &id, &patch).await?;
     profile_answer(&state, &app, &id).await
@@ -62,9 +62,7 @@ pub(crate) async fn replace(
     path: PathParams,
     body: Bytes,
 ) -> Result<Response, Fail> {
-    let (app, id) = (caller.app_id, path.get("id").to_owned());
-    let mut profile = object(&body)?;
-    strip_reserved(&mut profile);
+    let (app, id, profile) = profile_write(caller, &path, &body)?;
     if !state.store.replace_profile(&app, &id, &profile).await? {
         return Err(no_such_user());
     }
@@ -94,7 +92,7 @@ pub(crate) async fn change_password(
     body: Bytes,
 ) -> Result<Response, Fail> {
     let (app, id) = (caller.app_id, path.get("id").to_owned());
-    let body = object(&body)?;
+    let body = json_object(&body)?;
     let password = body
         .get("password")
         .and_then(Value::as_str)
