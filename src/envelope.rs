@@ -348,24 +348,8 @@ mod tests {
     fn events_of(p: &Processed) -> Vec<String> {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut h = Handlers::new();
-        for e in [
-            Event::Success,
-            Event::Error,
-            Event::Complete,
-            Event::Meta,
-            Event::Result,
-            Event::Abort,
-            Event::Ok,
-            Event::Created,
-            Event::BadRequest,
-            Event::Unauthorized,
-            Event::NotFound,
-            Event::Conflict,
-            Event::ServerError,
-            Event::Status(200),
-            Event::Status(401),
-            Event::Status(404),
-        ] {
+        let statuses = [200, 401, 404].map(Event::Status);
+        for e in crate::events::ANSWER_EVENTS.into_iter().chain(statuses) {
             let log = Arc::clone(&log);
             h.on(e, move |_: &Value, _: &CallInfo| {
                 log.lock().unwrap().push(e.to_string())

@@ -61,6 +61,25 @@ pub enum Event {
     Status(u16),
 }
 
+/// Every named event an answer can fire (not `Open` or `Progress`, no
+/// `Status`): for the unit tests and the fuzz target, which listen to all.
+#[cfg(any(test, fuzzing))]
+pub(crate) const ANSWER_EVENTS: [Event; 13] = [
+    Event::Success,
+    Event::Error,
+    Event::Complete,
+    Event::Meta,
+    Event::Result,
+    Event::Abort,
+    Event::Ok,
+    Event::Created,
+    Event::BadRequest,
+    Event::Unauthorized,
+    Event::NotFound,
+    Event::Conflict,
+    Event::ServerError,
+];
+
 impl Event {
     /// The named event for an HTTP status, when CloudMine names it.
     pub fn named(status: u16) -> Option<Event> {

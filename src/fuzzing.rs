@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::envelope::{Processed, Processor, parse_body};
-use crate::events::{CallInfo, Event, Handlers};
+use crate::events::{ANSWER_EVENTS, CallInfo, Event, Handlers};
 use crate::{Response, Result};
 
 /// What the SDK made of one answer.
@@ -37,22 +37,8 @@ pub fn envelope(status: u16, body: &[u8], basic: bool, snippet_set: bool) -> Dec
         Processed::from_http(status, parse_body(body), processor, snippet_set, "GET", url);
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut handlers = Handlers::new();
-    let mut events = vec![
-        Event::Success,
-        Event::Error,
-        Event::Complete,
-        Event::Meta,
-        Event::Result,
-        Event::Abort,
-        Event::Ok,
-        Event::Created,
-        Event::BadRequest,
-        Event::Unauthorized,
-        Event::NotFound,
-        Event::Conflict,
-        Event::ServerError,
-        Event::Status(status),
-    ];
+    let mut events = ANSWER_EVENTS.to_vec();
+    events.push(Event::Status(status));
     events.extend([200, 400, 401, 404, 409].map(Event::Status));
     for event in events {
         let log = Arc::clone(&log);
