@@ -93,6 +93,11 @@ async fn change_password_then_delete_by_id() {
     let emu = emulator().await;
     let ws = admin_client(&emu);
     let id = user(&ws, "ada@example.com").await;
+    let ada = support::client(&emu);
+    ada.users()
+        .login(Credentials::email("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
 
     let log = EventLog::default();
     log.attach(ws.users().admin().change_password(&id, "difference engine"))
@@ -101,6 +106,9 @@ async fn change_password_then_delete_by_id() {
     assert_eq!(log.names(), ["ok", "200", "success", "complete"]);
     assert!(can_log_in(&ws, "ada@example.com", "difference engine").await);
     assert!(!can_log_in(&ws, "ada@example.com", PASSWORD).await);
+    // The user's sessions ended with the old password.
+    let e = ada.users().me().await.unwrap_err();
+    assert!(e.is_unauthorized(), "{e:?}");
 
     ws.users().admin().delete(&id).await.unwrap();
     assert!(!can_log_in(&ws, "ada@example.com", "difference engine").await);
