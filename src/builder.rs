@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::options::{
     AppLevel, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, Patch, Setting, patch_setters, setter_arg,
 };
-use crate::secret::{ApiKey, SessionToken};
+use crate::secret::{ApiKey, MasterKey, SessionToken};
 use crate::session_store::SessionStore;
 
 /// Builds a [`WebService`](crate::WebService); see
@@ -105,6 +105,7 @@ impl WebServiceBuilder {
             timeout: DEFAULT_TIMEOUT,
             savelogin: false,
             session_token: None,
+            master_key: None,
             user_id: None,
             email: None,
             username: None,

@@ -11,7 +11,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::Response;
-use crate::client::{Client, HEADER_SESSION, base_headers, base_url, secret_header};
+use crate::client::{
+    Client, HEADER_API_KEY, HEADER_SESSION, base_headers, base_url, master_header, secret_header,
+};
 use crate::envelope::{Processed, Processor, parse_body};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
@@ -39,6 +41,9 @@ pub(crate) struct Request {
     /// What the endpoint hands its own `after` step through
     /// [`Processed::carry`] (a login: the email/username it used); never sent.
     pub carry: Option<Box<Value>>,
+    /// Sent with the master key instead of the API key (the master-key
+    /// calls of the users API); refused before sending when none is set.
+    pub master: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +64,7 @@ impl Request {
             session: None,
             version: "v1",
             carry: None,
+            master: false,
         }
     }
 
@@ -373,6 +379,12 @@ pub(crate) fn prepare(
         headers.insert(
             HeaderName::from_static(HEADER_SESSION),
             secret_header(token.secret(), "session_token")?,
+        );
+    }
+    if request.master {
+        headers.insert(
+            HeaderName::from_static(HEADER_API_KEY),
+            master_header(&options)?,
         );
     }
     if let Some(body) = &request.body {

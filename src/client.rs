@@ -231,6 +231,16 @@ fn header_value(value: &str, option: &'static str) -> Result<HeaderValue> {
         .map_err(|_| Error::invalid_option(option, "is not a valid HTTP header value"))
 }
 
+/// The `X-CloudMine-ApiKey` value of a master-key call: the master key,
+/// marked sensitive; [`Error::MasterKeyRequired`] when none is set.
+pub(crate) fn master_header(options: &Options) -> Result<HeaderValue> {
+    let key = options
+        .master_key
+        .as_ref()
+        .ok_or(Error::MasterKeyRequired)?;
+    secret_header(key.secret(), "master_key")
+}
+
 /// A secret option as a header value, marked sensitive.
 pub(crate) fn secret_header(value: &str, option: &'static str) -> Result<HeaderValue> {
     crate::transport::secret_header(value)

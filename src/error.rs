@@ -164,6 +164,13 @@ pub enum Error {
     #[error("a blocking call was made inside an async runtime; use .await there")]
     BlockingInRuntime,
 
+    /// A master-key call ([`UserAdmin`](crate::UserAdmin)) was made with no
+    /// master key set. Nothing was sent.
+    #[error(
+        "this call needs the application's master key: set it with WebService::builder().master_key(..) or CallOptions::new().master_key(..)"
+    )]
+    MasterKeyRequired,
+
     /// `restore()` found no saved session for this API root and app.
     #[error("no saved session for this app; log in first")]
     NoSession,
@@ -373,6 +380,11 @@ impl Error {
         matches!(self, Error::SessionStore { .. })
     }
 
+    /// True when a master-key call was made with no master key set.
+    pub fn is_master_key_required(&self) -> bool {
+        matches!(self, Error::MasterKeyRequired)
+    }
+
     /// True when the call was cancelled.
     pub fn is_aborted(&self) -> bool {
         matches!(self, Error::Aborted)
@@ -394,6 +406,7 @@ impl Error {
             Error::SessionStore { .. } => "store".into(),
             Error::NoSession => "nosession".into(),
             Error::BlockingInRuntime => "blocking".into(),
+            Error::MasterKeyRequired => "masterkey".into(),
         }
     }
 }

@@ -99,7 +99,9 @@ pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Opti
 pub use push::Notification;
 pub use response::Response;
 pub use run::Run;
-pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
+pub use secret::{
+    ApiKey, ClientSecret, MasterKey, OAuthSecret, OAuthToken, Password, SessionToken,
+};
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]
 pub use session_store::KeyringStore;
@@ -108,7 +110,7 @@ pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
-pub use users::{Credentials, NewCredentials, Users};
+pub use users::{Credentials, NewCredentials, UserAdmin, Users};
 pub use web_service::WebService;
 
 /// Re-exported so that callers of [`WebService::api`] and readers of response

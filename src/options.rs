@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use crate::secret::{ApiKey, SessionToken};
+use crate::secret::{ApiKey, MasterKey, SessionToken};
 use crate::{Error, Result};
 
 /// The default API root.
@@ -63,6 +63,10 @@ macro_rules! nullable_options {
         $callback! {
             /// The session token of the logged-in user (`X-CloudMine-SessionToken`).
             session_token, unset_session_token: SessionToken, ref;
+            /// The application's master key, sent (as `X-CloudMine-ApiKey`)
+            /// only by the master-key calls of [`UserAdmin`](crate::UserAdmin);
+            /// every other call keeps sending the API key.
+            master_key, unset_master_key: MasterKey, ref;
             /// The logged-in user's id. Kept for the application; never sent in URLs.
             user_id, unset_user_id: String, deref;
             /// The email the logged-in user logged in with (set by a password
@@ -392,6 +396,15 @@ impl Options {
         }
         check_header_value("api_key", self.api_key.secret())?;
         check_header_value("user_token", &self.user_token)?;
+        if let Some(key) = &self.master_key {
+            if key.secret().is_empty() {
+                return Err(Error::invalid_option(
+                    "master_key",
+                    "must not be empty; use unset_master_key() for none",
+                ));
+            }
+            check_header_value("master_key", key.secret())?;
+        }
         if let Some(token) = &self.session_token {
             if token.secret().is_empty() {
                 return Err(Error::invalid_option(

@@ -66,6 +66,13 @@ secret_type!(
 );
 
 secret_type!(
+    /// A CloudMine application's master key: sent as `X-CloudMine-ApiKey`
+    /// (marked sensitive), and only by the master-key calls of
+    /// [`UserAdmin`](crate::UserAdmin); every other call sends the API key.
+    MasterKey
+);
+
+secret_type!(
     /// A user's password.
     Password
 );
@@ -99,5 +106,11 @@ mod tests {
         let key = ApiKey::from("k-1");
         assert_eq!(format!("{key:?}"), "ApiKey([redacted])");
         assert_eq!(key.into_secret(), "k-1");
+        let master = MasterKey::from("m-1");
+        assert_eq!(
+            format!("{master:?} {master}"),
+            "MasterKey([redacted]) [redacted]"
+        );
+        assert_eq!(master.secret(), "m-1");
     }
 }

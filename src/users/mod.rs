@@ -1,6 +1,7 @@
 //! The users API: accounts, password logins, profiles (CloudMine's
 //! `account/…` endpoints, always at the application root).
 
+mod admin;
 mod credentials;
 mod steps;
 mod verify;
@@ -9,6 +10,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use admin::UserAdmin;
 pub use credentials::{Credentials, NewCredentials};
 
 use crate::call::{ApiCall, Request};
@@ -58,6 +60,12 @@ fn basic(method: Method, segments: &[&str], body: &Value) -> Request {
 impl<'a> Users<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Users { client }
+    }
+
+    /// The master-key calls on users by id ([`UserAdmin`]): update, replace,
+    /// set the password, delete. Only they send the master key.
+    pub fn admin(&self) -> UserAdmin<'a> {
+        UserAdmin::new(self.client)
     }
 
     /// Creates a user (`POST account/create`, HTTP 201): credentials and a
