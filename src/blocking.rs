@@ -31,6 +31,12 @@ use std::future::IntoFuture;
 use std::ops::Deref;
 use std::sync::OnceLock;
 
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::Pages;
 use crate::error::{Error, Result};
 
 /// The runtime every blocking call runs on.
@@ -164,3 +170,69 @@ waitable!(impl [] crate::UploadCall => crate::Uploaded);
 waitable!(impl [] crate::DownloadToCall => crate::Downloaded);
 waitable!(#[cfg(feature = "baasbox")] impl [T] crate::baasbox::BbCall<T> => T);
 waitable!(#[cfg(feature = "baasbox")] impl [] crate::baasbox::BaasBoxLoginCall => crate::baasbox::BbUser);
+
+/// The items of a [`Pages`] stream as an [`Iterator`], each page fetched on
+/// the blocking runtime when the previous one is used up. The same
+/// semantics as the stream: lazy, one request at a time, an `Err` is the last
+/// item. Used inside an async runtime it yields
+/// [`Error::BlockingInRuntime`] and ends.
+#[must_use = "an iterator does nothing until it is used"]
+pub struct PageIter<T> {
+    stream: Option<BoxStream<'static, Result<(String, T)>>>,
+}
+
+impl<T> std::fmt::Debug for PageIter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageIter")
+            .field("ended", &self.stream.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Iterator for PageIter<T> {
+    type Item = Result<(String, T)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let stream = self.stream.as_mut()?;
+        let item = match wait(stream.next()) {
+            Ok(item) => item,
+            Err(e) => Some(Err(e)),
+        };
+        if !matches!(item, Some(Ok(_))) {
+            self.stream = None;
+        }
+        item
+    }
+}
+
+impl Pages {
+    /// The `(key, value)` pairs as a blocking iterator (feature `blocking`).
+    ///
+    /// ```no_run
+    /// # fn demo(ws: cloudmine::blocking::WebService) -> cloudmine::Result<()> {
+    /// for item in ws.objects().get_all_pages().page_size(100).iter() {
+    ///     let (key, value) = item?;
+    ///     println!("{key}: {value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter(self) -> PageIter<Value> {
+        self.iter_as()
+    }
+
+    /// Like [`iter`](Self::iter), each value decoded into `T`.
+    ///
+    /// ```no_run
+    /// # fn demo(ws: cloudmine::blocking::WebService) -> cloudmine::Result<()> {
+    /// for item in ws.files().list_pages().iter_as::<cloudmine::FileInfo>() {
+    ///     let (key, info) = item?;
+    ///     println!("{key}: {:?} bytes", info.size);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter_as<T: DeserializeOwned + Send + 'static>(self) -> PageIter<T> {
+        PageIter {
+            stream: Some(self.into_stream_as::<T>()),
+        }
+    }
+}

@@ -168,6 +168,13 @@ impl ApiCall {
     pub(crate) fn new(client: &Client, request: Result<Request>) -> Self {
         ApiCall::with_steps(client, request, &Steps::PLAIN)
     }
+
+    /// A plain call not yet sent, taken apart (for `paging.rs`, which sends
+    /// it once per page); it has no handlers yet.
+    pub(crate) fn into_parts(self) -> (Client, Result<Request>, Patch) {
+        let patch = self.overrides.map(|p| *p).unwrap_or_default();
+        (self.client, self.request, patch)
+    }
 }
 
 impl<T> ApiCall<T> {

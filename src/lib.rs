@@ -73,6 +73,7 @@ pub mod fuzzing; // only with `--cfg fuzzing`, for `cargo fuzz` (fuzz/)
 mod geo;
 mod objects;
 mod options;
+mod paging;
 mod push;
 mod response;
 mod run;
@@ -96,6 +97,7 @@ pub use files::{
 pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
+pub use paging::{DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pages};
 pub use push::Notification;
 pub use response::Response;
 pub use run::Run;

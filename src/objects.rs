@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::call::{ApiCall, Request};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::paging::Pages;
 
 /// Confirms [`Objects::destroy_all`]: it deletes every object **and file** at
 /// the level the call works on.
@@ -126,6 +127,19 @@ impl<'a> Objects<'a> {
         ApiCall::new(self.client, Ok(Request::new(Method::GET, &["text"])))
     }
 
+    /// Every object, page by page as a stream (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let all: Vec<(String, serde_json::Value)> =
+    ///     ws.objects().get_all_pages().page_size(200).into_stream().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get_all_pages(&self) -> Pages {
+        Pages::from_call(self.get_all())
+    }
+
     /// Creates or replaces the object under `key` (`PUT text`).
     pub fn set(&self, key: impl Into<String>, value: impl Serialize) -> ApiCall {
         self.put(Method::PUT, single(key, value))
@@ -222,6 +236,22 @@ impl<'a> Objects<'a> {
             non_empty_query(query.into())
                 .map(|q| Request::new(Method::GET, &["search"]).query("q", q)),
         )
+    }
+
+    /// The results of [`search`](Self::search), page by page as a stream
+    /// (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let mut cars = ws.objects().search_pages(r#"[__class__ = "car"]"#).into_stream();
+    /// while let Some((key, car)) = cars.try_next().await? {
+    ///     println!("{key}: {car}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn search_pages(&self, query: impl Into<String>) -> Pages {
+        Pages::from_call(self.search(query))
     }
 
     /// Like [`search`](Self::search), with the query in a POST body

@@ -35,6 +35,7 @@ pub use upload::UploadCall;
 use crate::call::{ApiCall, Request};
 use crate::client::Client;
 use crate::objects::join_keys;
+use crate::paging::Pages;
 
 /// The files API, from [`WebService::files`](crate::WebService::files).
 ///
@@ -117,6 +118,40 @@ impl<'a> Files<'a> {
     /// the `limit`/`skip` options).
     pub fn list(&self) -> ApiCall {
         crate::objects::Objects::new(self.ws).search(r#"[__type__ = "file"]"#)
+    }
+
+    /// Every file's metadata, page by page as a stream (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::FileInfo;
+    /// use futures_util::TryStreamExt;
+    /// let mut files = ws.files().list_pages().into_stream_as::<FileInfo>();
+    /// while let Some((key, info)) = files.try_next().await? {
+    ///     println!("{key}: {:?} bytes", info.size);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_pages(&self) -> Pages {
+        Pages::from_call(self.list())
+    }
+
+    /// The files [`search`](Self::search) finds, page by page as a stream
+    /// (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let pngs: Vec<_> = ws
+    ///     .files()
+    ///     .search_pages(r#"content_type = "image/png""#)
+    ///     .into_stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn search_pages(&self, conditions: &str) -> Pages {
+        Pages::from_call(self.search(conditions))
     }
 
     /// Files whose metadata matches `conditions`: the inside of a CloudMine

@@ -17,6 +17,7 @@ use crate::call::{ApiCall, Request};
 use crate::client::Client;
 use crate::envelope::Processor;
 use crate::error::Error;
+use crate::paging::Pages;
 use crate::secret::Password;
 use crate::session::login::Login;
 
@@ -265,6 +266,34 @@ impl<'a> Users<'a> {
     /// Every user, paged with the `limit`/`skip`/`sort`/`count` options (`GET account`).
     pub fn list(&self) -> ApiCall {
         ApiCall::new(self.client, Ok(account(Method::GET, &[])))
+    }
+
+    /// Every user, page by page as a stream (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let mut users = ws.users().list_pages().page_size(100).into_stream();
+    /// while let Some((id, profile)) = users.try_next().await? {
+    ///     println!("{id}: {profile}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_pages(&self) -> Pages {
+        Pages::from_call(self.list())
+    }
+
+    /// The users [`search`](Self::search) finds, page by page as a stream
+    /// (see [`Pages`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let admins: Vec<_> = ws.users().search_pages("[role = \"admin\"]").into_stream().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn search_pages(&self, query: impl Into<String>) -> Pages {
+        Pages::from_call(self.search(query))
     }
 
     /// One user by id (`GET account/{id}`).
