@@ -136,12 +136,15 @@ mod tests {
 
     #[test]
     fn objects_put_array_indices_first() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"10":2,"2":3,"01":4,"a":[1.0,"x\n"]}"#)
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"10":2,"2":3,"01":4,"a":[1.0,"x\n"]}"#).unwrap();
         assert_eq!(
             stringify(&v),
             r#"{"2":3,"10":2,"b":1,"01":4,"a":[1,"x\n"]}"#
         );
-        assert_eq!(stringify(&json!(12345678901234567890u64)), "12345678901234567890");
+        assert_eq!(
+            stringify(&json!(12345678901234567890u64)),
+            "12345678901234567890"
+        );
     }
 }

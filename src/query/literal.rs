@@ -145,7 +145,10 @@ mod tests {
     fn numbers_and_keywords() {
         assert_eq!(Literal::from(u64::MAX).to_string(), "18446744073709551615");
         assert_eq!(Literal::from(i64::MIN).to_string(), "-9223372036854775808");
-        assert_eq!(Literal::float(1e21).unwrap().to_string(), "1000000000000000000000");
+        assert_eq!(
+            Literal::float(1e21).unwrap().to_string(),
+            "1000000000000000000000"
+        );
         assert_eq!(Literal::float(-0.5).unwrap().to_string(), "-0.5");
         assert!(Literal::float(f64::INFINITY).is_err());
         assert_eq!(Literal::from(false).to_string(), "false");

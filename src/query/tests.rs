@@ -12,7 +12,11 @@ fn field(path: &str) -> super::Field {
 #[test]
 fn every_operator() {
     let q = field("a").eq(1).and(field("b").ne("x")).unwrap();
-    let q = q.and(field("c").lt(2)).unwrap().and(field("d").le(3)).unwrap();
+    let q = q
+        .and(field("c").lt(2))
+        .unwrap()
+        .and(field("d").le(3))
+        .unwrap();
     let q = q.and(field("e").gt(Literal::float(-1.5).unwrap())).unwrap();
     let q = q.and(field("f").ge(0u8)).unwrap();
     assert_eq!(
@@ -29,7 +33,9 @@ fn paths_and_names() {
     for ok in ["a.b.c", "__id__", "x-y", "_1", "A9"] {
         assert!(Query::field(ok).is_ok(), "{ok}");
     }
-    for bad in ["", "1a", "-a", "a b", "a.", ".a", "a..b", "a\"", "a]", "a,b", "a=b", "é", "a\n"] {
+    for bad in [
+        "", "1a", "-a", "a b", "a.", ".a", "a..b", "a\"", "a]", "a,b", "a=b", "é", "a\n",
+    ] {
         let e = Query::field(bad).unwrap_err();
         assert!(e.to_string().contains("not a field name"), "{bad}: {e}");
     }
@@ -46,7 +52,10 @@ fn and_or_mixing_is_refused() {
     let and = field("a").eq(1).and(field("b").eq(2)).unwrap();
     assert!(and.or(field("c").eq(3)).is_err());
     // An empty query joins either way.
-    assert_eq!(Query::all().or(or3).unwrap().to_string(), "[a = 1 or b = 2 or c = 3]");
+    assert_eq!(
+        Query::all().or(or3).unwrap().to_string(),
+        "[a = 1 or b = 2 or c = 3]"
+    );
 }
 
 #[test]
@@ -56,7 +65,10 @@ fn in_and_near() {
     let e = field("make").is_in(Vec::<&str>::new()).unwrap_err();
     assert!(e.to_string().contains("at least one value"), "{e}");
     let here = GeoPoint::new(1.0, 2.0).unwrap();
-    let near = Near::new("loc", here).unwrap().within(3.0, DistanceUnit::Mi).unwrap();
+    let near = Near::new("loc", here)
+        .unwrap()
+        .within(3.0, DistanceUnit::Mi)
+        .unwrap();
     let q = Query::near(&near).and(field("kind").eq("cafe")).unwrap();
     assert_eq!(q.to_string(), r#"[loc near (2, 1), 3mi, kind = "cafe"]"#);
     let e = q.and(Query::near(&near)).unwrap_err();
