@@ -5,7 +5,9 @@
 
 mod support;
 
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use cloudmine::{Acl, Credentials, Literal, Permission, Query, WebService};
 use serde_json::{Value, json};
@@ -205,6 +207,20 @@ fn js_function(source: &str, name: &str) -> String {
     source[start..end].to_owned()
 }
 
+/// The child's output once it exits, killed if it has not within `limit`
+/// (its output is a few hundred bytes, well under a pipe's buffer).
+fn within(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("node did not finish within {limit:?}");
+        }
+        sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn from_json_matches_the_js_sdk_byte_for_byte() {
     let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js-sdk/cloudmine.js");
@@ -216,14 +232,20 @@ fn from_json_matches_the_js_sdk_byte_for_byte() {
         js_function(&source, "isObject"),
         js_function(&source, "convertQueryInput"),
     );
-    let ran = match Command::new("node").arg("-e").arg(&script).output() {
-        Ok(ran) => ran,
+    let mut node = Command::new("node");
+    node.arg("-e")
+        .arg(&script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = match node.spawn() {
+        Ok(child) => child,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("skipped: node is not available ({e})");
             return;
         }
         Err(e) => panic!("node is required in CI: {e}"),
     };
+    let ran = within(child, Duration::from_secs(60));
     assert!(
         ran.status.success(),
         "{}",
