@@ -114,6 +114,22 @@ async fn ranges_or_in_and_paths_return_the_right_sets() {
 }
 
 #[tokio::test]
+async fn nested_groups_match_objects_in_arrays() {
+    let emu = emulator().await;
+    let ws = client(&emu);
+    let lot = |makes: &[&str]| json!({"showroom": makes.iter().map(|m| json!({"make": m})).collect::<Vec<_>>()});
+    ws.objects()
+        .set("joe", lot(&["Honda", "Kia"]))
+        .await
+        .unwrap();
+    ws.objects().set("ann", lot(&["Toyota"])).await.unwrap();
+    ws.objects().set("bob", lot(&["BMW"])).await.unwrap();
+    let makes = field("make").is_in(["Honda", "Toyota"]).unwrap();
+    let q = field("showroom").has(makes).unwrap();
+    assert_eq!(keys_found(&ws, q).await, ["ann", "joe"]);
+}
+
+#[tokio::test]
 async fn json_queries_find_what_builder_queries_find() {
     let emu = emulator().await;
     let ws = client(&emu);

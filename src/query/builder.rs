@@ -46,6 +46,8 @@ enum Join {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// `field` of a nested group, `field[...]`.
+    scope: Option<String>,
     join: Join,
     conditions: Vec<String>,
     nears: usize,
@@ -61,6 +63,7 @@ impl Query {
     /// A query with no conditions, `[]`: everything matches.
     pub fn all() -> Query {
         Query {
+            scope: None,
             join: Join::And,
             conditions: Vec::new(),
             nears: 0,
@@ -141,6 +144,12 @@ impl Query {
             return Err(Error::invalid_argument(
                 "query",
                 "CloudMine allows `,` (and) or `or` in one query, not both",
+            ));
+        }
+        if self.scope != other.scope {
+            return Err(Error::invalid_argument(
+                "query",
+                "queries on different nested fields (`field[...]`) cannot be joined",
             ));
         }
         if self.nears + other.nears > 1 {
@@ -249,7 +258,32 @@ impl Field {
         Ok(Query {
             join: Join::Or,
             conditions,
-            nears: 0,
+            ..Query::all()
+        })
+    }
+}
+
+impl Field {
+    /// `query` applied to the sub-object at this field, `field[...]`: when
+    /// the field holds an array, to each object in it (CloudMine's
+    /// `showroom[make = "Honda" or make = "Toyota"]`). A query that is
+    /// already nested is [`Error::InvalidArgument`].
+    /// ```
+    /// use cloudmine::Query;
+    /// let makes = Query::field("make").unwrap().is_in(["Honda", "Toyota"]).unwrap();
+    /// let q = Query::field("showroom").unwrap().has(makes).unwrap();
+    /// assert_eq!(q.to_string(), r#"showroom[make = "Honda" or make = "Toyota"]"#);
+    /// ```
+    pub fn has(self, query: Query) -> Result<Query> {
+        if query.scope.is_some() {
+            return Err(Error::invalid_argument(
+                "query",
+                "the query is already on a nested field; write the path with `.` instead",
+            ));
+        }
+        Ok(Query {
+            scope: Some(self.path),
+            ..query
         })
     }
 }
@@ -260,6 +294,9 @@ impl fmt::Display for Query {
             Join::And => ", ",
             Join::Or => " or ",
         };
+        if let Some(scope) = &self.scope {
+            f.write_str(scope)?;
+        }
         write!(f, "[{}]", self.conditions.join(separator))
     }
 }

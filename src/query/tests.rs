@@ -87,3 +87,22 @@ fn from_json_as_the_js_sdk() {
         assert!(Query::from_json(&bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn nested_groups() {
+    let inner = field("make")
+        .eq("Honda")
+        .and(field("year").gt(2010))
+        .unwrap();
+    let q = field("showroom").has(inner).unwrap();
+    assert_eq!(q.to_string(), r#"showroom[make = "Honda", year > 2010]"#);
+    let e = field("lot").has(q.clone()).unwrap_err();
+    assert!(e.to_string().contains("already on a nested field"), "{e}");
+    let e = q.clone().and(field("name").eq("x")).unwrap_err();
+    assert!(e.to_string().contains("different nested fields"), "{e}");
+    let more = field("showroom").has(field("color").eq("red")).unwrap();
+    assert_eq!(
+        q.and(more).unwrap().to_string(),
+        r#"showroom[make = "Honda", year > 2010, color = "red"]"#
+    );
+}
