@@ -206,22 +206,7 @@ impl Near {
     /// ```
     pub fn new(field: impl Into<String>, point: GeoPoint) -> Result<Near> {
         let field = field.into();
-        let part_ok = |p: &str| {
-            p.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        };
-        if !field.split('.').all(part_ok) {
-            return Err(Error::invalid_argument(
-                "field",
-                format!(
-                    "{field:?} is not a field name: letters, digits, `_` and `-`, not starting \
-                     with a digit, parts joined by `.`"
-                ),
-            ));
-        }
+        crate::query::check_path("field", &field)?;
         Ok(Near {
             field,
             point,

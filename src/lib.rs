@@ -75,6 +75,7 @@ mod objects;
 mod options;
 mod paging;
 mod push;
+mod query;
 mod response;
 mod run;
 mod secret;
@@ -99,6 +100,7 @@ pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use paging::{DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pages};
 pub use push::Notification;
+pub use query::{Field, Literal, Query};
 pub use response::Response;
 pub use run::Run;
 pub use secret::{
