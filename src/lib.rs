@@ -58,6 +58,7 @@
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
 mod acl;
+mod api_version;
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
@@ -76,6 +77,7 @@ mod options;
 mod push;
 mod response;
 mod run;
+mod search_es;
 mod secret;
 mod session;
 mod session_store;
@@ -85,6 +87,7 @@ mod users;
 mod web_service;
 
 pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
+pub use api_version::ApiVersion;
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
@@ -99,6 +102,7 @@ pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Opti
 pub use push::Notification;
 pub use response::Response;
 pub use run::Run;
+pub use search_es::EsQuery;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]
