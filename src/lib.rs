@@ -112,6 +112,7 @@ pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
+pub use social::{SocialAnswer, SocialQuery};
 pub use users::{Credentials, NewCredentials, Users};
 pub use web_service::WebService;
 

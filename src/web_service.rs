@@ -22,7 +22,7 @@ use crate::run::Run;
 use crate::search_es::EsQuery;
 use crate::secret::SessionToken;
 use crate::session_store::StoreKey;
-use crate::social::{SocialLoginCall, SocialNetwork};
+use crate::social::{SocialLoginCall, SocialNetwork, SocialQuery};
 use crate::users::Users;
 
 /// The CloudMine client: holds [`Options`] and makes every call.
@@ -255,6 +255,23 @@ impl WebService {
     /// ```
     pub fn search_es(&self, class: &str, query: impl Into<EsQuery>) -> ApiCall {
         ApiCall::new(&self.client, crate::search_es::request(class, query.into()))
+    }
+
+    /// A social graph query (the JS SDK's `socialQuery`): the server calls
+    /// `endpoint` (it may hold `/`, e.g. `statuses/update.json`) of
+    /// `network`'s API with the logged-in user's provider token, and passes
+    /// the answer back; see [`SocialQuery`]. Needs a logged-in user
+    /// ([`Error::NotLoggedIn`] before sending otherwise).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::SocialNetwork;
+    /// let friends = ws.social_query(SocialNetwork::Github, "user/followers").await?;
+    /// println!("{}", friends.text()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn social_query(&self, network: SocialNetwork, endpoint: &str) -> SocialQuery {
+        SocialQuery::new(&self.client, network, endpoint)
     }
 
     /// A new random key: 32 lower-case hex characters (a UUID v4 without dashes).
