@@ -288,3 +288,25 @@ fn blocking_social_query() {
         .unwrap_err();
     assert!(e.is_not_logged_in(), "{e}");
 }
+
+#[tokio::test]
+async fn a_dropped_query_fires_abort_error_complete_and_a_slow_one_times_out() {
+    let emu = idp_emulator().await;
+    let ws = logged_in(&emu).await;
+    emu.set_response_delay(std::time::Duration::from_secs(5));
+    let log = EventLog::default();
+    let call = log.attach(ws.social_query(SocialNetwork::Github, "me"));
+    let outcome = tokio::time::timeout(std::time::Duration::from_millis(200), call).await;
+    assert!(outcome.is_err(), "the query should still be running");
+    assert_eq!(log.names(), ["abort", "error", "complete"]);
+
+    let log = EventLog::default();
+    let e = log
+        .attach(ws.social_query(SocialNetwork::Github, "me"))
+        .options(cloudmine::CallOptions::new().timeout(std::time::Duration::from_millis(200)))
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(log.names(), ["error", "complete"]);
+    emu.set_response_delay(std::time::Duration::ZERO);
+}
