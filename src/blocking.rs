@@ -166,6 +166,7 @@ macro_rules! waitable {
 
 waitable!(impl [T] crate::ApiCall<T> => T);
 waitable!(impl [] crate::SocialLoginCall => crate::Login);
+waitable!(impl [] crate::SocialQuery => crate::SocialAnswer);
 waitable!(impl [] crate::UploadCall => crate::Uploaded);
 waitable!(impl [] crate::DownloadToCall => crate::Downloaded);
 waitable!(#[cfg(feature = "baasbox")] impl [T] crate::baasbox::BbCall<T> => T);

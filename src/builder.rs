@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use crate::api_version::ApiVersion;
 use crate::client::{Client, default_http_client};
 use crate::error::{Error, Result};
 use crate::options::{
@@ -124,6 +125,7 @@ impl WebServiceBuilder {
             extended_responses: None,
             distance: None,
             units: None,
+            version: None,
         };
         options.apply(&self.patch);
         options.validate()?;

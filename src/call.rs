@@ -11,6 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::Response;
+use crate::api_version::ApiVersion;
 use crate::client::{
     Client, HEADER_API_KEY, HEADER_SESSION, base_headers, base_url, master_header, secret_header,
 };
@@ -37,7 +38,9 @@ pub(crate) struct Request {
     /// A session header to send whatever the level (logout sends the
     /// session it ends).
     pub session: Option<SessionToken>,
-    pub version: &'static str,
+    /// The endpoint's own API version (`searchES` is always `v2`); `None`:
+    /// the `version` option, else `v1`.
+    pub version: Option<ApiVersion>,
     /// What the endpoint hands its own `after` step through
     /// [`Processed::carry`] (a login: the email/username it used); never sent.
     pub carry: Option<Box<Value>>,
@@ -62,7 +65,7 @@ impl Request {
             processor: Processor::Text,
             force_app: false,
             session: None,
-            version: "v1",
+            version: None,
             carry: None,
             master: false,
         }
@@ -358,9 +361,10 @@ pub(crate) fn prepare(
     let is_account = request.segments.first().is_some_and(|s| s == "account");
     let user = user_mode && !is_account;
     // `{api_root}/v1/app/{appid}/[user/]` is built once per options change.
-    let mut url = match (&options, request.version) {
-        (Cow::Borrowed(_), "v1") => snapshot.base(user)?.clone(),
-        _ => base_url(&options, request.version, user)?,
+    let version = request.version.or(options.version).unwrap_or_default();
+    let mut url = match (&options, version) {
+        (Cow::Borrowed(_), ApiVersion::V1) => snapshot.base(user)?.clone(),
+        _ => base_url(&options, version.as_str(), user)?,
     };
     url.path_segments_mut()
         .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?

@@ -175,6 +175,16 @@ pub enum Error {
     #[error("no saved session for this app; log in first")]
     NoSession,
 
+    /// A call that needs a logged-in user was made without a session token
+    /// (a social graph query: the JS SDK throws "Must be logged in to
+    /// perform a social query"). Nothing was sent.
+    #[error("must be logged in to {action}")]
+    #[non_exhaustive]
+    NotLoggedIn {
+        /// What the call was, e.g. `perform a social query`.
+        action: &'static str,
+    },
+
     /// A social login did not complete: the user denied access
     /// (`access_denied`), the identity belongs to another user
     /// (`identity_conflict`), another user has its email (`email_taken`),
@@ -375,6 +385,11 @@ impl Error {
         matches!(self, Error::NoSession)
     }
 
+    /// True when a call that needs a logged-in user was made without one.
+    pub fn is_not_logged_in(&self) -> bool {
+        matches!(self, Error::NotLoggedIn { .. })
+    }
+
     /// True when a session store failed.
     pub fn is_session_store(&self) -> bool {
         matches!(self, Error::SessionStore { .. })
@@ -404,7 +419,7 @@ impl Error {
             Error::File { .. } => "file".into(),
             Error::Login { .. } => "login".into(),
             Error::SessionStore { .. } => "store".into(),
-            Error::NoSession => "nosession".into(),
+            Error::NoSession | Error::NotLoggedIn { .. } => "nosession".into(),
             Error::BlockingInRuntime => "blocking".into(),
             Error::MasterKeyRequired => "masterkey".into(),
         }

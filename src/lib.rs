@@ -58,6 +58,7 @@
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
 mod acl;
+mod api_version;
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
@@ -78,6 +79,7 @@ mod push;
 mod query;
 mod response;
 mod run;
+mod search_es;
 mod secret;
 mod session;
 mod session_store;
@@ -87,6 +89,7 @@ mod users;
 mod web_service;
 
 pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
+pub use api_version::ApiVersion;
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
@@ -103,6 +106,7 @@ pub use push::Notification;
 pub use query::{Field, Literal, Query};
 pub use response::Response;
 pub use run::Run;
+pub use search_es::EsQuery;
 pub use secret::{
     ApiKey, ClientSecret, MasterKey, OAuthSecret, OAuthToken, Password, SessionToken,
 };
@@ -114,6 +118,7 @@ pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
+pub use social::{SocialAnswer, SocialQuery};
 pub use users::{Credentials, NewCredentials, UserAdmin, Users};
 pub use web_service::WebService;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use crate::api_version::ApiVersion;
 use crate::secret::{ApiKey, MasterKey, SessionToken};
 use crate::{Error, Result};
 
@@ -104,6 +105,8 @@ macro_rules! nullable_options {
             distance, unset_distance: bool, copy;
             /// Units for geo searches (`units`: km, mi, m, ft).
             units, unset_units: String, deref;
+            /// The API version in every path (`v1` when unset); see [`ApiVersion`].
+            version, unset_version: ApiVersion, copy;
         }
     };
 }

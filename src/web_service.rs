@@ -19,9 +19,10 @@ use crate::objects::{Objects, new_key};
 use crate::options::{AppLevel, CallOptions, Options};
 use crate::push::Notification;
 use crate::run::Run;
+use crate::search_es::EsQuery;
 use crate::secret::SessionToken;
 use crate::session_store::StoreKey;
-use crate::social::{SocialLoginCall, SocialNetwork};
+use crate::social::{SocialLoginCall, SocialNetwork, SocialQuery};
 use crate::users::Users;
 
 /// The CloudMine client: holds [`Options`] and makes every call.
@@ -231,6 +232,46 @@ impl WebService {
     /// Sets the `applevel` option (CloudMine's `useApplicationData()`).
     pub fn use_application_data(&self, level: AppLevel) {
         let _ = self.update_options(CallOptions::new().applevel(level));
+    }
+
+    /// An Elasticsearch query on the objects of `class` (the JS SDK's
+    /// `searchES`): `POST v2/app/{appid}/[user/]class/{class}/elasticsearch`
+    /// with the query as the body. The path is always `v2`, whatever the
+    /// `version` option; the level follows the usual rule (user data when a
+    /// session is set). An empty class, or one with `/`, fails before
+    /// sending.
+    ///
+    /// CloudMine served this only for apps with Elasticsearch enabled; the
+    /// emulator has no Elasticsearch and answers 501 (an
+    /// [`Error::Status`] whose message points to the query language of
+    /// [`Objects::search`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let hits = ws
+    ///     .search_es("person", serde_json::json!({"query": {"match": {"name": "ada"}}}))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn search_es(&self, class: &str, query: impl Into<EsQuery>) -> ApiCall {
+        ApiCall::new(&self.client, crate::search_es::request(class, query.into()))
+    }
+
+    /// A social graph query (the JS SDK's `socialQuery`): the server calls
+    /// `endpoint` (it may hold `/`, e.g. `statuses/update.json`) of
+    /// `network`'s API with the logged-in user's provider token, and passes
+    /// the answer back; see [`SocialQuery`]. Needs a logged-in user
+    /// ([`Error::NotLoggedIn`] before sending otherwise).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::SocialNetwork;
+    /// let friends = ws.social_query(SocialNetwork::Github, "user/followers").await?;
+    /// println!("{}", friends.text()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn social_query(&self, network: SocialNetwork, endpoint: &str) -> SocialQuery {
+        SocialQuery::new(&self.client, network, endpoint)
     }
 
     /// A new random key: 32 lower-case hex characters (a UUID v4 without dashes).

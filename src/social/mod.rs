@@ -9,8 +9,12 @@ mod login;
 mod network;
 mod opener;
 pub(crate) mod pkce;
+mod query;
+mod query_answer;
 
 pub use landing::LandingPage;
 pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, SocialLogin, SocialLoginCall};
 pub use network::SocialNetwork;
 pub use opener::{BrowserOpener, HttpOpener, ManualOpener, SystemBrowser};
+pub use query::SocialQuery;
+pub use query_answer::SocialAnswer;
