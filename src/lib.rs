@@ -57,6 +57,7 @@
 
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
+mod abort;
 mod acl;
 #[cfg(feature = "baasbox")]
 pub mod baasbox;
@@ -74,6 +75,7 @@ mod geo;
 mod objects;
 mod options;
 mod push;
+mod request_info;
 mod response;
 mod run;
 mod secret;
@@ -84,11 +86,14 @@ mod transport;
 mod users;
 mod web_service;
 
+pub use abort::AbortHandle;
 pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
-pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers, Progress};
+pub use events::{
+    CallInfo, Event, EventEmitter, EventHandler, EventMessage, HandlerId, Handlers, Progress,
+};
 pub use files::{
     DEFAULT_PROGRESS_INTERVAL, DownloadCall, DownloadToCall, Downloaded, FileInfo, FileStream,
     Files, Source, UploadCall, Uploaded,
@@ -97,6 +102,7 @@ pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use push::Notification;
+pub use request_info::{REDACTED, RequestBody, RequestInfo};
 pub use response::Response;
 pub use run::Run;
 pub use secret::{ApiKey, ClientSecret, OAuthSecret, OAuthToken, Password, SessionToken};
@@ -113,6 +119,7 @@ pub use web_service::WebService;
 
 /// Re-exported so that callers of [`WebService::api`] and readers of response
 /// headers need no direct reqwest dependency.
+pub use bytes::Bytes;
 pub use reqwest::{Method, header};
 
 // The Rust examples in the README and the guides compile as doctests.
