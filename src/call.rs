@@ -123,7 +123,10 @@ impl Steps<Response> {
 /// fails before sending (invalid options), on transport errors and timeouts,
 /// and when the future is dropped before it finished (then `abort`, `error`
 /// and `complete` fire, and the request is cancelled). A call that is dropped
-/// without ever being awaited fires nothing.
+/// without ever being awaited fires nothing. [`abort_handle`](Self::abort_handle)
+/// cancels it from elsewhere, with the same events;
+/// [`request_info`](Self::request_info) shows what it sends, and
+/// [`Response::raw`] / [`Error::raw_body`] what came back.
 ///
 /// ```no_run
 /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {

@@ -32,7 +32,8 @@ pub enum Event {
     Meta,
     /// The answer carried a `result` (the output of a server-side snippet).
     Result,
-    /// The call was cancelled before it completed (its future was dropped).
+    /// The call was cancelled before it completed (its future was dropped,
+    /// or its [`AbortHandle`](crate::AbortHandle) aborted it).
     Abort,
     /// A social login's URL is ready. Data: `{"url": …, "opened": bool,
     /// "reason": …}`; when `opened` is false, show the URL to the user.

@@ -39,8 +39,9 @@ pub enum RequestBody {
 }
 
 /// A call's request as the SDK sends it: method, full URL (with the query
-/// string), every header with secret values shown as `[redacted]`, and the
-/// body. Its `Debug` and `Display` never show an API key, master key,
+/// string), every header the SDK sets with secret values shown as
+/// `[redacted]` (not those the HTTP client adds itself: `Host`,
+/// `User-Agent`, `Accept`, `Content-Length`), and the body. Its `Debug` and `Display` never show an API key, master key,
 /// session token, `Authorization` or cookie value: the SDK sends those in
 /// headers, never in the URL.
 ///
