@@ -135,7 +135,8 @@ impl Response {
 
     /// The answer's body as the server sent it: the very buffer the answer
     /// was read into, shared (cloning it is a reference count, not a copy).
-    /// Empty for a response the SDK made without a body.
+    /// Empty for a response the SDK made without a body, and for a login's
+    /// answer (it holds the session token).
     ///
     /// ```no_run
     /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
