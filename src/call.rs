@@ -11,6 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::Response;
+use crate::abort::AbortHandle;
 use crate::api_version::ApiVersion;
 use crate::client::{
     Client, HEADER_API_KEY, HEADER_SESSION, base_headers, base_url, master_header, secret_header,
@@ -19,6 +20,7 @@ use crate::envelope::{Processed, Processor, parse_body};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
+use crate::request_info::RequestInfo;
 use crate::secret::SessionToken;
 use crate::transport::{Answer, exchange, transport_error};
 
@@ -130,7 +132,10 @@ impl Steps<Response> {
 /// fails before sending (invalid options), on transport errors and timeouts,
 /// and when the future is dropped before it finished (then `abort`, `error`
 /// and `complete` fire, and the request is cancelled). A call that is dropped
-/// without ever being awaited fires nothing.
+/// without ever being awaited fires nothing. [`abort_handle`](Self::abort_handle)
+/// cancels it from elsewhere, with the same events;
+/// [`request_info`](Self::request_info) shows what it sends, and
+/// [`Response::raw`] / [`Error::raw_body`] what came back.
 ///
 /// ```no_run
 /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
@@ -152,6 +157,8 @@ pub struct ApiCall<T: 'static = Response> {
     handlers: Handlers,
     /// A `'static` reference: the future keeps one pointer, not the steps.
     steps: &'static Steps<T>,
+    /// Made on the first [`abort_handle`](Self::abort_handle) call.
+    abort: Option<AbortHandle>,
 }
 
 impl<T> std::fmt::Debug for ApiCall<T> {
@@ -192,7 +199,43 @@ impl<T> ApiCall<T> {
             overrides: None,
             handlers: Handlers::new(),
             steps,
+            abort: None,
         }
+    }
+
+    /// A handle that cancels this call from any task or thread, before or
+    /// while it runs (see [`AbortHandle`] for what an abort does and the
+    /// events it fires). Every handle of one call aborts that call.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) {
+    /// let mut call = ws.objects().get(["car"]);
+    /// let handle = call.abort_handle();
+    /// handle.abort();
+    /// assert!(call.await.unwrap_err().is_aborted()); // nothing was sent
+    /// # }
+    /// ```
+    pub fn abort_handle(&mut self) -> AbortHandle {
+        self.abort.get_or_insert_with(AbortHandle::default).clone()
+    }
+
+    /// The request this call would send now, for debugging: method, full
+    /// URL, headers with secrets redacted, body (see [`RequestInfo`]). Built
+    /// from the client's current options and this call's overrides, so an
+    /// invalid option or argument is the same error awaiting would give.
+    /// What a call's own session step adds when it is sent (a logout's
+    /// session header) is not shown; handlers see the request as sent in
+    /// [`CallInfo::request`].
+    ///
+    /// ```no_run
+    /// # fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let info = ws.objects().get(["car"]).request_info()?;
+    /// eprintln!("{info}");
+    /// # Ok(()) }
+    /// ```
+    pub fn request_info(&self) -> Result<RequestInfo> {
+        let request = self.request.clone()?;
+        prepare(&self.client, request, self.overrides.as_deref()).map(|p| p.info())
     }
 
     /// Overrides options for this call only (on top of earlier overrides).
@@ -248,7 +291,14 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             overrides,
             handlers,
             steps,
+            abort,
         } = self;
+        let aborted = abort.as_ref().is_some_and(AbortHandle::is_aborted);
+        let request = if aborted {
+            Err(Error::Aborted)
+        } else {
+            request
+        };
         let mut completion = Completion::new(handlers);
         let mut carry = None;
         let ready = request
@@ -261,12 +311,15 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             .and_then(|mut prepared| {
                 completion.info.method = prepared.method.as_str().to_owned();
                 completion.info.url = std::mem::take(&mut prepared.display_url);
+                if !completion.handlers.is_empty() {
+                    completion.info.request = Some(Arc::new(prepared.info()));
+                }
                 prepared.into_request(client.http(), &completion.info.url)
             });
         // An `async move` block rather than an `async fn`, with the answer
         // processed inline: its captures are stored once, which keeps the
         // boxed future under 1 KiB.
-        Box::pin(async move {
+        let call = Box::pin(async move {
             let mut processed = match ready {
                 Err(error) => Processed::from_failure(error),
                 Ok((request, reading)) => {
@@ -284,7 +337,15 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             let value = (steps.after)(&client, &mut processed);
             let response = completion.finish(processed)?;
             (steps.output)(response, value)
-        })
+        });
+        match abort {
+            None => call,
+            // A second box, for abortable calls only: an abort drops `call`,
+            // whose `Completion` then fires `abort`, `error`, `complete`.
+            Some(handle) => {
+                Box::pin(async move { handle.run(call).await.unwrap_or(Err(Error::Aborted)) })
+            }
+        }
     }
 }
 
@@ -422,6 +483,15 @@ struct Reading {
 }
 
 impl Prepared {
+    /// The request as [`RequestInfo`] shows it (secrets redacted).
+    fn info(&self) -> RequestInfo {
+        let body = self
+            .body
+            .as_ref()
+            .map(|b| (b.bytes.as_slice(), b.content_type));
+        RequestInfo::new(self.method.as_str(), self.url.as_str(), &self.headers, body)
+    }
+
     /// The reqwest request, built before anything is awaited.
     fn into_request(
         self,
@@ -452,14 +522,16 @@ impl Reading {
     /// Decodes an answer (CloudMine's envelope); its headers go to `info`.
     fn process(self, answer: Answer, info: &mut CallInfo) -> Processed {
         info.headers = answer.headers;
-        Processed::from_http(
+        let mut processed = Processed::from_http(
             answer.status,
             parse_body(&answer.body),
             self.processor,
             self.snippet_set,
             &info.method,
             &info.url,
-        )
+        );
+        processed.set_raw(answer.body);
+        processed
     }
 }
 

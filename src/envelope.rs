@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::error::KeyError;
@@ -52,6 +53,8 @@ pub(crate) struct Processed {
     pub failure: Option<Error>,
     /// What the request handed its `after` step (see `Request::carry`).
     pub carry: Option<Box<Value>>,
+    /// The body as received (shared with the response or the error).
+    pub raw: Bytes,
 }
 
 /// CloudMine's "non-empty": `0`, `false`, `""`, `null`, `{}` and `[]` are empty.
@@ -129,6 +132,7 @@ impl Processed {
                 status,
                 messages: messages_of(&body),
                 body: Box::new(body.clone()),
+                raw: Bytes::new(),
                 method: method.to_owned(),
                 url: url.to_owned(),
             });
@@ -208,6 +212,15 @@ impl Processed {
     }
 
     /// A call that failed before or without an HTTP answer.
+    /// Keeps the body's bytes as received, for [`Response::raw`] and
+    /// [`Error::raw_body`]: one shared buffer, no copy.
+    pub(crate) fn set_raw(&mut self, body: Bytes) {
+        if let Some(Error::Status { raw, .. }) = &mut self.failure {
+            *raw = body.clone();
+        }
+        self.raw = body;
+    }
+
     pub(crate) fn from_failure(error: Error) -> Self {
         let mut errors = BTreeMap::new();
         errors.insert(
@@ -325,6 +338,7 @@ impl Processed {
                 count: self.count,
                 key_errors,
                 headers,
+                raw: self.raw,
             }),
             None if self.result.is_some() || self.meta.is_some() => Ok(Response {
                 status: self.status.unwrap_or(200),
@@ -334,6 +348,7 @@ impl Processed {
                 count: self.count,
                 key_errors,
                 headers,
+                raw: self.raw,
             }),
             None => Err(Error::Keys { errors: key_errors }),
         }

@@ -72,6 +72,9 @@ pub enum Error {
         messages: Vec<String>,
         /// The whole response body, parsed as JSON (a string when it was not JSON).
         body: Box<Value>,
+        /// The body's bytes as received (shared, not copied; empty for
+        /// BaasBox calls). See [`Error::raw_body`].
+        raw: bytes::Bytes,
         /// The HTTP method.
         method: String,
         /// The URL without its query string.
@@ -297,6 +300,33 @@ impl Error {
         }
     }
 
+    /// The bytes of the answer's body as the server sent them, for an
+    /// [`Error::Status`] error of a CloudMine call (`None` for other errors:
+    /// no answer was read). For debugging; [`body`](Error::Status::body)
+    /// is the parsed form.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) {
+    /// if let Err(e) = ws.objects().get(["car"]).await {
+    ///     if let Some(text) = e.body_text() {
+    ///         eprintln!("{:?} answered: {text}", e.status());
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn raw_body(&self) -> Option<&bytes::Bytes> {
+        match self {
+            Error::Status { raw, .. } => Some(raw),
+            _ => None,
+        }
+    }
+
+    /// [`raw_body`](Self::raw_body) as text (invalid UTF-8 replaced by
+    /// `\u{FFFD}`), unescaped: print it with care.
+    pub fn body_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.raw_body().map(|raw| String::from_utf8_lossy(raw))
+    }
+
     /// The server's error messages, for a [`Error::Status`] error.
     pub fn server_messages(&self) -> &[String] {
         match self {
@@ -436,6 +466,7 @@ mod tests {
             status: 404,
             messages: vec!["unknown application".into()],
             body: Box::new(Value::Null),
+            raw: bytes::Bytes::new(),
             method: "GET".into(),
             url: "http://127.0.0.1:1/v1/app/x/text".into(),
         };

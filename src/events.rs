@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Error;
+use crate::request_info::RequestInfo;
 
 /// An event a call can fire. Typed, never a string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,7 +32,8 @@ pub enum Event {
     Meta,
     /// The answer carried a `result` (the output of a server-side snippet).
     Result,
-    /// The call was cancelled before it completed (its future was dropped).
+    /// The call was cancelled before it completed (its future was dropped,
+    /// or its [`AbortHandle`](crate::AbortHandle) aborted it).
     Abort,
     /// A social login's URL is ready. Data: `{"url": …, "opened": bool,
     /// "reason": …}`; when `opened` is false, show the URL to the user.
@@ -167,7 +169,10 @@ pub struct CallInfo {
     pub(crate) count: Option<u64>,
     pub(crate) has_errors: bool,
     pub(crate) error: Option<Arc<Error>>,
-    pub(crate) elapsed: Duration,
+    /// Nanoseconds (584 years fit): 8 bytes less than a `Duration` keeps
+    /// the boxed call future under 1 KiB.
+    pub(crate) elapsed_nanos: u64,
+    pub(crate) request: Option<Arc<RequestInfo>>,
 }
 
 impl CallInfo {
@@ -211,9 +216,20 @@ impl CallInfo {
         self.error.as_deref()
     }
 
+    /// The request as it was sent (secrets redacted, see [`RequestInfo`]);
+    /// `None` when the call failed before a request was built (an invalid
+    /// option), and for calls other than [`ApiCall`](crate::ApiCall).
+    pub fn request(&self) -> Option<&RequestInfo> {
+        self.request.as_deref()
+    }
+
     /// Time from sending the request to the answer (zero when nothing was sent).
     pub fn elapsed(&self) -> Duration {
-        self.elapsed
+        Duration::from_nanos(self.elapsed_nanos)
+    }
+
+    pub(crate) fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed_nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
     }
 }
 
@@ -280,6 +296,7 @@ impl EventHandler for tokio::sync::mpsc::UnboundedSender<EventMessage> {
 }
 
 struct Entry {
+    id: u64,
     event: Event,
     once: bool,
     spent: bool,
@@ -296,6 +313,17 @@ pub struct Handlers {
     entries: Vec<Entry>,
 }
 
+/// The next [`HandlerId`]: one counter for the process, so an id names one
+/// handler of one call, never a handler of another call.
+static NEXT_HANDLER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Names one registered handler, for [`EventEmitter::unsubscribe`]: returned
+/// by [`EventEmitter::subscribe`] and [`EventEmitter::subscribe_once`]. Ids
+/// are unique in the process and never reused, so another call's id
+/// removes nothing here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandlerId(u64);
+
 impl fmt::Debug for Handlers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
@@ -310,23 +338,36 @@ impl Handlers {
         Self::default()
     }
 
-    /// Adds a handler for every firing of `event`.
-    pub fn on(&mut self, event: Event, handler: impl EventHandler) {
-        self.push(event, handler, false);
+    /// Adds a handler for every firing of `event`; the id removes it again.
+    pub fn on(&mut self, event: Event, handler: impl EventHandler) -> HandlerId {
+        self.push(event, handler, false)
     }
 
-    /// Adds a handler for the next firing of `event` only.
-    pub fn once(&mut self, event: Event, handler: impl EventHandler) {
-        self.push(event, handler, true);
+    /// Adds a handler for the next firing of `event` only; the id removes
+    /// it before it fired.
+    pub fn once(&mut self, event: Event, handler: impl EventHandler) -> HandlerId {
+        self.push(event, handler, true)
     }
 
-    fn push(&mut self, event: Event, handler: impl EventHandler, once: bool) {
+    fn push(&mut self, event: Event, handler: impl EventHandler, once: bool) -> HandlerId {
+        let id = NEXT_HANDLER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.entries.push(Entry {
+            id,
             event,
             once,
             spent: false,
             handler: Box::new(handler),
         });
+        HandlerId(id)
+    }
+
+    /// Removes the one handler `id` names; false when it is not in this
+    /// list (already removed, a `once` handler that fired, or another
+    /// call's id).
+    pub fn remove(&mut self, id: HandlerId) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.id != id.0);
+        self.entries.len() != before
     }
 
     /// Removes every handler registered for `event`.
@@ -375,6 +416,26 @@ macro_rules! impl_event_emitter {
                 self
             }
 
+            fn subscribe(
+                &mut self,
+                event: $crate::Event,
+                handler: impl $crate::EventHandler,
+            ) -> $crate::HandlerId {
+                self.$($field).+.on(event, handler)
+            }
+
+            fn subscribe_once(
+                &mut self,
+                event: $crate::Event,
+                handler: impl $crate::EventHandler,
+            ) -> $crate::HandlerId {
+                self.$($field).+.once(event, handler)
+            }
+
+            fn unsubscribe(&mut self, id: $crate::HandlerId) -> bool {
+                self.$($field).+.remove(id)
+            }
+
             fn off(mut self, event: $crate::Event) -> Self {
                 self.$($field).+.off(event);
                 self
@@ -418,8 +479,33 @@ pub trait EventEmitter: Sized {
     fn on(self, event: Event, handler: impl EventHandler) -> Self;
     /// Calls `handler` the first time `event` fires.
     fn once(self, event: Event, handler: impl EventHandler) -> Self;
-    /// Removes every handler of `event`.
+    /// Removes every handler of `event` (also those added with
+    /// [`subscribe`](Self::subscribe)).
     fn off(self, event: Event) -> Self;
+    /// Calls `handler` every time `event` fires, like [`on`](Self::on), and
+    /// returns the id that [`unsubscribe`](Self::unsubscribe) takes to
+    /// remove this one handler (`off` removes all of an event's).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::{CallInfo, Event, EventEmitter};
+    /// use serde_json::Value;
+    /// let mut call = ws.objects().get(["car"]);
+    /// let noisy = call.subscribe(Event::Success, |d: &Value, _: &CallInfo| println!("{d}"));
+    /// call.subscribe(Event::Success, |_: &Value, _: &CallInfo| println!("got it"));
+    /// assert!(call.unsubscribe(noisy)); // only "got it" prints
+    /// assert!(!call.unsubscribe(noisy)); // already gone
+    /// call.await?;
+    /// # Ok(()) }
+    /// ```
+    fn subscribe(&mut self, event: Event, handler: impl EventHandler) -> HandlerId;
+    /// Calls `handler` the first time `event` fires, like
+    /// [`once`](Self::once); the id removes it before then.
+    fn subscribe_once(&mut self, event: Event, handler: impl EventHandler) -> HandlerId;
+    /// Removes the one handler `id` names. True when it was removed; false
+    /// when it was not registered here (removed already, a once-handler
+    /// that has fired, or an id from another call).
+    fn unsubscribe(&mut self, id: HandlerId) -> bool;
     /// Fires `event` with `data` now, as the call would.
     fn emit(&mut self, event: Event, data: &Value);
 }
@@ -449,6 +535,21 @@ mod tests {
         h.off(Event::Error);
         h.emit(Event::Error, &Value::Null, &info);
         assert_eq!(*log.lock().unwrap(), ["a", "b", "c", "a", "c"]);
+    }
+
+    #[test]
+    fn remove_takes_out_one_handler_once() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut h = Handlers::new();
+        let a = h.on(Event::Success, recorder(&log, "a"));
+        let b = h.once(Event::Success, recorder(&log, "b"));
+        h.on(Event::Success, recorder(&log, "c"));
+        assert!(h.remove(a));
+        assert!(!h.remove(a));
+        h.emit(Event::Success, &Value::Null, &CallInfo::default());
+        // A fired once-handler is gone: removing it is false.
+        assert!(!h.remove(b));
+        assert_eq!(*log.lock().unwrap(), ["b", "c"]);
     }
 
     #[test]

@@ -57,6 +57,7 @@
 
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
 // checked by .ci/run): `blocking` wraps everything; nothing imports it.
+mod abort;
 mod acl;
 mod api_version;
 #[cfg(feature = "baasbox")]
@@ -77,6 +78,7 @@ mod options;
 mod paging;
 mod push;
 mod query;
+mod request_info;
 mod response;
 mod run;
 mod search_es;
@@ -88,12 +90,15 @@ mod transport;
 mod users;
 mod web_service;
 
+pub use abort::AbortHandle;
 pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
 pub use api_version::ApiVersion;
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
 pub use error::{Error, KeyError, Result};
-pub use events::{CallInfo, Event, EventEmitter, EventHandler, EventMessage, Handlers, Progress};
+pub use events::{
+    CallInfo, Event, EventEmitter, EventHandler, EventMessage, HandlerId, Handlers, Progress,
+};
 pub use files::{
     DEFAULT_PROGRESS_INTERVAL, DownloadCall, DownloadToCall, Downloaded, FileInfo, FileStream,
     Files, Source, UploadCall, Uploaded,
@@ -104,6 +109,7 @@ pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Opti
 pub use paging::{DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pages};
 pub use push::Notification;
 pub use query::{Field, Literal, Query};
+pub use request_info::{REDACTED, RequestBody, RequestInfo};
 pub use response::Response;
 pub use run::Run;
 pub use search_es::EsQuery;
@@ -124,6 +130,7 @@ pub use web_service::WebService;
 
 /// Re-exported so that callers of [`WebService::api`] and readers of response
 /// headers need no direct reqwest dependency.
+pub use bytes::Bytes;
 pub use reqwest::{Method, header};
 
 // The Rust examples in the README and the guides compile as doctests.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,6 +23,7 @@ pub struct Response {
     pub(crate) count: Option<u64>,
     pub(crate) key_errors: BTreeMap<String, KeyError>,
     pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) raw: Bytes,
 }
 
 impl Response {
@@ -129,6 +131,27 @@ impl Response {
     /// All response headers.
     pub fn headers(&self) -> &reqwest::header::HeaderMap {
         &self.headers
+    }
+
+    /// The answer's body as the server sent it: the very buffer the answer
+    /// was read into, shared (cloning it is a reference count, not a copy).
+    /// Empty for a response the SDK made without a body, and for a login's
+    /// answer (it holds the session token).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// let response = ws.objects().get(["car"]).await?;
+    /// println!("{} bytes: {}", response.raw().len(), response.text());
+    /// # Ok(()) }
+    /// ```
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// [`raw`](Self::raw) as text, invalid UTF-8 replaced by `\u{FFFD}`
+    /// (borrowed when it is valid).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw)
     }
 
     /// A response header, by case-insensitive name.

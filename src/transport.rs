@@ -24,7 +24,7 @@ pub(crate) struct Answer {
 }
 
 /// Waits for `pending` (a request already handed to reqwest) and reads the
-/// whole body. Fills `info.elapsed`; the method and URL in `info` name the
+/// whole body. Sets `info`'s elapsed time; the method and URL in `info` name the
 /// call in errors and logs. Never panics.
 pub(crate) async fn exchange<F>(
     pending: F,
@@ -67,14 +67,14 @@ where
         })
     }
     .await;
-    info.elapsed = started.elapsed();
+    info.set_elapsed(started.elapsed());
     match outcome {
         Ok(answer) => {
             tracing::debug!(
                 method = %info.method,
                 url = %info.url,
                 status = answer.status,
-                elapsed_ms = info.elapsed.as_millis() as u64,
+                elapsed_ms = info.elapsed().as_millis() as u64,
                 "cloudmine call"
             );
             Ok(answer)

@@ -154,6 +154,7 @@ fn failure(status: u16, body: Value, method: &str, url: &str) -> Processed {
         status,
         messages: message.into_iter().collect(),
         body: Box::new(body.clone()),
+        raw: bytes::Bytes::new(),
         method: method.to_owned(),
         url: url.to_owned(),
     };

@@ -44,7 +44,7 @@ async fn open_download(
         })?;
     let started = Instant::now();
     let answer = tokio::time::timeout(stall, ws.http().execute(request)).await;
-    completion.info.elapsed = started.elapsed();
+    completion.info.set_elapsed(started.elapsed());
     match answer {
         Err(_) => Err(Processed::from_failure(timeout_error(completion, stall))),
         Ok(Err(e)) => Err(Processed::from_failure(transport_error(

@@ -181,7 +181,7 @@ async fn upload(
     let mut tracker = Tracker::new(interval, prepared.timeout, len);
     let started = Instant::now();
     let answer = send(ws, request, &sent, &mut tracker, completion).await;
-    completion.info.elapsed = started.elapsed();
+    completion.info.set_elapsed(started.elapsed());
     let response = match answer {
         Ok(r) => r,
         Err(e) => return Processed::from_failure(e),

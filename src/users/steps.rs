@@ -65,6 +65,8 @@ fn adopt_login(client: &Client, processed: &mut Processed) -> Option<Login> {
     if processed.failure.is_some() {
         return None;
     }
+    // The raw answer holds the session token: it is not kept.
+    processed.raw = bytes::Bytes::new();
     let body = processed.success.take()?;
     let names = processed.carry.take();
     let name = |field: &str| {
