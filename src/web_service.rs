@@ -279,3 +279,17 @@ impl WebService {
         new_key()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WebService;
+
+    #[test]
+    fn keygen_is_32_lower_hex_and_fresh() {
+        let a = WebService::keygen();
+        let b = WebService::keygen();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{a}");
+        assert_ne!(a, b);
+    }
+}
