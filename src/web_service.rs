@@ -289,7 +289,10 @@ mod tests {
         let a = WebService::keygen();
         let b = WebService::keygen();
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')), "{a}");
+        assert!(
+            a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{a}"
+        );
         assert_ne!(a, b);
     }
 }

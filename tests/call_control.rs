@@ -13,7 +13,7 @@ use cloudmine::{
 };
 use cloudmine_emulator::Emulator;
 use serde_json::{Value, json};
-use support::{APP, EventLog, KEY, client, closed_port, emulator, user_client};
+use support::{APP, EventLog, KEY, builder, client, closed_port, emulator, user_client};
 
 fn recorder(
     log: &Arc<Mutex<Vec<&'static str>>>,
@@ -175,12 +175,7 @@ async fn response_keeps_the_raw_body() {
 #[tokio::test]
 async fn status_errors_keep_the_raw_body_other_errors_have_none() {
     let emu = emulator().await;
-    let ws = WebService::builder()
-        .app_id(APP)
-        .api_key("not-the-key")
-        .api_root(emu.base_url())
-        .build()
-        .unwrap();
+    let ws = builder(&emu).api_key("not-the-key").build().unwrap();
     let error = ws.objects().get_all().await.unwrap_err();
     assert!(error.is_unauthorized(), "{error}");
     let raw: Value = serde_json::from_slice(error.raw_body().unwrap()).unwrap();

@@ -67,12 +67,7 @@ async fn badrequest_400() {
 #[tokio::test]
 async fn unauthorized_401() {
     let emu = emulator().await;
-    let ws = WebService::builder()
-        .app_id(APP)
-        .api_key("not-the-key")
-        .api_root(emu.base_url())
-        .build()
-        .unwrap();
+    let ws = builder(&emu).api_key("not-the-key").build().unwrap();
     let log = EventLog::default();
     let e = log.attach(ws.objects().get_all()).await.unwrap_err();
     assert!(e.is_unauthorized());

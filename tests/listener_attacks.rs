@@ -55,16 +55,6 @@ fn on_runtime<F: Future<Output = ()>>(multi: bool, body: impl FnOnce() -> F + Se
     }
 }
 
-async fn auto_emulator() -> Emulator {
-    Emulator::builder()
-        .app(APP, KEY)
-        .identity("Ada Lovelace", "ada@example.com")
-        .auto_consent(true)
-        .start()
-        .await
-        .unwrap()
-}
-
 /// The page a browser ended on: its headers and HTML.
 #[derive(Clone, Default)]
 struct Page(Arc<Mutex<Option<(HeaderMap, String)>>>);

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudmine::SocialNetwork;
-use cloudmine_emulator::Emulator;
 use support::attacks;
 use support::*;
 
@@ -45,13 +44,7 @@ fn churn(port: u16, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<usize
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_churn_does_not_close_the_browsers_callback() {
-    let emu = Emulator::builder()
-        .app(APP, KEY)
-        .identity("Ada Lovelace", "ada@example.com")
-        .auto_consent(true)
-        .start()
-        .await
-        .unwrap();
+    let emu = auto_emulator().await;
     let port = attacks::free_port();
     let stop = Arc::new(AtomicBool::new(false));
     let threads = Arc::new(Mutex::new(Vec::new()));

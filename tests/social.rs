@@ -12,16 +12,6 @@ use cloudmine_emulator::Emulator;
 use serde_json::{Value, json};
 use support::*;
 
-async fn auto_emulator() -> Emulator {
-    Emulator::builder()
-        .app(APP, KEY)
-        .identity("Ada Lovelace", "ada@example.com")
-        .auto_consent(true)
-        .start()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn full_flow_new_user_then_same_identity_same_user() {
     let emu = auto_emulator().await;

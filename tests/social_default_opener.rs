@@ -8,7 +8,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use cloudmine::SocialNetwork;
-use cloudmine_emulator::Emulator;
 use support::browser::{CHROMIUM_FLAGS, chromium_and_driver};
 use support::*;
 
@@ -37,13 +36,7 @@ async fn system_browser_through_browser_env() {
     // environment concurrently.
     unsafe { std::env::set_var("BROWSER", &script) };
 
-    let emu = Emulator::builder()
-        .app(APP, KEY)
-        .identity("Ada Lovelace", "ada@example.com")
-        .auto_consent(true)
-        .start()
-        .await
-        .unwrap();
+    let emu = auto_emulator().await;
     let login = client(&emu)
         .login_social(SocialNetwork::Google)
         .timeout(Duration::from_secs(60))

@@ -10,16 +10,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use support::*;
 
-async fn idp_emulator() -> Emulator {
-    Emulator::builder()
-        .app(APP, KEY)
-        .identity("Ada Lovelace", "ada@example.com")
-        .auto_consent(true)
-        .start()
-        .await
-        .unwrap()
-}
-
 /// A client logged in through GitHub (the built-in provider).
 async fn logged_in(emu: &Emulator) -> WebService {
     let ws = client(emu);
@@ -49,7 +39,7 @@ struct Echo {
 
 #[tokio::test]
 async fn get_with_params_and_headers_reaches_the_provider() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let answer = ws
         .social_query(SocialNetwork::Github, "echo")
@@ -93,7 +83,7 @@ async fn get_with_params_and_headers_reaches_the_provider() {
 
 #[tokio::test]
 async fn without_extras_no_query_and_server_params_are_not_sent() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     ws.update_options(cloudmine::CallOptions::new().limit(5).count(true))
         .unwrap();
@@ -109,7 +99,7 @@ async fn without_extras_no_query_and_server_params_are_not_sent() {
 
 #[tokio::test]
 async fn post_with_a_body_and_its_content_type() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let echo: Echo = ws
         .social_query(SocialNetwork::Github, "echo")
@@ -152,7 +142,7 @@ async fn post_with_a_body_and_its_content_type() {
 
 #[tokio::test]
 async fn the_answer_as_bytes_text_and_json() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let answer = ws
         .social_query(SocialNetwork::Github, "friends")
@@ -174,7 +164,7 @@ async fn the_answer_as_bytes_text_and_json() {
 
 #[tokio::test]
 async fn not_logged_in_is_refused_before_sending() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = client(&emu);
     let log = EventLog::default();
     let e = log
@@ -190,7 +180,7 @@ async fn not_logged_in_is_refused_before_sending() {
 
 #[tokio::test]
 async fn a_bad_endpoint_is_refused_before_sending() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let before = emu.requests().len();
     for endpoint in ["", "/", "a//b", "../me", "a/./b"] {
@@ -205,7 +195,7 @@ async fn a_bad_endpoint_is_refused_before_sending() {
 
 #[tokio::test]
 async fn provider_error_statuses_are_errors_with_the_event_order() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let log = EventLog::default();
     let e = log
@@ -238,7 +228,7 @@ async fn provider_error_statuses_are_errors_with_the_event_order() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_and_errors() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     let token = ws.session_token().unwrap().secret().to_owned();
     let query = ws
@@ -267,7 +257,7 @@ async fn secrets_stay_out_of_debug_and_errors() {
 #[test]
 fn blocking_social_query() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emu = rt.block_on(idp_emulator());
+    let emu = rt.block_on(auto_emulator());
     let ws = blocking::WebService::new(builder(&emu)).unwrap();
     ws.login_social(SocialNetwork::Github)
         .opener(HttpOpener::new())
@@ -291,7 +281,7 @@ fn blocking_social_query() {
 
 #[tokio::test]
 async fn a_dropped_query_fires_abort_error_complete_and_a_slow_one_times_out() {
-    let emu = idp_emulator().await;
+    let emu = auto_emulator().await;
     let ws = logged_in(&emu).await;
     emu.set_response_delay(std::time::Duration::from_secs(5));
     let log = EventLog::default();

@@ -24,6 +24,18 @@ pub async fn emulator() -> Emulator {
         .expect("the emulator starts")
 }
 
+/// An emulator with one app and its identity provider signing in Ada
+/// Lovelace (ada@example.com) without a consent click.
+pub async fn auto_emulator() -> Emulator {
+    Emulator::builder()
+        .app(APP, KEY)
+        .identity("Ada Lovelace", "ada@example.com")
+        .auto_consent(true)
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
 /// A builder for the emulator's app, to add options to.
 pub fn builder(emu: &Emulator) -> WebServiceBuilder {
     WebService::builder()
