@@ -11,6 +11,8 @@ mod opener;
 pub(crate) mod pkce;
 mod query;
 mod query_answer;
+#[cfg_attr(any(not(unix), target_os = "macos"), allow(dead_code))]
+mod wsl;
 
 pub use landing::LandingPage;
 pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, SocialLogin, SocialLoginCall};
