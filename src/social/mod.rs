@@ -9,6 +9,7 @@ mod login;
 mod network;
 mod opener;
 pub(crate) mod pkce;
+pub(crate) mod ports;
 mod query;
 mod query_answer;
 #[cfg_attr(any(not(unix), target_os = "macos"), allow(dead_code))]
