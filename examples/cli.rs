@@ -6,6 +6,7 @@
 //! export CLOUDMINE_API_ROOT=http://127.0.0.1:8080 CLOUDMINE_APP_ID=my-app CLOUDMINE_API_KEY=my-api-key
 //! cargo run -p cloudmine-emulator -- --app my-app:my-api-key --identity "Ada:ada@example.com" &
 //! cargo run --example cli -- login --network github      # browser login
+//! cargo run --example cli -- login --no-browser           # print the URL and wait
 //! CLOUDMINE_PASSWORD=… cargo run --example cli -- login --password --email ada@example.com
 //! cargo run --example cli -- whoami
 //! cargo run --example cli -- set greeting '{"hello": "world"}'
@@ -20,8 +21,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cloudmine::{
-    CallInfo, Credentials, Error, Event, EventEmitter, FileStore, HttpOpener, SocialNetwork,
-    SystemBrowser, WebService, blocking,
+    CallInfo, Credentials, Error, Event, EventEmitter, FileStore, HttpOpener, ManualOpener,
+    SocialNetwork, SystemBrowser, WebService, blocking,
 };
 use serde_json::Value;
 
@@ -62,11 +63,15 @@ enum Command {
         /// The account's username (with --password).
         #[arg(long, requires = "password", conflicts_with = "email")]
         username: Option<String>,
+        /// Open no browser: print the URL, to open on any browser that
+        /// reaches this machine's loopback address, and wait for it.
+        #[arg(long, conflicts_with = "http")]
+        no_browser: bool,
         /// Follow the login over plain HTTP instead of a browser (for
         /// servers that approve by themselves, such as the emulator with
         /// --auto-consent).
         #[arg(long)]
-        no_browser: bool,
+        http: bool,
     },
     /// Show who is logged in.
     Whoami,
@@ -158,6 +163,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Login {
             network,
             no_browser,
+            http,
             ..
         } => {
             let login =
@@ -170,8 +176,10 @@ fn run(cli: Cli) -> Result<(), String> {
                             );
                         }
                     });
-            let login = if *no_browser {
+            let login = if *http {
                 login.opener(HttpOpener::new())
+            } else if *no_browser {
+                login.opener(ManualOpener)
             } else {
                 login.opener(SystemBrowser)
             };

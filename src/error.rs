@@ -201,6 +201,30 @@ pub enum Error {
         /// What the server or provider said.
         description: String,
     },
+
+    /// A browser login could not listen on any of its ports
+    /// ([`port`](crate::SocialLoginCall::port) /
+    /// [`ports`](crate::SocialLoginCall::ports)): each was taken or refused.
+    #[error(
+        "cannot listen on 127.0.0.1 port {}: {}; free one of them, add another with .ports([..]), or use port 0 for any free port",
+        port_list(.ports),
+        shown(.reason)
+    )]
+    #[non_exhaustive]
+    PortsUnavailable {
+        /// Every port tried, in order.
+        ports: Vec<u16>,
+        /// Why the last one could not be used.
+        reason: String,
+    },
+}
+
+fn port_list(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn messages_suffix(messages: &[String]) -> String {
@@ -435,6 +459,19 @@ impl Error {
         matches!(self, Error::Aborted)
     }
 
+    /// True when a browser login found none of its ports free.
+    pub fn is_ports_unavailable(&self) -> bool {
+        matches!(self, Error::PortsUnavailable { .. })
+    }
+
+    /// The ports a browser login tried, when none was free.
+    pub fn unavailable_ports(&self) -> Option<&[u16]> {
+        match self {
+            Error::PortsUnavailable { ports, .. } => Some(ports),
+            _ => None,
+        }
+    }
+
     /// The key under which the `error` event groups this failure: the HTTP
     /// status for server answers, a word for the others.
     pub(crate) fn event_code(&self) -> String {
@@ -452,6 +489,7 @@ impl Error {
             Error::NoSession | Error::NotLoggedIn { .. } => "nosession".into(),
             Error::BlockingInRuntime => "blocking".into(),
             Error::MasterKeyRequired => "masterkey".into(),
+            Error::PortsUnavailable { .. } => "ports".into(),
         }
     }
 }

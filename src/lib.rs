@@ -67,6 +67,7 @@ pub mod blocking;
 mod builder;
 mod call;
 mod client;
+mod env_session;
 mod envelope;
 mod error;
 mod events;
@@ -95,6 +96,7 @@ pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};
 pub use api_version::ApiVersion;
 pub use builder::WebServiceBuilder;
 pub use call::ApiCall;
+pub use env_session::SESSION_TOKEN_ENV;
 pub use error::{Error, KeyError, Result};
 pub use events::{
     CallInfo, Event, EventEmitter, EventHandler, EventMessage, HandlerId, Handlers, Progress,

@@ -108,7 +108,7 @@ async fn stays_logged_in_between_runs_with_a_session_file() {
     let out = cli(
         &emu,
         session,
-        &["login", "--network", "google", "--no-browser"],
+        &["login", "--network", "google", "--http"],
         &[],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -159,4 +159,73 @@ async fn errors_are_one_line_and_exit_non_zero() {
     ] {
         assert!(help.contains(word), "--help lacks {word}");
     }
+}
+
+/// `login --no-browser`: the CLI prints the URL and waits; the "user" opens
+/// it elsewhere (here: plain HTTP, against the auto-consent emulator).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_without_a_browser_prints_the_url_and_waits() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let emu = auto_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let mut child = Command::new(example_binary("cli"))
+        .env("CLOUDMINE_API_ROOT", emu.base_url())
+        .env("CLOUDMINE_APP_ID", APP)
+        .env("CLOUDMINE_API_KEY", KEY)
+        .env_remove("BROWSER")
+        .arg("--session-file")
+        .arg(&file)
+        .args(["login", "--network", "github", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the cli runs");
+    let errors = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(errors).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("Open this URL to continue: ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(url) => url,
+        Err(e) => {
+            let _ = child.kill();
+            panic!("the cli printed no URL: {e}");
+        }
+    };
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+    // The user opens it on another browser.
+    reqwest::get(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the cli did not finish after the browser came back");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(out.ends_with("with github\n"), "{out}");
+    let out = cli(&emu, Some(&file), &["whoami"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // --no-browser and --http contradict each other.
+    let out = cli(&emu, Some(&file), &["login", "--no-browser", "--http"], &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--http"), "{}", stderr(&out));
 }

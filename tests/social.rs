@@ -327,13 +327,16 @@ async fn invalid_login_options_fail_before_anything_opens() {
     assert!(e.is_invalid(), "{e}");
     assert!(!*opened.lock().unwrap());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
     let e = client(&emu)
         .login_social(SocialNetwork::Github)
-        .port(taken.local_addr().unwrap().port())
+        .port(port)
         .opener(ManualOpener)
         .await
         .unwrap_err();
-    assert!(e.is_invalid(), "{e}");
+    // A taken port is not a bad option: its own kind, naming the port.
+    assert!(e.is_ports_unavailable(), "{e}");
+    assert_eq!(e.unavailable_ports(), Some(&[port][..]));
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ use crate::social::handoff::PageLease;
 use crate::social::landing::identity;
 use crate::social::listener::Listener;
 use crate::social::pkce;
+use crate::social::ports::Ports;
 use crate::transport::transport_error;
 use crate::{BrowserOpener, DEFAULT_LOGIN_TIMEOUT, Error, LandingPage, Result, SystemBrowser};
 
@@ -153,7 +154,7 @@ pub struct BaasBoxLoginCall {
     link: bool,
     timeout: Duration,
     opener: Box<dyn BrowserOpener>,
-    port: u16,
+    ports: Ports,
     landing: LandingPage,
     handlers: Handlers,
 }
@@ -165,7 +166,7 @@ impl std::fmt::Debug for BaasBoxLoginCall {
             .field("provider", &self.provider)
             .field("link", &self.link)
             .field("timeout", &self.timeout)
-            .field("port", &self.port)
+            .field("ports", &self.ports)
             .finish_non_exhaustive()
     }
 }
@@ -185,7 +186,7 @@ impl BaasBox {
             link: false,
             timeout: DEFAULT_LOGIN_TIMEOUT,
             opener: Box::new(SystemBrowser),
-            port: 0,
+            ports: Ports::default(),
             landing: LandingPage::default(),
             handlers: Handlers::new(),
         }
@@ -217,7 +218,7 @@ impl IntoFuture for BaasBoxLoginCall {
                 link,
                 timeout,
                 opener,
-                port,
+                ports,
                 landing,
                 handlers,
             } = self;
@@ -229,7 +230,7 @@ impl IntoFuture for BaasBoxLoginCall {
                 link,
                 timeout,
             };
-            let outcome = flow.run(&*opener, port, landing, &mut completion).await;
+            let outcome = flow.run(&*opener, &ports, landing, &mut completion).await;
             let processed = match &outcome {
                 Ok(user) => Processed {
                     status: Some(200),
@@ -267,7 +268,7 @@ impl Flow<'_> {
     async fn run(
         &self,
         opener: &dyn BrowserOpener,
-        port: u16,
+        ports: &Ports,
         landing: LandingPage,
         completion: &mut Completion,
     ) -> Result<BbUser> {
@@ -278,7 +279,7 @@ impl Flow<'_> {
         let started = Instant::now();
         let state = pkce::challenge()?;
         let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
-        let (listener, callback) = Listener::start(port, "state", state.clone(), landing)?;
+        let (listener, callback) = Listener::start(ports, "state", state.clone(), landing)?;
         let redirect_uri = listener.redirect_uri();
         let mut authorize = self.provider.authorize_url.clone();
         {

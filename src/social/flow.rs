@@ -131,7 +131,17 @@ macro_rules! browser_login_options {
 
             /// A fixed listener port (default 0: any free port, which avoids clashes).
             pub fn port(mut self, port: u16) -> Self {
-                self$(.$f)*.port = port;
+                self$(.$f)*.ports = $crate::social::ports::Ports::one(port);
+                self
+            }
+
+            /// Listener ports to try in order, for apps registered with fixed
+            /// redirect URIs (`http://127.0.0.1:8400/callback`, …); the first
+            /// free one is used. When all are taken the login fails with
+            /// [`Error::PortsUnavailable`](crate::Error::PortsUnavailable),
+            /// naming each; an empty list is an invalid option.
+            pub fn ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+                self$(.$f)*.ports = $crate::social::ports::Ports::list(ports);
                 self
             }
 

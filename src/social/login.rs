@@ -16,6 +16,7 @@ use super::listener::{Arrival, Listener};
 use super::network::SocialNetwork;
 use super::opener::{BrowserOpener, SystemBrowser};
 use super::pkce;
+use super::ports::Ports;
 use crate::call::{ApiCall, Completion, Request};
 use crate::client::Client;
 use crate::envelope::Processed;
@@ -82,7 +83,7 @@ impl std::fmt::Debug for SocialLoginCall {
             .field("scope", &flow.scope)
             .field("link", &flow.link)
             .field("timeout", &flow.timeout)
-            .field("port", &flow.port)
+            .field("ports", &flow.ports)
             .field("mode", &flow.mode)
             .finish_non_exhaustive()
     }
@@ -98,7 +99,7 @@ impl SocialLoginCall {
                 link: None,
                 timeout: DEFAULT_LOGIN_TIMEOUT,
                 opener: Box::new(SystemBrowser),
-                port: 0,
+                ports: Ports::default(),
                 landing: LandingPage::default(),
                 mode: LoginMode::Loopback,
             },
@@ -161,7 +162,7 @@ struct Flow {
     link: Option<bool>,
     timeout: Duration,
     opener: Box<dyn BrowserOpener>,
-    port: u16,
+    ports: Ports,
     landing: LandingPage,
     mode: LoginMode,
 }
@@ -219,7 +220,7 @@ impl Flow {
             LoginMode::Loopback => {
                 let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
                 let (listener, callback) = Listener::start(
-                    self.port,
+                    &self.ports,
                     "challenge",
                     challenge.clone(),
                     self.landing.clone(),

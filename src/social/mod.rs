@@ -9,8 +9,11 @@ mod login;
 mod network;
 mod opener;
 pub(crate) mod pkce;
+pub(crate) mod ports;
 mod query;
 mod query_answer;
+#[cfg_attr(any(not(unix), target_os = "macos"), allow(dead_code))]
+mod wsl;
 
 pub use landing::LandingPage;
 pub use login::{DEFAULT_LOGIN_TIMEOUT, LoginMode, SocialLogin, SocialLoginCall};

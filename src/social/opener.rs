@@ -4,6 +4,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::handoff;
+#[cfg(all(unix, not(target_os = "macos")))]
+use super::wsl;
 
 /// Opens the login URL in a browser.
 ///
@@ -25,6 +27,10 @@ pub trait BrowserOpener: Send + Sync + 'static {
 
 /// The system's default browser, through the `webbrowser` crate (which
 /// honours `$BROWSER`).
+///
+/// On Linux with no `$DISPLAY`, `$WAYLAND_DISPLAY` or `$BROWSER` it refuses at
+/// once (the URL goes out in the `open` event for the app to show), except
+/// under WSL, where the crate opens the Windows browser without a display.
 ///
 /// The browser is not given the URL itself, which would sit on the
 /// launcher's command line where any local user can read it: it gets the
@@ -54,12 +60,10 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
 impl BrowserOpener for SystemBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
         check_url(url)?;
+        // Under WSL the crate opens Windows' browser without a display.
         #[cfg(all(unix, not(target_os = "macos")))]
-        if std::env::var_os("BROWSER").is_none()
-            && std::env::var_os("DISPLAY").is_none()
-            && std::env::var_os("WAYLAND_DISPLAY").is_none()
-        {
-            return Err("no display and no $BROWSER: open the URL yourself".into());
+        if wsl::from_system() == wsl::Launch::Headless {
+            return Err(wsl::HEADLESS.into());
         }
         // The launcher's command line gets the page's path, never the URL.
         let page = handoff::write(url)?;

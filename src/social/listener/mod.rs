@@ -21,7 +21,7 @@ pub(crate) use request::{MAX_HEAD_BYTES, Verdict, judge};
 mod response;
 mod serve;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::thread::JoinHandle;
@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::landing::LandingPage;
+use super::ports::Ports;
 use crate::{Error, Result};
 pub(crate) use answer::{Arrival, Outcome};
 pub(crate) use request::{Callback, Expected};
@@ -53,21 +54,20 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// Binds `127.0.0.1:port` (0: any free port) and starts waiting for a
-    /// callback whose `param` query parameter equals `expected`.
+    /// Binds `127.0.0.1` on the first free port of `ports` and starts
+    /// waiting for a callback whose `param` query parameter equals
+    /// `expected`.
     pub(crate) fn start(
-        port: u16,
+        ports: &Ports,
         param: &'static str,
         expected: String,
         landing: LandingPage,
     ) -> Result<(Self, oneshot::Receiver<Arrival>)> {
-        let socket = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).map_err(|e| {
-            Error::invalid_option(
-                "port",
-                format!("cannot listen on 127.0.0.1:{port}: {e}; use port 0 for any free port"),
-            )
-        })?;
-        let port = socket.local_addr().map(|a| a.port()).unwrap_or(port);
+        let socket = ports.bind()?;
+        let port = socket
+            .local_addr()
+            .map_err(|e| Error::invalid_option("port", format!("cannot read the bound port: {e}")))?
+            .port();
         let cannot = |e: &dyn std::fmt::Display| {
             Error::invalid_option("port", format!("cannot serve on 127.0.0.1:{port}: {e}"))
         };
@@ -244,8 +244,13 @@ mod tests {
     }
 
     fn start() -> (Listener, oneshot::Receiver<Arrival>, u16) {
-        let (listener, rx) =
-            Listener::start(0, "challenge", CHALLENGE.into(), LandingPage::default()).unwrap();
+        let (listener, rx) = Listener::start(
+            &Ports::default(),
+            "challenge",
+            CHALLENGE.into(),
+            LandingPage::default(),
+        )
+        .unwrap();
         let port = listener.port();
         (listener, rx, port)
     }
@@ -458,10 +463,16 @@ mod tests {
     fn a_taken_port_is_a_typed_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let e = Listener::start(port, "challenge", CHALLENGE.into(), LandingPage::default())
-            .err()
-            .unwrap();
-        assert!(e.is_invalid(), "{e}");
+        let e = Listener::start(
+            &Ports::one(port),
+            "challenge",
+            CHALLENGE.into(),
+            LandingPage::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(e.is_ports_unavailable(), "{e}");
+        assert_eq!(e.unavailable_ports(), Some(&[port][..]));
         assert!(e.to_string().contains("port 0"), "{e}");
     }
 }
