@@ -11,6 +11,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
+mod chain;
+pub use chain::{ChainStore, Fallback};
+
 use crate::secret::SessionToken;
 use crate::{Error, Result};
 
@@ -298,7 +301,8 @@ impl SessionStore for FileStore {
 /// account `{app_id}@{api_root}`, secret `{"session_token", "user_id", "expires"}`.
 ///
 /// A keychain that is absent, locked, or refuses access is an
-/// [`Error::SessionStore`] that says so; nothing falls back to a file.
+/// [`Error::SessionStore`] that says so and what to do; nothing falls back
+/// to a file unless the app chains one ([`ChainStore`]).
 /// On headless Linux the Secret Service needs a D-Bus session and an
 /// unlocked collection (`dbus-run-session` and
 /// `gnome-keyring-daemon --unlock --components=secrets`).
@@ -341,17 +345,26 @@ impl KeyringStore {
     }
 }
 
+/// What to do when the keychain is missing: said in every error that may
+/// mean it is.
+#[cfg(feature = "keyring")]
+const NO_KEYCHAIN_HELP: &str = "on Linux start a Secret Service (gnome-keyring or KWallet) in a \
+    D-Bus session and unlock it, or keep sessions in a file with FileStore, or fall back to one \
+    explicitly with ChainStore::new([keyring, file])";
+
 /// A keyring error as ours. Some variants carry the stored bytes: their text
 /// is never used.
 #[cfg(feature = "keyring")]
 fn keyring_error(e: keyring::Error) -> Error {
     use keyring::Error as K;
     let message = match e {
-        K::NoDefaultStore => "no keychain is available here (on Linux: a Secret Service such as \
-             gnome-keyring, running in a D-Bus session)"
-            .to_owned(),
-        K::NoStorageAccess(p) => format!("the keychain refused access (is it locked?): {p}"),
-        K::PlatformFailure(p) => format!("the keychain failed: {p}"),
+        K::NoDefaultStore => format!("no keychain is available here; {NO_KEYCHAIN_HELP}"),
+        K::NoStorageAccess(p) => {
+            format!(
+                "the keychain refused access (is it locked or absent?): {p}; {NO_KEYCHAIN_HELP}"
+            )
+        }
+        K::PlatformFailure(p) => format!("the keychain failed: {p}; {NO_KEYCHAIN_HELP}"),
         K::BadEncoding(_) | K::BadDataFormat(..) => {
             "the stored item is not a cloudmine session".to_owned()
         }
