@@ -23,8 +23,18 @@ const FILE: &str = "CLOUDMINE_TEST_NO_KEYCHAIN_FILE";
 /// Runs `test` of this binary in a child without a reachable D-Bus, and
 /// returns its stdout (the child prints what it saw, one fact a line).
 fn in_child_without_keychain(test: &str, case: &str, file: &Path) -> String {
+    in_child(test, case, file, None)
+}
+
+/// [`in_child_without_keychain`], with `path` as the child's `PATH` when
+/// given (to hide `secret-tool`, or put a fake one first).
+fn in_child(test: &str, case: &str, file: &Path, path: Option<&Path>) -> String {
     let bus = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let out = command
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
@@ -131,6 +141,85 @@ fn a_missing_keychain_says_what_to_do() {
         }
         assert!(!e.contains("tok-child-0123"), "{e}");
     }
+}
+
+#[test]
+fn without_secret_tool_the_error_says_to_install_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = in_child(
+        "child",
+        "keyring",
+        &empty.path().join("unused.json"),
+        Some(empty.path()),
+    );
+    let errors = facts(&out, "ERROR: ");
+    assert_eq!(errors.len(), 2, "{out}");
+    for e in errors {
+        assert!(
+            e.contains("secret-tool") && e.contains("is not installed"),
+            "{e}"
+        );
+        assert!(e.contains("FileStore") && e.contains("ChainStore"), "{e}");
+    }
+}
+
+/// A `secret-tool` that answers `lookup` with `lookup_out` and fails every
+/// other command with a message on stderr.
+#[cfg(unix)]
+fn fake_secret_tool(dir: &Path, lookup_out: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = lookup ]; then printf '%s' '{lookup_out}'; exit 0; fi\n\
+         cat >/dev/null; echo 'the collection is locked' >&2; exit 3\n"
+    );
+    let tool = dir.join("secret-tool");
+    std::fs::write(&tool, script).unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failing_or_foreign_keychain_item_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_secret_tool(dir.path(), "not json");
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let path = Path::new(&path);
+    let out = in_child(
+        "child",
+        "keyring",
+        &dir.path().join("unused.json"),
+        Some(path),
+    );
+    let errors = facts(&out, "ERROR: ");
+    assert_eq!(errors.len(), 2, "{out}");
+    assert!(
+        errors[0].contains("the stored item is not a cloudmine session"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("failed to save the session"),
+        "{}",
+        errors[1]
+    );
+    assert!(
+        errors[1].contains("it said: the collection is locked"),
+        "{}",
+        errors[1]
+    );
+    assert!(!errors[1].contains("tok-child-0123"), "{}", errors[1]);
+
+    fake_secret_tool(dir.path(), r#"{"user_id": "u1"}"#);
+    let out = in_child(
+        "child",
+        "keyring",
+        &dir.path().join("unused.json"),
+        Some(path),
+    );
+    assert!(
+        facts(&out, "ERROR: ")[0].contains("has no session token"),
+        "{out}"
+    );
 }
 
 #[test]

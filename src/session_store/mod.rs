@@ -12,7 +12,17 @@ use std::sync::Mutex;
 use serde_json::{Map, Value, json};
 
 mod chain;
+#[cfg(feature = "keyring")]
+mod keychain;
+#[cfg(all(
+    feature = "keyring",
+    not(any(target_os = "macos", target_os = "windows"))
+))]
+mod secret_tool;
+
 pub use chain::{ChainStore, Fallback};
+#[cfg(feature = "keyring")]
+pub use keychain::KeyringStore;
 
 use crate::secret::SessionToken;
 use crate::{Error, Result};
@@ -292,121 +302,6 @@ impl SessionStore for FileStore {
             self.write(sessions)?;
         }
         Ok(())
-    }
-}
-
-/// Sessions in the OS keychain, through the `keyring` crate: Keychain on
-/// macOS, Credential Manager on Windows, the Secret Service (GNOME Keyring,
-/// KWallet) on Linux. One item per app: service `cloudmine` (or your own),
-/// account `{app_id}@{api_root}`, secret `{"session_token", "user_id", "expires"}`.
-///
-/// A keychain that is absent, locked, or refuses access is an
-/// [`Error::SessionStore`] that says so and what to do; nothing falls back
-/// to a file unless the app chains one ([`ChainStore`]).
-/// On headless Linux the Secret Service needs a D-Bus session and an
-/// unlocked collection (`dbus-run-session` and
-/// `gnome-keyring-daemon --unlock --components=secrets`).
-#[cfg(feature = "keyring")]
-#[derive(Debug, Clone)]
-pub struct KeyringStore {
-    service: String,
-}
-
-#[cfg(feature = "keyring")]
-impl Default for KeyringStore {
-    fn default() -> Self {
-        KeyringStore {
-            service: "cloudmine".into(),
-        }
-    }
-}
-
-#[cfg(feature = "keyring")]
-impl KeyringStore {
-    /// Items under the service name `cloudmine`.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Items under another service name (one per application, say).
-    pub fn with_service(service: impl Into<String>) -> Self {
-        KeyringStore {
-            service: service.into(),
-        }
-    }
-
-    /// The service name items are stored under.
-    pub fn service(&self) -> &str {
-        &self.service
-    }
-
-    fn entry(&self, key: &StoreKey) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, &key.as_account()).map_err(keyring_error)
-    }
-}
-
-/// What to do when the keychain is missing: said in every error that may
-/// mean it is.
-#[cfg(feature = "keyring")]
-const NO_KEYCHAIN_HELP: &str = "on Linux start a Secret Service (gnome-keyring or KWallet) in a \
-    D-Bus session and unlock it, or keep sessions in a file with FileStore, or fall back to one \
-    explicitly with ChainStore::new([keyring, file])";
-
-/// A keyring error as ours. Some variants carry the stored bytes: their text
-/// is never used.
-#[cfg(feature = "keyring")]
-fn keyring_error(e: keyring::Error) -> Error {
-    use keyring::Error as K;
-    let message = match e {
-        K::NoDefaultStore => format!("no keychain is available here; {NO_KEYCHAIN_HELP}"),
-        K::NoStorageAccess(p) => {
-            format!(
-                "the keychain refused access (is it locked or absent?): {p}; {NO_KEYCHAIN_HELP}"
-            )
-        }
-        K::PlatformFailure(p) => format!("the keychain failed: {p}; {NO_KEYCHAIN_HELP}"),
-        K::BadEncoding(_) | K::BadDataFormat(..) => {
-            "the stored item is not a cloudmine session".to_owned()
-        }
-        K::TooLong(what, max) => format!("{what} is longer than the keychain allows ({max})"),
-        K::Ambiguous(_) => "several keychain items match this app".to_owned(),
-        K::Invalid(what, why) => format!("{what} is invalid: {why}"),
-        _ => "the keychain failed".to_owned(),
-    };
-    store_error("keyring", message)
-}
-
-#[cfg(feature = "keyring")]
-impl SessionStore for KeyringStore {
-    fn name(&self) -> &'static str {
-        "keyring"
-    }
-
-    fn load(&self, key: &StoreKey) -> Result<Option<StoredSession>> {
-        let text = match self.entry(key)?.get_password() {
-            Ok(t) => t,
-            Err(keyring::Error::NoEntry) => return Ok(None),
-            Err(e) => return Err(keyring_error(e)),
-        };
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|_| store_error("keyring", "the stored item is not a cloudmine session"))?;
-        StoredSession::from_json(&value)
-            .map(Some)
-            .ok_or_else(|| store_error("keyring", "the stored item has no session token"))
-    }
-
-    fn save(&self, key: &StoreKey, session: &StoredSession) -> Result<()> {
-        let secret = session.to_json().to_string();
-        self.entry(key)?
-            .set_password(&secret)
-            .map_err(keyring_error)
-    }
-
-    fn clear(&self, key: &StoreKey) -> Result<()> {
-        match self.entry(key)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(keyring_error(e)),
-        }
     }
 }
 
