@@ -78,6 +78,7 @@ mod options;
 mod paging;
 mod push;
 mod query;
+mod random_id;
 mod request_info;
 mod response;
 mod run;
