@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{SessionStore, StoreKey, StoredSession, store_error};
+use super::base::{SessionStore, StoreKey, StoredSession, store_error};
 use crate::{Error, Result};
 
 /// What a [`ChainStore`] tells the app when a store failed and the next one
@@ -106,7 +106,7 @@ impl ChainStore {
                     for (failed, e) in &failures {
                         self.warn(Fallback {
                             operation,
-                            failed: *failed,
+                            failed,
                             reason: reason(e),
                             used: store.name(),
                         });
@@ -181,7 +181,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::session_store::MemoryStore;
+    use crate::session_store::memory::MemoryStore;
 
     struct Broken;
     impl SessionStore for Broken {

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{SessionStore, StoreKey, StoredSession, store_error};
+use super::base::{SessionStore, StoreKey, StoredSession, store_error};
 use crate::Result;
 
 /// Sessions in the OS keychain: Keychain on macOS, Credential Manager on
@@ -98,7 +98,7 @@ use super::secret_tool as backend;
 /// The platform keychain through the `keyring` crate.
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod backend {
-    use crate::session_store::store_error;
+    use crate::session_store::base::store_error;
     use crate::{Error, Result};
 
     const NO_KEYCHAIN_HELP: &str = "unlock the keychain, or keep sessions in a file with \

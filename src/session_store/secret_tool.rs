@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::store_error;
+use super::base::store_error;
 use crate::{Error, Result};
 
 /// How long one `secret-tool` run may take (an unlock prompt may be up).
