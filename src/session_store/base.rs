@@ -87,8 +87,10 @@ impl StoreKey {
     }
 }
 
-/// Keeps logins between runs. Calls may block (a keychain is IPC): the SDK
-/// calls stores off the async runtime's threads.
+/// Keeps logins between runs. Calls may block (a keychain is IPC, a file
+/// store syncs to disk): keep them short. The SDK calls them on the task
+/// that runs the login, logout or restore call (not yet on a blocking
+/// thread).
 pub trait SessionStore: Send + Sync + 'static {
     /// A short name for errors ("file", "keyring", "memory").
     fn name(&self) -> &'static str;
