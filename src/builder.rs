@@ -100,7 +100,7 @@ impl WebServiceBuilder {
             app_id,
             api_key,
             api_root,
-            user_token: uuid::Uuid::new_v4().simple().to_string(),
+            user_token: crate::random_id::new_id(),
             applevel: AppLevel::Auto,
             sort: Vec::new(),
             timeout: DEFAULT_TIMEOUT,

@@ -79,6 +79,7 @@ mod options;
 mod paging;
 mod push;
 mod query;
+mod random_id;
 mod request_info;
 mod response;
 mod run;
@@ -121,7 +122,9 @@ pub use secret::{
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]
 pub use session_store::KeyringStore;
-pub use session_store::{FileStore, MemoryStore, SessionStore, StoreKey, StoredSession};
+pub use session_store::{
+    ChainStore, Fallback, FileStore, MemoryStore, SessionStore, StoreKey, StoredSession,
+};
 pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,

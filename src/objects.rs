@@ -36,7 +36,7 @@ impl std::fmt::Debug for Objects<'_> {
 
 /// A new random key: 32 lower-case hex characters (a UUID v4 without dashes).
 pub(crate) fn new_key() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    crate::random_id::new_id()
 }
 
 pub(crate) fn join_keys<I, K>(keys: I) -> Result<String>

@@ -193,3 +193,42 @@ async fn the_cli_stays_logged_in_through_the_keychain() {
         "error: not logged in"
     );
 }
+
+#[test]
+fn a_chain_uses_the_keychain_when_it_works() {
+    if !secret_service_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sessions.json");
+    let service = format!("cloudmine-chain-test-{}", std::process::id());
+    let warned = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = warned.clone();
+    let chain = cloudmine::ChainStore::new([
+        Box::new(KeyringStore::with_service(&service)) as Box<dyn SessionStore>,
+        Box::new(cloudmine::FileStore::new(&file)),
+    ])
+    .on_fallback(move |_| {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let key = StoreKey::new("http://127.0.0.1:1", "chain-app");
+    let session = StoredSession {
+        session_token: "tok-chain-42".into(),
+        user_id: Some("user-2".into()),
+        expires: None,
+        email: None,
+        username: None,
+    };
+    chain.save(&key, &session).unwrap();
+    let seen = lookup(&service, &key.as_account()).expect("saved in the keychain");
+    assert!(seen.contains("tok-chain-42"), "{seen}");
+    assert!(!file.exists(), "the file store was not used");
+    assert_eq!(chain.load(&key).unwrap(), Some(session));
+    chain.clear(&key).unwrap();
+    assert_eq!(lookup(&service, &key.as_account()), None);
+    assert_eq!(
+        warned.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no fallback"
+    );
+}

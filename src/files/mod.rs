@@ -20,6 +20,7 @@ use reqwest::Method;
 
 mod disk;
 mod download;
+mod mime;
 mod model;
 mod progress;
 mod source;

@@ -85,7 +85,7 @@ fn content_type_for(given: Option<String>, filename: Option<&str>) -> Result<Hea
     let chosen = match given {
         Some(ct) => ct,
         None => filename
-            .and_then(|n| mime_guess::from_path(n).first_raw())
+            .and_then(super::mime::guess)
             .unwrap_or("application/octet-stream")
             .to_owned(),
     };
