@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -21,6 +22,8 @@ use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
 use crate::request_info::RequestInfo;
+use crate::retry::{exchange_retrying, retryable};
+use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryPolicy};
 use crate::secret::SessionToken;
 use crate::transport::{Answer, exchange, transport_error};
 
@@ -322,12 +325,44 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
         let call = Box::pin(async move {
             let mut processed = match ready {
                 Err(error) => Processed::from_failure(error),
-                Ok((request, reading)) => {
-                    // Started inside the runtime (reqwest needs it for the
-                    // timeout); only the small pending future is kept.
-                    let pending = client.http().execute(request);
+                Ok((request, sending, reading)) => {
                     let info = &mut completion.info;
-                    match exchange(pending, reading.timeout, info).await {
+                    let outcome = match sending.extra.map(|e| *e) {
+                        // Started inside the runtime (reqwest needs it for
+                        // the timeout); only the small pending future is kept.
+                        None => {
+                            let pending = client.http().execute(request);
+                            exchange(
+                                pending,
+                                Duration::from_nanos(sending.timeout_nanos),
+                                DEFAULT_MAX_ANSWER_BYTES,
+                                info,
+                            )
+                            .await
+                        }
+                        Some(Extra { limit, retry: None }) => {
+                            let pending = client.http().execute(request);
+                            exchange(
+                                pending,
+                                Duration::from_nanos(sending.timeout_nanos),
+                                limit,
+                                info,
+                            )
+                            .await
+                        }
+                        // Retried calls pay for a second box, plain ones nothing.
+                        Some(Extra {
+                            limit,
+                            retry: Some(policy),
+                        }) => {
+                            let handlers = &mut completion.handlers;
+                            let http = client.http();
+                            let retrying =
+                                exchange_retrying(http, request, limit, &policy, info, handlers);
+                            Box::pin(retrying).await
+                        }
+                    };
+                    match outcome {
                         Ok(answer) => reading.process(answer, info),
                         Err(error) => Processed::from_failure(error),
                     }
@@ -398,6 +433,9 @@ pub(crate) struct Prepared {
     processor: Processor,
     snippet_set: bool,
     pub(crate) timeout: std::time::Duration,
+    pub(crate) max_answer_bytes: u64,
+    /// Only for a retryable request with the `retry` option set.
+    retry: Option<RetryPolicy>,
 }
 
 /// Merges options, picks the level, and builds URL and headers.
@@ -463,7 +501,12 @@ pub(crate) fn prepare(
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
     }
 
+    let retry = options
+        .retry
+        .filter(|_| retryable(&request.method, &request.segments));
     Ok(Prepared {
+        retry,
+        max_answer_bytes: options.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
         method: request.method,
         url,
         display_url,
@@ -479,7 +522,24 @@ pub(crate) fn prepare(
 struct Reading {
     processor: Processor,
     snippet_set: bool,
-    timeout: std::time::Duration,
+}
+
+/// How to send it: what is used up before the answer arrives, so that the
+/// call's future does not keep it across the wait.
+struct Sending {
+    /// In nanoseconds: 8 bytes less than a `Duration` keeps the boxed call
+    /// future under 1 KiB.
+    timeout_nanos: u64,
+    /// `None` (no allocation) for the usual call: the default
+    /// `max_answer_bytes` and no retries.
+    extra: Option<Box<Extra>>,
+}
+
+/// A call's less usual sending settings.
+struct Extra {
+    limit: u64,
+    /// Only for a retryable request with the `retry` option set.
+    retry: Option<RetryPolicy>,
 }
 
 impl Prepared {
@@ -497,7 +557,7 @@ impl Prepared {
         self,
         client: &reqwest::Client,
         display_url: &str,
-    ) -> Result<(reqwest::Request, Reading)> {
+    ) -> Result<(reqwest::Request, Sending, Reading)> {
         let mut builder = client
             .request(self.method.clone(), self.url)
             .timeout(self.timeout);
@@ -512,9 +572,18 @@ impl Prepared {
         let reading = Reading {
             processor: self.processor,
             snippet_set: self.snippet_set,
-            timeout: self.timeout,
         };
-        Ok((request, reading))
+        let usual = self.max_answer_bytes == DEFAULT_MAX_ANSWER_BYTES && self.retry.is_none();
+        let sending = Sending {
+            timeout_nanos: u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX),
+            extra: (!usual).then(|| {
+                Box::new(Extra {
+                    limit: self.max_answer_bytes,
+                    retry: self.retry,
+                })
+            }),
+        };
+        Ok((request, sending, reading))
     }
 }
 
@@ -548,6 +617,7 @@ mod tests {
         let ws = crate::WebService::new("a", "k").unwrap();
         let future = ws.objects().get(["x"]).into_future();
         let size = std::mem::size_of_val(&*future);
+        eprintln!("SIZE {size}");
         assert!(size < 1024, "the call future grew to {size} bytes");
     }
 }
