@@ -4,7 +4,6 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -22,10 +21,10 @@ use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
 use crate::request_info::RequestInfo;
-use crate::retry::{exchange_retrying, retryable};
+use crate::retry::{Sending, retryable, send};
 use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryPolicy};
 use crate::secret::SessionToken;
-use crate::transport::{Answer, exchange, transport_error};
+use crate::transport::{Answer, transport_error};
 
 /// What an endpoint sends, before options are merged in.
 #[derive(Debug, Clone)]
@@ -327,41 +326,8 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
                 Err(error) => Processed::from_failure(error),
                 Ok((request, sending, reading)) => {
                     let info = &mut completion.info;
-                    let outcome = match sending.extra.map(|e| *e) {
-                        // Started inside the runtime (reqwest needs it for
-                        // the timeout); only the small pending future is kept.
-                        None => {
-                            let pending = client.http().execute(request);
-                            exchange(
-                                pending,
-                                Duration::from_nanos(sending.timeout_nanos),
-                                DEFAULT_MAX_ANSWER_BYTES,
-                                info,
-                            )
-                            .await
-                        }
-                        Some(Extra { limit, retry: None }) => {
-                            let pending = client.http().execute(request);
-                            exchange(
-                                pending,
-                                Duration::from_nanos(sending.timeout_nanos),
-                                limit,
-                                info,
-                            )
-                            .await
-                        }
-                        // Retried calls pay for a second box, plain ones nothing.
-                        Some(Extra {
-                            limit,
-                            retry: Some(policy),
-                        }) => {
-                            let handlers = &mut completion.handlers;
-                            let http = client.http();
-                            let retrying =
-                                exchange_retrying(http, request, limit, &policy, info, handlers);
-                            Box::pin(retrying).await
-                        }
-                    };
+                    let handlers = &mut completion.handlers;
+                    let outcome = send(client.http(), request, sending, info, handlers).await;
                     match outcome {
                         Ok(answer) => reading.process(answer, info),
                         Err(error) => Processed::from_failure(error),
@@ -524,24 +490,6 @@ struct Reading {
     snippet_set: bool,
 }
 
-/// How to send it: what is used up before the answer arrives, so that the
-/// call's future does not keep it across the wait.
-struct Sending {
-    /// In nanoseconds: 8 bytes less than a `Duration` keeps the boxed call
-    /// future under 1 KiB.
-    timeout_nanos: u64,
-    /// `None` (no allocation) for the usual call: the default
-    /// `max_answer_bytes` and no retries.
-    extra: Option<Box<Extra>>,
-}
-
-/// A call's less usual sending settings.
-struct Extra {
-    limit: u64,
-    /// Only for a retryable request with the `retry` option set.
-    retry: Option<RetryPolicy>,
-}
-
 impl Prepared {
     /// The request as [`RequestInfo`] shows it (secrets redacted).
     fn info(&self) -> RequestInfo {
@@ -573,16 +521,7 @@ impl Prepared {
             processor: self.processor,
             snippet_set: self.snippet_set,
         };
-        let usual = self.max_answer_bytes == DEFAULT_MAX_ANSWER_BYTES && self.retry.is_none();
-        let sending = Sending {
-            timeout_nanos: u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX),
-            extra: (!usual).then(|| {
-                Box::new(Extra {
-                    limit: self.max_answer_bytes,
-                    retry: self.retry,
-                })
-            }),
-        };
+        let sending = Sending::new(self.max_answer_bytes, self.retry);
         Ok((request, sending, reading))
     }
 }

@@ -2,7 +2,10 @@
 //! why an outcome is worth another attempt, and how long to wait (see
 //! [`RetryPolicy`] for the rules).
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
+
+use futures_util::future::Either;
 
 use reqwest::Method;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -10,7 +13,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Event, Handlers};
 use crate::options::DEFAULT_TIMEOUT;
-use crate::retry_policy::{RetryNotice, RetryPolicy};
+use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryNotice, RetryPolicy};
 use crate::transport::{Answer, exchange};
 
 /// Whether a request is idempotent, so may be retried: `GET`/`HEAD` except
@@ -23,6 +26,55 @@ pub(crate) fn retryable(method: &Method, segments: &[String]) -> bool {
     *method == Method::PUT && segments.len() == 1 && first == Some("text")
 }
 
+/// How a call's request is sent: what is used up before the answer
+/// arrives, so that the call's future does not keep it across the wait.
+/// `None` (no allocation) for the usual call: the default
+/// `max_answer_bytes` and no retries. (The timeout is the request's own.)
+pub(crate) struct Sending {
+    extra: Option<Box<Extra>>,
+}
+
+/// A call's less usual sending settings.
+struct Extra {
+    limit: u64,
+    /// Only for a retryable request with the `retry` option set.
+    retry: Option<RetryPolicy>,
+}
+
+impl Sending {
+    pub(crate) fn new(limit: u64, retry: Option<RetryPolicy>) -> Self {
+        let usual = limit == DEFAULT_MAX_ANSWER_BYTES && retry.is_none();
+        Sending {
+            extra: (!usual).then(|| Box::new(Extra { limit, retry })),
+        }
+    }
+}
+
+/// Sends a call's request once, or through [`exchange_retrying`] (boxed)
+/// when it may be retried. A plain function: the request is handed to
+/// reqwest here, so the returned future keeps only what waits.
+pub(crate) fn send<'a>(
+    http: &'a reqwest::Client,
+    request: reqwest::Request,
+    sending: Sending,
+    info: &'a mut CallInfo,
+    handlers: &'a mut Handlers,
+) -> impl Future<Output = Result<Answer>> + Send + 'a {
+    let timeout = request.timeout().copied().unwrap_or(DEFAULT_TIMEOUT);
+    let (limit, retry) = match sending.extra {
+        None => (DEFAULT_MAX_ANSWER_BYTES, None),
+        Some(extra) => (extra.limit, extra.retry),
+    };
+    match retry {
+        // Started inside the runtime (reqwest needs it for the timeout);
+        // only the small pending future is kept.
+        None => Either::Left(exchange(http.execute(request), timeout, limit, info)),
+        Some(policy) => Either::Right(Box::pin(exchange_retrying(
+            http, request, limit, policy, info, handlers,
+        ))),
+    }
+}
+
 /// Sends `request` until it succeeds, fails for a reason not worth
 /// retrying, or the policy's budget is spent; the last outcome is returned.
 /// Fires `retry` on `handlers` before each wait.
@@ -30,7 +82,7 @@ pub(crate) async fn exchange_retrying(
     http: &reqwest::Client,
     mut request: reqwest::Request,
     limit: u64,
-    policy: &RetryPolicy,
+    policy: RetryPolicy,
     info: &mut CallInfo,
     handlers: &mut Handlers,
 ) -> Result<Answer> {

@@ -150,6 +150,7 @@ impl fmt::Debug for RecordedRequest {
 /// let fault = Fault::status(409)
 ///     .body(serde_json::json!({"errors": ["already taken"]}))
 ///     .path_suffix("/text");
+/// let busy = Fault::status(503).header("Retry-After", "2");
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fault {
