@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::options::{
     AppLevel, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, Patch, Setting, patch_setters, setter_arg,
 };
+use crate::retry_policy::RetryPolicy;
 use crate::secret::{ApiKey, MasterKey, SessionToken};
 use crate::session_store::SessionStore;
 
@@ -126,6 +127,8 @@ impl WebServiceBuilder {
             distance: None,
             units: None,
             version: None,
+            retry: None,
+            max_answer_bytes: None,
         };
         options.apply(&self.patch);
         options.validate()?;

@@ -21,8 +21,10 @@ use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
 use crate::request_info::RequestInfo;
+use crate::retry::{Sending, retryable, send};
+use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryPolicy};
 use crate::secret::SessionToken;
-use crate::transport::{Answer, exchange, transport_error};
+use crate::transport::{Answer, transport_error};
 
 /// What an endpoint sends, before options are merged in.
 #[derive(Debug, Clone)]
@@ -322,12 +324,11 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
         let call = Box::pin(async move {
             let mut processed = match ready {
                 Err(error) => Processed::from_failure(error),
-                Ok((request, reading)) => {
-                    // Started inside the runtime (reqwest needs it for the
-                    // timeout); only the small pending future is kept.
-                    let pending = client.http().execute(request);
+                Ok((request, sending, reading)) => {
                     let info = &mut completion.info;
-                    match exchange(pending, reading.timeout, info).await {
+                    let handlers = &mut completion.handlers;
+                    let outcome = send(client.http(), request, sending, info, handlers).await;
+                    match outcome {
                         Ok(answer) => reading.process(answer, info),
                         Err(error) => Processed::from_failure(error),
                     }
@@ -398,6 +399,9 @@ pub(crate) struct Prepared {
     processor: Processor,
     snippet_set: bool,
     pub(crate) timeout: std::time::Duration,
+    pub(crate) max_answer_bytes: u64,
+    /// Only for a retryable request with the `retry` option set.
+    retry: Option<RetryPolicy>,
 }
 
 /// Merges options, picks the level, and builds URL and headers.
@@ -463,7 +467,12 @@ pub(crate) fn prepare(
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
     }
 
+    let retry = options
+        .retry
+        .filter(|_| retryable(&request.method, &request.segments));
     Ok(Prepared {
+        retry,
+        max_answer_bytes: options.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
         method: request.method,
         url,
         display_url,
@@ -479,7 +488,6 @@ pub(crate) fn prepare(
 struct Reading {
     processor: Processor,
     snippet_set: bool,
-    timeout: std::time::Duration,
 }
 
 impl Prepared {
@@ -497,7 +505,7 @@ impl Prepared {
         self,
         client: &reqwest::Client,
         display_url: &str,
-    ) -> Result<(reqwest::Request, Reading)> {
+    ) -> Result<(reqwest::Request, Sending, Reading)> {
         let mut builder = client
             .request(self.method.clone(), self.url)
             .timeout(self.timeout);
@@ -512,9 +520,9 @@ impl Prepared {
         let reading = Reading {
             processor: self.processor,
             snippet_set: self.snippet_set,
-            timeout: self.timeout,
         };
-        Ok((request, reading))
+        let sending = Sending::new(self.max_answer_bytes, self.retry);
+        Ok((request, sending, reading))
     }
 }
 
@@ -548,6 +556,7 @@ mod tests {
         let ws = crate::WebService::new("a", "k").unwrap();
         let future = ws.objects().get(["x"]).into_future();
         let size = std::mem::size_of_val(&*future);
+        eprintln!("SIZE {size}");
         assert!(size < 1024, "the call future grew to {size} bytes");
     }
 }

@@ -119,6 +119,21 @@ pub enum Error {
         source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// The answer was larger than the `max_answer_bytes` option allows (by
+    /// its `Content-Length`, or while it was read); the rest was not read.
+    #[error(
+        "{method} {url}: the answer is larger than {limit} bytes (raise the max_answer_bytes option to accept it)"
+    )]
+    #[non_exhaustive]
+    AnswerTooLarge {
+        /// The HTTP method.
+        method: String,
+        /// The URL without its query string.
+        url: String,
+        /// The limit in bytes that was passed.
+        limit: u64,
+    },
+
     /// The answer arrived but could not be turned into the requested type.
     #[error("could not decode {what}: {}", shown(.message))]
     #[non_exhaustive]
@@ -416,6 +431,11 @@ impl Error {
         matches!(self, Error::Transport { .. })
     }
 
+    /// True when the answer was larger than the `max_answer_bytes` option allows.
+    pub fn is_answer_too_large(&self) -> bool {
+        matches!(self, Error::AnswerTooLarge { .. })
+    }
+
     /// True when a local file of a transfer could not be read or written.
     pub fn is_file(&self) -> bool {
         matches!(self, Error::File { .. })
@@ -481,6 +501,7 @@ impl Error {
             Error::Keys { .. } => "keys".into(),
             Error::Timeout { .. } => "timeout".into(),
             Error::Transport { .. } => "transport".into(),
+            Error::AnswerTooLarge { .. } => "toolarge".into(),
             Error::Decode { .. } => "decode".into(),
             Error::Aborted => "abort".into(),
             Error::File { .. } => "file".into(),

@@ -45,6 +45,12 @@ pub enum Event {
     /// progress interval, and once more with the final count before
     /// `success`.
     Progress,
+    /// An idempotent call is about to be sent again (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Data: `{"attempt": n,
+    /// "delay_ms": ms, "reason": "503"}` (read it with
+    /// [`RetryNotice::from_data`](crate::RetryNotice::from_data)); fires
+    /// before the wait, before any answer event.
+    Retry,
     /// HTTP 200.
     Ok,
     /// HTTP 201.
@@ -108,6 +114,7 @@ impl Event {
             Event::Abort => "abort".into(),
             Event::Open => "open".into(),
             Event::Progress => "progress".into(),
+            Event::Retry => "retry".into(),
             Event::Ok => "ok".into(),
             Event::Created => "created".into(),
             Event::BadRequest => "badrequest".into(),

@@ -82,6 +82,8 @@ mod query;
 mod random_id;
 mod request_info;
 mod response;
+mod retry;
+mod retry_policy;
 mod run;
 mod search_es;
 mod secret;
@@ -114,6 +116,7 @@ pub use push::Notification;
 pub use query::{Field, Literal, Query};
 pub use request_info::{REDACTED, RequestBody, RequestInfo};
 pub use response::Response;
+pub use retry_policy::{DEFAULT_MAX_ANSWER_BYTES, MAX_RETRY_ATTEMPTS, RetryNotice, RetryPolicy};
 pub use run::Run;
 pub use search_es::EsQuery;
 pub use secret::{

@@ -7,6 +7,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::api_version::ApiVersion;
+use crate::retry_policy::RetryPolicy;
 use crate::secret::{ApiKey, MasterKey, SessionToken};
 use crate::{Error, Result};
 
@@ -107,6 +108,10 @@ macro_rules! nullable_options {
             units, unset_units: String, deref;
             /// The API version in every path (`v1` when unset); see [`ApiVersion`].
             version, unset_version: ApiVersion, copy;
+            /// Retries for idempotent calls (see [`RetryPolicy`](crate::RetryPolicy)); unset (the default): none.
+            retry, unset_retry: RetryPolicy, ref;
+            /// The most bytes of an answer read into memory; unset: [`DEFAULT_MAX_ANSWER_BYTES`](crate::DEFAULT_MAX_ANSWER_BYTES) (64 MiB).
+            max_answer_bytes, unset_max_answer_bytes: u64, copy;
         }
     };
 }
@@ -434,6 +439,15 @@ impl Options {
                 "field names must not be empty",
             ));
         }
+        if let Some(problem) = self.retry.as_ref().and_then(RetryPolicy::problem) {
+            return Err(Error::invalid_option("retry", problem));
+        }
+        if self.max_answer_bytes == Some(0) {
+            return Err(Error::invalid_option(
+                "max_answer_bytes",
+                "must be at least 1 byte; use unset_max_answer_bytes() for the default",
+            ));
+        }
         if self.timeout.is_zero() {
             return Err(Error::invalid_option("timeout", "must be longer than zero"));
         }
@@ -499,4 +513,10 @@ impl CallOptions {
     }
 
     patch_setters!();
+
+    /// This call is sent once, whatever the client's `retry` option (the
+    /// same as [`unset_retry`](Self::unset_retry)).
+    pub fn no_retry(self) -> Self {
+        self.unset_retry()
+    }
 }

@@ -23,12 +23,28 @@ pub(crate) struct Answer {
     pub body: Bytes,
 }
 
+/// Why reading an answer stopped: reqwest's error, or more than the cap.
+enum Failure {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(err: reqwest::Error) -> Self {
+        Failure::Http(err)
+    }
+}
+
 /// Waits for `pending` (a request already handed to reqwest) and reads the
-/// whole body. Sets `info`'s elapsed time; the method and URL in `info` name the
-/// call in errors and logs. Never panics.
+/// whole body, at most `limit` bytes: a larger `Content-Length` is refused
+/// before any of the body is read, a longer body as soon as it passes the
+/// limit (`Error::AnswerTooLarge`; the connection is dropped, the rest is
+/// never read). Sets `info`'s elapsed time; the method and URL in `info` name
+/// the call in errors and logs. Never panics.
 pub(crate) async fn exchange<F>(
     pending: F,
     timeout: Duration,
+    limit: u64,
     info: &mut CallInfo,
 ) -> Result<Answer, Error>
 where
@@ -37,6 +53,9 @@ where
     let started = Instant::now();
     let outcome = async {
         let mut response = pending.await?;
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(Failure::TooLarge);
+        }
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         // `chunk()` borrows the response; `bytes()` would move it into a
@@ -46,6 +65,12 @@ where
         let mut body = Bytes::new();
         let mut more: Option<Vec<u8>> = None;
         while let Some(chunk) = response.chunk().await? {
+            // What was read so far, counted from what is kept (no counter
+            // of its own: the call's future stays small).
+            let kept = more.as_ref().map_or(body.len(), Vec::len);
+            if (kept as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(Failure::TooLarge);
+            }
             match &mut more {
                 None if body.is_empty() => body = chunk,
                 None => {
@@ -60,7 +85,7 @@ where
         if let Some(all) = more {
             body = all.into();
         }
-        Ok::<_, reqwest::Error>(Answer {
+        Ok::<_, Failure>(Answer {
             status,
             headers,
             body,
@@ -79,8 +104,15 @@ where
             );
             Ok(answer)
         }
-        Err(err) => {
-            let error = transport_error(err, &info.method, &info.url, timeout);
+        Err(failure) => {
+            let error = match failure {
+                Failure::Http(err) => transport_error(err, &info.method, &info.url, timeout),
+                Failure::TooLarge => Error::AnswerTooLarge {
+                    method: info.method.clone(),
+                    url: info.url.clone(),
+                    limit,
+                },
+            };
             tracing::debug!(method = %info.method, url = %info.url, error = %error, "cloudmine call failed");
             Err(error)
         }

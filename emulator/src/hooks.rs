@@ -150,12 +150,14 @@ impl fmt::Debug for RecordedRequest {
 /// let fault = Fault::status(409)
 ///     .body(serde_json::json!({"errors": ["already taken"]}))
 ///     .path_suffix("/text");
+/// let busy = Fault::status(503).header("Retry-After", "2");
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub(crate) status: u16,
     pub(crate) body: Value,
     pub(crate) path_suffix: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Fault {
@@ -165,6 +167,7 @@ impl Fault {
             status: code,
             body: json!({ "errors": ["injected fault"] }),
             path_suffix: None,
+            headers: Vec::new(),
         }
     }
 
@@ -177,6 +180,13 @@ impl Fault {
     /// Only for a request whose path ends with `suffix` (default: any request).
     pub fn path_suffix(mut self, suffix: impl Into<String>) -> Self {
         self.path_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Adds a header to the answer (e.g. `Retry-After`); a name or value
+    /// HTTP cannot carry is left out of the answer.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

@@ -212,7 +212,16 @@ fn injected_fault(state: &AppState, path: &str) -> Option<Response> {
         faults.remove(i)
     };
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Some(json_response(status, fault.body))
+    let mut answer = json_response(status, fault.body);
+    for (name, value) in &fault.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            axum::http::HeaderValue::from_str(value),
+        ) {
+            answer.headers_mut().append(name, value);
+        }
+    }
+    Some(answer)
 }
 
 /// `POST|PUT /v1/app/{id}/[user/]binary[/{key}]`: a file upload, streamed.

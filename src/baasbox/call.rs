@@ -172,7 +172,8 @@ async fn execute(bb: &BaasBox, request: BbRequest, completion: &mut Completion) 
         Err(e) => return Processed::from_failure(e),
     };
     let pending = bb.http().execute(http_request);
-    match exchange(pending, bb.timeout(), &mut completion.info).await {
+    let limit = crate::retry_policy::DEFAULT_MAX_ANSWER_BYTES;
+    match exchange(pending, bb.timeout(), limit, &mut completion.info).await {
         Ok(answer) => process(bb, &request, answer, had_session, completion),
         Err(e) => Processed::from_failure(e),
     }

@@ -242,14 +242,15 @@ impl IntoFuture for SocialQuery {
                 completion.info.method = prepared.method.as_str().to_owned();
                 completion.info.url = std::mem::take(&mut prepared.display_url);
                 let timeout = prepared.timeout;
-                build(&client, prepared, body, &completion.info.url).map(|r| (r, timeout))
+                let limit = prepared.max_answer_bytes;
+                build(&client, prepared, body, &completion.info.url).map(|r| (r, timeout, limit))
             });
         Box::pin(async move {
             let (processed, body) = match ready {
                 Err(error) => (Processed::from_failure(error), None),
-                Ok((request, timeout)) => {
+                Ok((request, timeout, limit)) => {
                     let pending = client.http().execute(request);
-                    match exchange(pending, timeout, &mut completion.info).await {
+                    match exchange(pending, timeout, limit, &mut completion.info).await {
                         Ok(answer) => process(answer, &mut completion),
                         Err(error) => (Processed::from_failure(error), None),
                     }
