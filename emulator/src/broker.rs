@@ -133,7 +133,7 @@ async fn begin(
         shared
             .devices
             .reserve(app_id, challenge, d)
-            .map_err(|why| refuse(StatusCode::TOO_MANY_REQUESTS, why))?;
+            .map_err(|(status, why)| refuse(status, why))?;
     }
     let inserted = shared.store.insert_login(&login).await;
     if !matches!(inserted, Ok(true)) {

@@ -139,13 +139,13 @@ impl DeviceLogins {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Room for one more; `Err` is the refusal's message.
+    /// Room for one more; `Err` is the refusal's status and message.
     pub(crate) fn reserve(
         &self,
         app_id: &str,
         challenge: &str,
         started: &Started,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), (StatusCode, &'static str)> {
         let mut map = self.lock();
         let now = Instant::now();
         map.retain(|_, e| e.expires > now);
@@ -154,12 +154,13 @@ impl DeviceLogins {
             .filter(|e| e.app_id == app_id && !e.settled)
             .count();
         if pending >= MAX_PENDING_PER_APP || map.len() >= MAX_ENTRIES {
-            return Err(
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
                 "Too many device or paste-back logins are waiting: finish or let some expire first.",
-            );
+            ));
         }
         if map.contains_key(challenge) {
-            return Err("This challenge was already used.");
+            return Err((StatusCode::BAD_REQUEST, "This challenge was already used."));
         }
         map.insert(
             challenge.to_owned(),
