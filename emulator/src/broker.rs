@@ -129,17 +129,8 @@ async fn begin(
         state: state.clone(),
         expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
     };
-    if let Some(d) = &device {
-        shared
-            .devices
-            .reserve(app_id, challenge, d)
-            .map_err(|(status, why)| refuse(status, why))?;
-    }
-    let inserted = shared.store.insert_login(&login).await;
-    if !matches!(inserted, Ok(true)) {
-        shared.devices.release(challenge);
-    }
-    if !inserted.map_err(storage_page)? {
+    let stored = device::insert_login(&shared.devices, &*shared.store, device.as_ref(), &login);
+    if !stored.await? {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "This challenge was already used.",
@@ -147,10 +138,7 @@ async fn begin(
     }
     let scope = param(query, "scope").unwrap_or("");
     let onward = to_provider(shared, app_id, &network, &state, scope);
-    Ok(match &device {
-        Some(d) if d.kind == device::Kind::Device => device::confirm_page(d, onward),
-        _ => onward,
-    })
+    Ok(device::onward(device.as_ref(), onward))
 }
 
 /// Why a network without a configured provider cannot log in.
@@ -327,7 +315,7 @@ async fn called_back(
             "This sign-in is unknown or finished.",
         ));
     }
-    if let Some(page) = device::landing(shared, app_id, &login.challenge, &outcome) {
+    if let Some(page) = device::landing(&shared.devices, app_id, &login.challenge, &outcome) {
         return Ok(page);
     }
     Ok(back_to_client(shared, app_id, &login, &outcome))
@@ -508,7 +496,9 @@ pub(crate) async fn status(
             "internal error in the emulator",
         )
     };
-    if let Some(refusal) = device::gate(&shared, app_id, challenge, query).await {
+    if let Some(refusal) =
+        device::gate(&shared.devices, &*shared.store, app_id, challenge, query).await
+    {
         return refusal;
     }
     let (app, c) = (app_id.to_owned(), challenge.to_owned());

@@ -25,8 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::constant_time_eq;
 use crate::pages::{self, escape};
-use crate::state::AppState;
-use crate::store::LoginOutcome;
+use crate::store::{LoginOutcome, NewLogin, Store};
 
 /// Device and paste-back logins waiting for the browser, per app.
 pub(crate) const MAX_PENDING_PER_APP: usize = 16;
@@ -221,15 +220,13 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 /// The status call's gate: `Some` refusal for a device or paste-back login
 /// asked without its verifier (the login is cancelled at the limit).
 pub(crate) async fn gate(
-    shared: &AppState,
+    devices: &DeviceLogins,
+    store: &dyn Store,
     app_id: &str,
     challenge: &str,
     query: &[(String, String)],
 ) -> Option<Response> {
-    match shared
-        .devices
-        .check(app_id, challenge, param(query, "code_verifier"))
-    {
+    match devices.check(app_id, challenge, param(query, "code_verifier")) {
         Gate::Pass => None,
         Gate::Wrong(false) => Some(json_error(
             StatusCode::UNAUTHORIZED,
@@ -242,8 +239,7 @@ pub(crate) async fn gate(
                               was cancelled"
                     .into(),
             };
-            if shared
-                .store
+            if store
                 .settle_login(challenge, &cancelled, None)
                 .await
                 .is_err()
@@ -258,9 +254,45 @@ pub(crate) async fn gate(
     }
 }
 
+/// Stores `login`, holding a place first for a device or paste-back one
+/// (given back when the login is not stored); `Ok(false)` when the
+/// challenge was already used; `Err` is the refusal's page.
+pub(crate) async fn insert_login(
+    devices: &DeviceLogins,
+    store: &dyn Store,
+    started: Option<&Started>,
+    login: &NewLogin,
+) -> Result<bool, Response> {
+    if let Some(s) = started {
+        devices
+            .reserve(&login.app_id, &login.challenge, s)
+            .map_err(|(status, why)| pages::error(status, why))?;
+    }
+    let inserted = store.insert_login(login).await;
+    if !matches!(inserted, Ok(true)) {
+        devices.release(&login.challenge);
+    }
+    inserted.map_err(|e| {
+        tracing::error!(error = %e, "social login storage error");
+        pages::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error in the emulator.",
+        )
+    })
+}
+
+/// Where the start sends the browser: a device login's confirm page, or
+/// `to_provider` (the broker's redirect) for any other.
+pub(crate) fn onward(started: Option<&Started>, to_provider: Response) -> Response {
+    match started {
+        Some(s) if s.kind == Kind::Device => confirm_page(s, to_provider),
+        _ => to_provider,
+    }
+}
+
 /// A device login's confirm page: the user code, then the way on to the
 /// provider (`to_provider`, the broker's redirect, supplies its location).
-pub(crate) fn confirm_page(started: &Started, to_provider: Response) -> Response {
+fn confirm_page(started: &Started, to_provider: Response) -> Response {
     let Some(location) = to_provider
         .headers()
         .get(header::LOCATION)
@@ -288,12 +320,12 @@ pub(crate) fn confirm_page(started: &Started, to_provider: Response) -> Response
 /// The page after the provider for a settled paste-back login (the code to
 /// paste, when it finished); `None` for any other login.
 pub(crate) fn landing(
-    shared: &AppState,
+    devices: &DeviceLogins,
     app_id: &str,
     challenge: &str,
     outcome: &LoginOutcome,
 ) -> Option<Response> {
-    let kind = shared.devices.settle(app_id, challenge)?;
+    let kind = devices.settle(app_id, challenge)?;
     match (kind, outcome) {
         (Kind::Paste, LoginOutcome::Finished { .. }) => Some(pages::page(
             StatusCode::OK,
