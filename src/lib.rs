@@ -132,7 +132,7 @@ pub use social::{
     BrowserOpener, DEFAULT_LOGIN_TIMEOUT, HttpOpener, LandingPage, LoginMode, ManualOpener,
     SocialLogin, SocialLoginCall, SocialNetwork, SystemBrowser,
 };
-pub use social::{SocialAnswer, SocialQuery};
+pub use social::{MAX_PASTE_BYTES, SocialAnswer, SocialQuery};
 pub use users::{Credentials, NewCredentials, UserAdmin, Users};
 pub use web_service::WebService;
 

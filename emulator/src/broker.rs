@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
+use crate::device;
 use crate::extract::{Caller, KnownApp, PathParams, QueryPairs, header};
 use crate::pages;
 use crate::provider::{self, broker_callback, is_loopback_redirect, with_query};
@@ -101,7 +102,10 @@ async fn begin(
             "The challenge must be 32 to 128 characters of letters, digits, '-' and '_'.",
         ));
     };
-    let (redirect_uri, code_challenge) = if shared.social.redirect_support {
+    let device = device::requested(query).map_err(|why| refuse(StatusCode::BAD_REQUEST, why))?;
+    let (redirect_uri, code_challenge) = if let Some(d) = &device {
+        (None, Some(d.code_challenge.clone()))
+    } else if shared.social.redirect_support {
         loopback_options(query).map_err(|why| refuse(StatusCode::BAD_REQUEST, why))?
     } else {
         (None, None)
@@ -125,19 +129,16 @@ async fn begin(
         state: state.clone(),
         expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
     };
-    if !shared
-        .store
-        .insert_login(&login)
-        .await
-        .map_err(storage_page)?
-    {
+    let stored = device::insert_login(&shared.devices, &*shared.store, device.as_ref(), &login);
+    if !stored.await? {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "This challenge was already used.",
         ));
     }
     let scope = param(query, "scope").unwrap_or("");
-    Ok(to_provider(shared, app_id, &network, &state, scope))
+    let onward = to_provider(shared, app_id, &network, &state, scope);
+    Ok(device::onward(device.as_ref(), onward))
 }
 
 /// Why a network without a configured provider cannot log in.
@@ -313,6 +314,9 @@ async fn called_back(
             StatusCode::BAD_REQUEST,
             "This sign-in is unknown or finished.",
         ));
+    }
+    if let Some(page) = device::landing(&shared.devices, app_id, &login.challenge, &outcome) {
+        return Ok(page);
     }
     Ok(back_to_client(shared, app_id, &login, &outcome))
 }
@@ -492,6 +496,11 @@ pub(crate) async fn status(
             "internal error in the emulator",
         )
     };
+    if let Some(refusal) =
+        device::gate(&shared.devices, &*shared.store, app_id, challenge, query).await
+    {
+        return refusal;
+    }
     let (app, c) = (app_id.to_owned(), challenge.to_owned());
     let login = match shared.store.take_login(&app, &c).await {
         Ok(Some(login)) => login,

@@ -401,6 +401,7 @@ impl EmulatorBuilder {
             baasbox: self.baasbox,
             provider: oauth::ProviderState::default(),
             tickets: tickets::LinkTickets::default(),
+            devices: crate::device::DeviceLogins::default(),
             outbox: Mutex::new(crate::model::Outbox::default()),
             pushes: Mutex::new(crate::model::Outbox::default()),
             test_hooks: self.test_hooks,

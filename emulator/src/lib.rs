@@ -30,6 +30,7 @@ mod accounts;
 mod accounts_admin;
 mod baasbox;
 mod broker;
+mod device;
 mod elasticsearch;
 mod files;
 mod idp_api;

@@ -55,6 +55,8 @@ pub(crate) struct AppState {
     pub provider: ProviderState,
     /// Link tickets in flight (social login, linking).
     pub tickets: LinkTickets,
+    /// Device and paste-back social logins in flight.
+    pub devices: crate::device::DeviceLogins,
     pub outbox: Mutex<Outbox<Mail>>,
     /// Push notifications sent, bounded (there is no APNs or FCM here).
     pub pushes: Mutex<Outbox<Push>>,

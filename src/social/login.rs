@@ -5,16 +5,18 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use url::Url;
 
+use super::device;
 use super::flow::{announce, show_in_browser, wait_for_browser, without_query};
 use super::handoff::PageLease;
 use super::landing::{LandingPage, profile_identity};
 use super::listener::{Arrival, Listener};
 use super::network::SocialNetwork;
 use super::opener::{BrowserOpener, SystemBrowser};
+use super::paste::{self, PasteReader, PasteSource};
 use super::pkce;
 use super::ports::Ports;
 use crate::call::{ApiCall, Completion, Request};
@@ -39,6 +41,30 @@ pub enum LoginMode {
     /// For servers without redirect support: ask the status endpoint every
     /// `interval` until the login finishes, fails, or times out.
     Polling {
+        /// Time between status calls.
+        interval: Duration,
+    },
+    /// A second-device login (an emulator extension, `docs/SOCIAL_LOGIN.md`):
+    /// the `open` event carries the URL and a short `user_code` to show;
+    /// the user opens the URL on any device, checks that the page shows the
+    /// same code, and signs in; meanwhile the app asks the status endpoint
+    /// every `interval`, with the PKCE verifier (without it the server
+    /// answers nothing).
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::{CallInfo, Event, EventEmitter, LoginMode, ManualOpener, SocialNetwork};
+    /// use serde_json::Value;
+    /// ws.login_social(SocialNetwork::Github)
+    ///     .mode(LoginMode::Device { interval: std::time::Duration::from_secs(2) })
+    ///     .opener(ManualOpener)
+    ///     .on(Event::Open, |d: &Value, _: &CallInfo| {
+    ///         println!("Open {} on any device and check the code {}", d["url"], d["user_code"]);
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    Device {
         /// Time between status calls.
         interval: Duration,
     },
@@ -85,6 +111,7 @@ impl std::fmt::Debug for SocialLoginCall {
             .field("timeout", &flow.timeout)
             .field("ports", &flow.ports)
             .field("mode", &flow.mode)
+            .field("paste_back", &flow.paste.is_set())
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +129,7 @@ impl SocialLoginCall {
                 ports: Ports::default(),
                 landing: LandingPage::default(),
                 mode: LoginMode::Loopback,
+                paste: PasteSource::default(),
             },
             handlers: Handlers::new(),
         }
@@ -123,6 +151,32 @@ impl SocialLoginCall {
     /// Loopback redirect (default) or status polling.
     pub fn mode(mut self, mode: LoginMode) -> Self {
         self.flow.mode = mode;
+        self
+    }
+
+    /// Paste-back, for a browser that cannot reach this machine (an
+    /// emulator extension, `docs/SOCIAL_LOGIN.md`): the server's last page
+    /// shows a code, and the user pastes it as one line into `reader`
+    /// (at most [`MAX_PASTE_BYTES`](crate::MAX_PASTE_BYTES), within the
+    /// login's timeout). The code must be this login's, and the status call
+    /// needs the PKCE verifier, as after a loopback callback. The `open`
+    /// event's data has `paste: true`. Replaces the mode.
+    ///
+    /// ```no_run
+    /// # async fn demo(ws: cloudmine::WebService) -> cloudmine::Result<()> {
+    /// use cloudmine::{ManualOpener, SocialNetwork};
+    /// let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    /// ws.login_social(SocialNetwork::Github)
+    ///     .opener(ManualOpener)
+    ///     .paste_back(stdin)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn paste_back(
+        mut self,
+        reader: impl tokio::io::AsyncBufRead + Unpin + Send + 'static,
+    ) -> Self {
+        self.flow.paste = PasteSource::new(Box::new(reader));
         self
     }
 }
@@ -149,8 +203,17 @@ enum Wait {
         verifier: String,
         code_challenge: String,
     },
-    /// Status calls every `interval`.
-    Polling { interval: Duration },
+    /// Status calls every `interval` (with the verifier for a device login).
+    Polling {
+        interval: Duration,
+        pkce: Option<(String, String)>,
+    },
+    /// The pasted code, then the status call with the verifier.
+    Paste {
+        reader: PasteReader,
+        verifier: String,
+        code_challenge: String,
+    },
 }
 
 /// A login's settings, and the login under way (the call without its
@@ -165,6 +228,7 @@ struct Flow {
     ports: Ports,
     landing: LandingPage,
     mode: LoginMode,
+    paste: PasteSource,
 }
 
 impl SocialLoginCall {
@@ -192,7 +256,7 @@ impl Flow {
         if self.timeout.is_zero() {
             return Err(Error::invalid_option("timeout", "must be longer than zero"));
         }
-        if let LoginMode::Polling { interval } = self.mode
+        if let LoginMode::Polling { interval } | LoginMode::Device { interval } = self.mode
             && interval.is_zero()
         {
             return Err(Error::invalid_option(
@@ -216,8 +280,16 @@ impl Flow {
             .extend(["status", &challenge]);
         completion.info.method = "GET".into();
         completion.info.url = without_query(&status_url);
-        let wait = match self.mode {
-            LoginMode::Loopback => {
+        let wait = match (self.paste.take(), self.mode) {
+            (Some(reader), _) => {
+                let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
+                Wait::Paste {
+                    reader,
+                    verifier,
+                    code_challenge,
+                }
+            }
+            (None, LoginMode::Loopback) => {
                 let (verifier, code_challenge) = pkce::verifier_and_challenge()?;
                 let (listener, callback) = Listener::start(
                     &self.ports,
@@ -232,7 +304,14 @@ impl Flow {
                     code_challenge,
                 }
             }
-            LoginMode::Polling { interval } => Wait::Polling { interval },
+            (None, LoginMode::Polling { interval }) => Wait::Polling {
+                interval,
+                pkce: None,
+            },
+            (None, LoginMode::Device { interval }) => Wait::Polling {
+                interval,
+                pkce: Some(pkce::verifier_and_challenge()?),
+            },
         };
         let ticket = match options.session_token() {
             Some(session) if self.link.unwrap_or(true) => {
@@ -243,7 +322,19 @@ impl Flow {
         let start = self.start_url(start, &challenge, ticket.as_deref(), &options, &wait);
         // The page `SystemBrowser` hands the browser lives as long as this.
         let _page = PageLease::new(start.as_str());
-        announce(&*self.opener, &start, completion);
+        match &wait {
+            Wait::Polling {
+                pkce: Some((_, code_challenge)),
+                ..
+            } => {
+                let extra = json!({ "user_code": device::user_code(code_challenge) });
+                device::announce_with(&*self.opener, &start, completion, extra);
+            }
+            Wait::Paste { .. } => {
+                device::announce_with(&*self.opener, &start, completion, json!({ "paste": true }));
+            }
+            _ => announce(&*self.opener, &start, completion),
+        }
         let login = self.await_answer(wait, &challenge, &start, started).await?;
         session::adopt(&self.client, &login.session(), true)?;
         Ok(login)
@@ -281,6 +372,19 @@ impl Flow {
                 .append_pair("code_challenge", code_challenge)
                 .append_pair("code_challenge_method", "S256");
         }
+        let elsewhere = match wait {
+            Wait::Polling {
+                pkce: Some((_, cc)),
+                ..
+            } => Some(("device", cc)),
+            Wait::Paste { code_challenge, .. } => Some(("paste", code_challenge)),
+            _ => None,
+        };
+        if let Some((kind, code_challenge)) = elsewhere {
+            q.append_pair(kind, "1")
+                .append_pair("code_challenge", code_challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
         drop(q);
         start
     }
@@ -306,14 +410,39 @@ impl Flow {
                 show_in_browser(back.answer, &login, |l| profile_identity(l.profile()));
                 login
             }
-            Wait::Polling { interval } => {
-                let body = poll(&self.client, challenge, interval, started, self.timeout)
-                    .await?
-                    .ok_or_else(|| Error::Timeout {
+            Wait::Paste {
+                mut reader,
+                verifier,
+                ..
+            } => {
+                let left = self.timeout.saturating_sub(started.elapsed());
+                if !paste::read_code(&mut reader, challenge, left).await? {
+                    return Err(Error::Timeout {
                         method: "GET".into(),
                         url: without_query(start),
                         after: self.timeout,
-                    })?;
+                    });
+                }
+                finished(&self.client, challenge, &verifier)
+                    .await
+                    .map_err(paste::stale)
+            }
+            Wait::Polling { interval, pkce } => {
+                let verifier = pkce.as_ref().map(|(v, _)| v.as_str());
+                let body = poll(
+                    &self.client,
+                    challenge,
+                    verifier,
+                    interval,
+                    started,
+                    self.timeout,
+                )
+                .await?
+                .ok_or_else(|| Error::Timeout {
+                    method: "GET".into(),
+                    url: without_query(start),
+                    after: self.timeout,
+                })?;
                 Login::from_cloudmine(body)
             }
         }
@@ -388,13 +517,14 @@ fn failed_from(body: &Value) -> Option<Error> {
 async fn poll(
     client: &Client,
     challenge: &str,
+    verifier: Option<&str>,
     interval: Duration,
     started: Instant,
     timeout: Duration,
 ) -> Result<Option<Value>> {
     let mut seen_pending = false;
     loop {
-        match status(client, challenge, None).await {
+        match status(client, challenge, verifier).await {
             Ok(body) if body.get("finished") == Some(&Value::Bool(true)) => return Ok(Some(body)),
             Ok(body) => {
                 if let Some(error) = failed_from(&body) {
