@@ -86,6 +86,7 @@ mod secret;
 mod session;
 mod session_store;
 mod social;
+mod trace;
 mod transport;
 mod users;
 mod web_service;
