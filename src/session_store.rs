@@ -303,6 +303,7 @@ impl SessionStore for FileStore {
 /// unlocked collection (`dbus-run-session` and
 /// `gnome-keyring-daemon --unlock --components=secrets`).
 #[cfg(feature = "keyring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     service: String,
