@@ -24,8 +24,11 @@ enum Seen {
     Json(Event, Value),
 }
 
+/// Everything a recorder saw.
+type SeenLog = Arc<Mutex<Vec<Seen>>>;
+
 fn recorder() -> (
-    Arc<Mutex<Vec<Seen>>>,
+    SeenLog,
     impl FnMut(Event, Payload<'_>, &CallInfo) + Send + 'static,
 ) {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -67,7 +70,7 @@ async fn a_password_login_success_is_signed_in_and_other_events_stay_json() {
     };
     assert_eq!(signed.user_id, id);
     assert!(signed.services.is_empty());
-    let old = old.lock().unwrap();
+    let old = old.lock().unwrap().clone();
     assert_eq!(old.len(), 1, "the JSON handler still runs");
     assert_eq!(old[0]["session_token"], "[redacted]");
     assert!(!format!("{signed:?}").contains(&ws.session_token().unwrap().secret().to_string()));
