@@ -125,6 +125,7 @@ impl Deref for WebService {
 /// A blocking BaasBox client: the async [`BaasBox`](crate::baasbox::BaasBox)
 /// (through `Deref`); its calls finish with `.wait()`.
 #[cfg(feature = "baasbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "baasbox")))]
 #[derive(Debug, Clone)]
 pub struct BaasBox {
     inner: crate::baasbox::BaasBox,

@@ -175,6 +175,9 @@ pub struct CallInfo {
     pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) count: Option<u64>,
     pub(crate) has_errors: bool,
+    /// Attempts before this one (set by the retry loop; a `u16` fits in the
+    /// padding next to `status`, so the call future does not grow).
+    pub(crate) retries: u16,
     pub(crate) error: Option<Arc<Error>>,
     /// Nanoseconds (584 years fit): 8 bytes less than a `Duration` keeps
     /// the boxed call future under 1 KiB.
@@ -186,6 +189,13 @@ impl CallInfo {
     /// The HTTP method.
     pub fn method(&self) -> &str {
         &self.method
+    }
+
+    /// How many times the call was sent again before the attempt this
+    /// information describes (see [`RetryPolicy`](crate::RetryPolicy)); 0
+    /// without retries.
+    pub fn retries(&self) -> u16 {
+        self.retries
     }
 
     /// The request URL without its query string (it may carry user data).

@@ -53,6 +53,8 @@
 //! Secrets (API keys, session tokens) never appear in `Debug`, `Display`,
 //! logs or errors: they are [`ApiKey`] and [`SessionToken`] values.
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly): a badge on each feature-gated item.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 // The modules form layers (docs/ARCHITECTURE.md lists them bottom to top,
@@ -61,8 +63,10 @@ mod abort;
 mod acl;
 mod api_version;
 #[cfg(feature = "baasbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "baasbox")))]
 pub mod baasbox;
 #[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 mod builder;
 mod call;
@@ -77,6 +81,7 @@ mod geo;
 mod objects;
 mod options;
 mod paging;
+mod payload;
 mod push;
 mod query;
 mod random_id;
@@ -90,6 +95,7 @@ mod secret;
 mod session;
 mod session_store;
 mod social;
+mod trace;
 mod transport;
 mod users;
 mod web_service;
@@ -112,6 +118,7 @@ pub use geo::{Distance, DistanceUnit, GeoPoint, Near};
 pub use objects::{DestroyAll, Objects};
 pub use options::{AppLevel, CallOptions, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options};
 pub use paging::{DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pages};
+pub use payload::{OpenUrl, Payload, SignedIn, Typed, typed};
 pub use push::Notification;
 pub use query::{Field, Literal, Query};
 pub use request_info::{REDACTED, RequestBody, RequestInfo};
@@ -124,6 +131,7 @@ pub use secret::{
 };
 pub use session::login::{Login, Profile};
 #[cfg(feature = "keyring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
 pub use session_store::KeyringStore;
 pub use session_store::{
     ChainStore, Fallback, FileStore, MemoryStore, SessionStore, StoreKey, StoredSession,

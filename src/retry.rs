@@ -109,6 +109,7 @@ pub(crate) async fn exchange_retrying(
         }
         waited += delay;
         number += 1;
+        info.retries = u16::try_from(number - 1).unwrap_or(u16::MAX);
         if let Ok(answer) = &outcome {
             info.status = Some(answer.status);
         }

@@ -51,7 +51,7 @@ where
     F: Future<Output = reqwest::Result<reqwest::Response>>,
 {
     let started = Instant::now();
-    let outcome = async {
+    let read = async {
         let mut response = pending.await?;
         if response.content_length().is_some_and(|n| n > limit) {
             return Err(Failure::TooLarge);
@@ -90,8 +90,16 @@ where
             headers,
             body,
         })
-    }
-    .await;
+    };
+    // The span goes in a second box, and only when a subscriber wants it:
+    // inline it would push the boxed call future past 1 KiB (see
+    // `call::tests`); without a subscriber nothing is allocated.
+    let outcome = if crate::trace::calls_traced() {
+        let status = |o: &Result<Answer, Failure>| o.as_ref().ok().map(|a| a.status);
+        crate::trace::traced_call(read, info, status).await
+    } else {
+        read.await
+    };
     info.set_elapsed(started.elapsed());
     match outcome {
         Ok(answer) => {

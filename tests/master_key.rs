@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use cloudmine::{CallInfo, CallOptions, Credentials, Error, Event, EventEmitter, WebService};
@@ -317,29 +316,9 @@ async fn ordinary_calls_send_the_api_key_not_the_master_key() {
     assert_eq!(profile(&ws, &id).await["age"], 50);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_master_key_is_in_no_debug_error_event_or_log() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = support::logs::capture_logs();
 
     let emu = emulator().await;
     let ws = admin_client(&emu);
@@ -379,7 +358,7 @@ async fn the_master_key_is_in_no_debug_error_event_or_log() {
         shown.push_str(&format!("{e:?} {e}"));
     }
     shown.push_str(&seen.lock().unwrap());
-    shown.push_str(&String::from_utf8_lossy(&capture.0.lock().unwrap()));
+    shown.push_str(&capture.text());
     assert!(shown.contains("MasterKey([redacted])"), "{shown}");
     for secret in [MASTER, "wrong-master-key-9c1d"] {
         assert!(!shown.contains(secret), "{secret} shown in: {shown}");

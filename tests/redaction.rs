@@ -2,38 +2,13 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudmine::{CallInfo, CallOptions, Event, EventEmitter, WebService};
 use serde_json::{Value, json};
+use support::logs::capture_logs;
 use support::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything logged at any level on this thread, until the guard drops.
-fn capture_logs() -> (Capture, tracing::subscriber::DefaultGuard) {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    (capture, tracing::subscriber::set_default(subscriber))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_in_logs_errors_or_debug() {
@@ -85,7 +60,7 @@ async fn no_secret_in_logs_errors_or_debug() {
     seen.push_str(&format!("{e} {e:?} {ws:?} {:?}", ws.options()));
     seen.push_str(&infos.lock().unwrap());
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("cloudmine call"),
         "the SDK logged its calls: {logs}"
@@ -131,7 +106,7 @@ async fn no_token_or_password_in_logs_of_the_accounts_flow() {
     let restored = ws.restore().await.unwrap();
     seen.push_str(&format!("{restored:?}"));
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("account/login"),
         "the calls were logged: {logs}"

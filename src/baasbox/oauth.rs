@@ -300,9 +300,11 @@ impl Flow<'_> {
         let _page = PageLease::new(authorize.as_str());
         announce(opener, &authorize, completion);
         let back = wait_for_browser(listener, callback, self.timeout, &authorize).await?;
-        let user = self
-            .sign_in(back.code, &redirect_uri, &verifier, started)
-            .await;
+        let user = tracing::Instrument::instrument(
+            self.sign_in(back.code, &redirect_uri, &verifier, started),
+            crate::trace::login_step("status"),
+        )
+        .await;
         show_in_browser(back.answer, &user, user_identity);
         user
     }

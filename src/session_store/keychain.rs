@@ -34,6 +34,7 @@ use crate::Result;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     service: String,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 use url::Url;
 
 use super::listener::{Answer, Arrival, Callback, Listener, Outcome};
@@ -23,7 +24,9 @@ pub(crate) fn without_query(url: &Url) -> String {
 /// Opens `url` and fires `open` with `{url, opened, reason}`. A browser that
 /// cannot be opened is not a failure: the app shows the URL instead.
 pub(crate) fn announce(opener: &dyn BrowserOpener, url: &Url, completion: &mut Completion) {
+    let step = crate::trace::login_step("browser_open").entered();
     let opened = opener.open(url.as_str());
+    step.record("opened", opened.is_ok());
     if let Err(reason) = &opened {
         tracing::info!(
             url = %without_query(url),
@@ -36,6 +39,7 @@ pub(crate) fn announce(opener: &dyn BrowserOpener, url: &Url, completion: &mut C
         "opened": opened.is_ok(),
         "reason": opened.as_ref().err(),
     });
+    drop(step);
     completion
         .handlers
         .emit(Event::Open, &data, &completion.info);
@@ -60,7 +64,23 @@ pub(crate) async fn wait_for_browser(
     start: &Url,
 ) -> Result<Returned> {
     let port = listener.port();
-    let arrived = tokio::time::timeout(timeout, arrival).await;
+    let step = crate::trace::login_step("callback");
+    let arrived = tokio::time::timeout(timeout, arrival)
+        .instrument(step.clone())
+        .await;
+    step.record(
+        "outcome",
+        match &arrived {
+            Err(_) => "timeout",
+            Ok(Err(_)) => "listener_stopped",
+            Ok(Ok(Arrival {
+                callback: Callback::Failed { .. },
+                ..
+            })) => "refused",
+            Ok(Ok(_)) => "returned",
+        },
+    );
+    step.in_scope(|| tracing::debug!(port, "login callback step ended"));
     match arrived {
         Err(_) => Err(Error::Timeout {
             method: "GET".into(),

@@ -499,7 +499,11 @@ async fn status(client: &Client, challenge: &str, verifier: Option<&str>) -> Res
     if let Some(verifier) = verifier {
         request = request.query("code_verifier", verifier);
     }
-    Ok(ApiCall::new(client, Ok(request)).await?.into_success())
+    let step = crate::trace::login_step("status");
+    let answer =
+        tracing::Instrument::instrument(ApiCall::new(client, Ok(request)).into_future(), step)
+            .await;
+    Ok(answer?.into_success())
 }
 
 /// A `finished: false` answer with an `error`, as our error.

@@ -3,6 +3,7 @@
 
 pub mod attacks;
 pub mod browser;
+pub mod logs;
 pub mod static_site;
 
 use std::sync::{Arc, Mutex};

@@ -96,7 +96,10 @@ impl Listener {
             thread: Some(thread),
         };
         match started.recv_timeout(START_WAIT) {
-            Ok(Ok(())) => Ok((listener, arrived)),
+            Ok(Ok(())) => {
+                crate::trace::listener_started(port);
+                Ok((listener, arrived))
+            }
             Ok(Err(e)) => Err(cannot(&e)),
             Err(_) => {
                 // Never joined: the thread did not say it started.
