@@ -78,6 +78,12 @@ async fn stays_logged_in_between_runs_with_a_session_file() {
         "{}",
         stdout(&out)
     );
+    assert!(stdout(&out).contains("\n* default: cli@example.com ("));
+    // A session saved before profiles existed (no profiles file) is the
+    // `default` profile.
+    std::fs::remove_file(dir.path().join("session.profiles.json")).unwrap();
+    let out = cli(&emu, session, &["whoami"], &[]);
+    assert!(stdout(&out).contains("\n* default: cli@example.com ("));
 
     let out = cli(
         &emu,

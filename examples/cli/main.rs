@@ -292,7 +292,11 @@ fn login_social(
 /// (`*` marks the default).
 fn whoami(ctx: &Ctx) -> Result<(), String> {
     let mut saved = Vec::new();
-    for name in ctx.config.profiles.iter().map(String::as_str) {
+    // `default` too: a session saved before profiles existed.
+    let default = profiles::DEFAULT_PROFILE.to_owned();
+    let names: std::collections::BTreeSet<&String> =
+        ctx.config.profiles.iter().chain([&default]).collect();
+    for name in names.into_iter().map(String::as_str) {
         if let Some(session) = ctx.saved(name)? {
             saved.push((name, profiles::describe(&session)));
         }
@@ -356,27 +360,26 @@ fn logout(ctx: &mut Ctx) -> Result<(), String> {
     Ok(())
 }
 
-/// The commands that act on the user's data.
-fn data(ctx: &Ctx, command: &Command) -> Result<(), String> {
+fn get(ctx: &Ctx, key: &str) -> Result<(), String> {
     ctx.restore()?;
-    let ws = &ctx.ws;
-    match command {
-        Command::Get { key } => {
-            let answer = ws.objects().get([key]).wait().map_err(fail)?;
-            print_json(answer.value(key).unwrap_or(&Value::Null));
-        }
-        Command::Set { key, json } => {
-            let value: Value =
-                serde_json::from_str(json).map_err(|e| format!("the value is not JSON: {e}"))?;
-            ws.objects().set(key.as_str(), value).wait().map_err(fail)?;
-            println!("stored {key}");
-        }
-        Command::Search { query } => {
-            let found = ws.objects().search(query.as_str()).wait().map_err(fail)?;
-            print_json(found.success());
-        }
-        _ => unreachable!("only data commands come here"),
-    }
+    let answer = ctx.ws.objects().get([key]).wait().map_err(fail)?;
+    print_json(answer.value(key).unwrap_or(&Value::Null));
+    Ok(())
+}
+
+fn set(ctx: &Ctx, key: &str, json: &str) -> Result<(), String> {
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| format!("the value is not JSON: {e}"))?;
+    ctx.restore()?;
+    ctx.ws.objects().set(key, value).wait().map_err(fail)?;
+    println!("stored {key}");
+    Ok(())
+}
+
+fn search(ctx: &Ctx, query: &str) -> Result<(), String> {
+    ctx.restore()?;
+    let found = ctx.ws.objects().search(query).wait().map_err(fail)?;
+    print_json(found.success());
     Ok(())
 }
 
@@ -398,7 +401,9 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Whoami => whoami(&ctx),
         Command::Switch { name } => switch(&mut ctx, name),
         Command::Logout => logout(&mut ctx),
-        command => data(&ctx, command),
+        Command::Get { key } => get(&ctx, key),
+        Command::Set { key, json } => set(&ctx, key, json),
+        Command::Search { query } => search(&ctx, query),
     }
 }
 
