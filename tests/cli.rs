@@ -311,6 +311,12 @@ async fn two_profiles_side_by_side_with_a_session_file() {
     assert!(lines[1].starts_with("  home: bob@example.com ("), "{who}");
     assert!(lines[2].starts_with("* work: ada@example.com ("), "{who}");
     let config = std::fs::read_to_string(dir.path().join("session.profiles.json")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir.path().join("session.profiles.json")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
     let sessions = std::fs::read_to_string(&file).unwrap();
     let saved: serde_json::Value = serde_json::from_str(&sessions).unwrap();
     assert_eq!(
