@@ -79,11 +79,6 @@ async fn stays_logged_in_between_runs_with_a_session_file() {
         stdout(&out)
     );
     assert!(stdout(&out).contains("\n* default: cli@example.com ("));
-    // A session saved before profiles existed (no profiles file) is the
-    // `default` profile.
-    std::fs::remove_file(dir.path().join("session.profiles.json")).unwrap();
-    let out = cli(&emu, session, &["whoami"], &[]);
-    assert!(stdout(&out).contains("\n* default: cli@example.com ("));
 
     let out = cli(
         &emu,
@@ -486,4 +481,23 @@ async fn profiles_in_the_os_keychain() {
     ok(&emu, None, &with(&pre, &["--profile", "one", "logout"]));
     let err = refused(&emu, None, &with(&pre, &["--profile", "one", "whoami"]));
     assert!(err.contains("unknown profile"), "{err}");
+}
+
+/// A session saved before profiles existed (no profiles file) is the
+/// `default` profile, listed and used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_before_profiles_is_the_default_profile() {
+    let emu = emulator().await;
+    users(&emu, &["fay"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let s = Some(file.as_path());
+    login_as(&emu, s, &[], "default", "fay");
+    std::fs::remove_file(dir.path().join("session.profiles.json")).unwrap();
+    let who = ok(&emu, s, &["whoami"]);
+    assert!(who.contains("\n* default: fay@example.com ("), "{who}");
+    assert_eq!(
+        ok(&emu, s, &["switch", "default"]),
+        "default profile: default\n"
+    );
 }
