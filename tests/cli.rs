@@ -17,7 +17,9 @@ fn cli(emu: &Emulator, session: Option<&Path>, args: &[&str], env: &[(&str, &str
         .env("CLOUDMINE_APP_ID", APP)
         .env("CLOUDMINE_API_KEY", KEY)
         .env_remove("CLOUDMINE_PASSWORD")
-        .env_remove("CLOUDMINE_SESSION_FILE");
+        .env_remove("CLOUDMINE_SESSION_FILE")
+        .env_remove("CLOUDMINE_PROFILE")
+        .env_remove("CLOUDMINE_CLI_CONFIG");
     if let Some(path) = session {
         cmd.arg("--session-file").arg(path);
     }
@@ -76,6 +78,7 @@ async fn stays_logged_in_between_runs_with_a_session_file() {
         "{}",
         stdout(&out)
     );
+    assert!(stdout(&out).contains("\n* default: cli@example.com ("));
 
     let out = cli(
         &emu,
@@ -156,6 +159,9 @@ async fn errors_are_one_line_and_exit_non_zero() {
         "--app-id",
         "--api-key",
         "--session-file",
+        "--profile",
+        "--config",
+        "switch",
     ] {
         assert!(help.contains(word), "--help lacks {word}");
     }
@@ -228,4 +234,270 @@ async fn login_without_a_browser_prints_the_url_and_waits() {
     let out = cli(&emu, Some(&file), &["login", "--no-browser", "--http"], &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--http"), "{}", stderr(&out));
+}
+
+/// Creates users `{name}@example.com` with the password `pw-{name}` …
+async fn users(emu: &Emulator, names: &[&str]) {
+    for name in names {
+        client(emu)
+            .users()
+            .create(
+                Credentials::email(format!("{name}@example.com"), format!("pw-{name}")),
+                json!({}),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// … and logs one in under `profile`.
+fn login_as(emu: &Emulator, session: Option<&Path>, pre: &[&str], profile: &str, name: &str) {
+    let email = format!("{name}@example.com");
+    let password = format!("pw-{name}");
+    let mut args = pre.to_vec();
+    args.extend([
+        "--profile",
+        profile,
+        "login",
+        "--password",
+        "--email",
+        &email,
+    ]);
+    let out = cli(emu, session, &args, &[("CLOUDMINE_PASSWORD", &password)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Runs a command that must succeed and returns its standard output.
+fn ok(emu: &Emulator, session: Option<&Path>, args: &[&str]) -> String {
+    let out = cli(emu, session, args, &[]);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Runs a command that must fail and returns its one-line error.
+fn refused(emu: &Emulator, session: Option<&Path>, args: &[&str]) -> String {
+    let out = cli(emu, session, args, &[]);
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded: {}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_profiles_side_by_side_with_a_session_file() {
+    let emu = emulator().await;
+    users(&emu, &["ada", "bob"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let s = Some(file.as_path());
+    login_as(&emu, s, &[], "work", "ada");
+    login_as(&emu, s, &[], "home", "bob");
+
+    // whoami: the default (the first to log in) asked of the server, then
+    // every profile, `*` on the default; no token anywhere.
+    let who = ok(&emu, s, &["whoami"]);
+    let lines: Vec<&str> = who.lines().collect();
+    assert!(lines[0].starts_with("ada@example.com ("), "{who}");
+    assert_eq!(lines.len(), 3, "{who}");
+    assert!(lines[1].starts_with("  home: bob@example.com ("), "{who}");
+    assert!(lines[2].starts_with("* work: ada@example.com ("), "{who}");
+    let config = std::fs::read_to_string(dir.path().join("session.profiles.json")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir.path().join("session.profiles.json")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    let sessions = std::fs::read_to_string(&file).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&sessions).unwrap();
+    assert_eq!(
+        saved["sessions"].as_object().unwrap().len(),
+        2,
+        "two entries"
+    );
+    for entry in saved["sessions"].as_object().unwrap().values() {
+        let token = entry["session_token"].as_str().unwrap();
+        assert!(!config.contains(token) && !who.contains(token));
+    }
+
+    // Commands act as the profile's user.
+    ok(
+        &emu,
+        s,
+        &["--profile", "home", "set", "k", r#"{"who": "bob"}"#],
+    );
+    ok(&emu, s, &["set", "k", r#"{"who": "ada"}"#]);
+    let get = |profile: &str| {
+        let out = ok(&emu, s, &["--profile", profile, "get", "k"]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["who"].clone()
+    };
+    assert_eq!(get("home"), "bob");
+    assert_eq!(get("work"), "ada");
+
+    // switch changes the default.
+    assert_eq!(ok(&emu, s, &["switch", "home"]), "default profile: home\n");
+    let who = ok(&emu, s, &["whoami"]);
+    assert!(who.starts_with("bob@example.com ("), "{who}");
+    assert!(who.contains("* home: bob@") && who.contains("  work: ada@"));
+    assert!(ok(&emu, s, &["get", "k"]).contains("bob"));
+
+    // Logging one out leaves the other; the default is gone with it.
+    assert_eq!(
+        ok(&emu, s, &["--profile", "home", "logout"]),
+        "logged out\n"
+    );
+    let out = cli(&emu, s, &["whoami"], &[]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"error: profile "default" is not logged in"#
+    );
+    assert_eq!(stdout(&out), format!("  work: {}", &lines[2][8..]) + "\n");
+    assert_eq!(get("work"), "ada");
+    let err = refused(&emu, s, &["--profile", "home", "get", "k"]);
+    assert!(
+        err.contains(r#"unknown profile "home" (known profiles: work)"#),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_errors_are_clear() {
+    let emu = emulator().await;
+    users(&emu, &["cy"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let s = Some(file.as_path());
+
+    let long = "a".repeat(33);
+    for bad in ["bad name", "-x", "_x", "é", long.as_str(), "a/b", ""] {
+        let profile = format!("--profile={bad}");
+        for args in [vec![profile.as_str(), "whoami"], vec!["switch", "--", bad]] {
+            let err = refused(&emu, s, &args);
+            assert!(err.contains("invalid profile name"), "{args:?}: {err}");
+            assert!(err.contains("letters, digits, '-' or '_'"), "{err}");
+        }
+    }
+    // A login under an invalid name is refused before any request.
+    let out = cli(
+        &emu,
+        s,
+        &[
+            "--profile",
+            "no way",
+            "login",
+            "--password",
+            "--email",
+            "cy@example.com",
+        ],
+        &[("CLOUDMINE_PASSWORD", "pw-cy")],
+    );
+    assert!(stderr(&out).contains("invalid profile name"));
+    assert!(!file.exists());
+    // A 32-character name is fine.
+    login_as(&emu, s, &[], &"b".repeat(32), "cy");
+
+    let known = format!("(known profiles: {})", "b".repeat(32));
+    for args in [
+        vec!["--profile", "nobody", "whoami"],
+        vec!["switch", "nobody"],
+    ] {
+        let err = refused(&emu, s, &args);
+        assert!(err.contains(r#"unknown profile "nobody""#), "{err}");
+        assert!(err.contains(&known), "{err}");
+    }
+    // `default` is always known, but not logged in here.
+    let err = refused(&emu, s, &["switch", "default"]);
+    assert!(
+        err.contains(r#"profile "default" is not logged in"#),
+        "{err}"
+    );
+    // A profile whose session went away (file removed) is not switched to.
+    std::fs::remove_file(&file).unwrap();
+    let err = refused(&emu, s, &["switch", &"b".repeat(32)]);
+    assert!(
+        err.contains("is not logged in: run `login --profile"),
+        "{err}"
+    );
+
+    // A broken profiles file is named, not silently replaced.
+    let config = dir.path().join("c.json");
+    for text in [
+        "{not json",
+        r#"{"profiles": ["ok", "not ok"]}"#,
+        r#"{"profiles": [], "default": 3}"#,
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let path = config.to_str().unwrap();
+        let err = refused(&emu, s, &["--config", path, "whoami"]);
+        assert!(err.contains("is not a profiles file"), "{text}: {err}");
+        assert!(err.contains("c.json"), "{err}");
+    }
+    std::fs::write(&config, vec![b' '; 70 * 1024]).unwrap();
+    let err = refused(&emu, s, &["--config", config.to_str().unwrap(), "whoami"]);
+    assert!(err.contains("bytes"), "{err}");
+}
+
+/// `pre` then `args`.
+fn with<'a>(pre: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+    [pre, args].concat()
+}
+
+/// Profiles in the OS keychain (a real Secret Service), the profiles file
+/// given with --config. Skips visibly without one; fails with `CI=true`.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_in_the_os_keychain() {
+    use support::browser::{in_ci, which};
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() || which("secret-tool").is_none() {
+        assert!(
+            !in_ci(),
+            "CI=true but no Secret Service (see tests/keyring.rs)"
+        );
+        eprintln!("skipping: no D-Bus session with a Secret Service (see tests/keyring.rs)");
+        return;
+    }
+    let emu = emulator().await;
+    users(&emu, &["dee", "eve"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("profiles.json");
+    let pre = ["--config", config.to_str().unwrap()];
+    login_as(&emu, None, &pre, "one", "dee");
+    login_as(&emu, None, &pre, "two", "eve");
+    let who = ok(&emu, None, &with(&pre, &["whoami"]));
+    assert!(who.starts_with("dee@example.com ("), "{who}");
+    assert!(
+        who.contains("* one: dee@") && who.contains("  two: eve@"),
+        "{who}"
+    );
+    ok(&emu, None, &with(&pre, &["switch", "two"]));
+    assert!(ok(&emu, None, &with(&pre, &["whoami"])).starts_with("eve@example.com ("));
+    ok(&emu, None, &with(&pre, &["--profile", "two", "logout"]));
+    ok(&emu, None, &with(&pre, &["--profile", "one", "whoami"]));
+    ok(&emu, None, &with(&pre, &["--profile", "one", "logout"]));
+    let err = refused(&emu, None, &with(&pre, &["--profile", "one", "whoami"]));
+    assert!(err.contains("unknown profile"), "{err}");
+}
+
+/// A session saved before profiles existed (no profiles file) is the
+/// `default` profile, listed and used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_before_profiles_is_the_default_profile() {
+    let emu = emulator().await;
+    users(&emu, &["fay"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let s = Some(file.as_path());
+    login_as(&emu, s, &[], "default", "fay");
+    std::fs::remove_file(dir.path().join("session.profiles.json")).unwrap();
+    let who = ok(&emu, s, &["whoami"]);
+    assert!(who.contains("\n* default: fay@example.com ("), "{who}");
+    assert_eq!(
+        ok(&emu, s, &["switch", "default"]),
+        "default profile: default\n"
+    );
 }
