@@ -167,25 +167,24 @@ async fn errors_are_one_line_and_exit_non_zero() {
     }
 }
 
-/// `login --no-browser`: the CLI prints the URL and waits; the "user" opens
-/// it elsewhere (here: plain HTTP, against the auto-consent emulator).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_without_a_browser_prints_the_url_and_waits() {
+/// A `login` run in the background: its stderr lines arrive on the
+/// receiver as they are printed.
+fn spawn_login(
+    emu: &Emulator,
+    session: &Path,
+    extra: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
-    let emu = auto_emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("session.json");
     let mut child = Command::new(example_binary("cli"))
         .env("CLOUDMINE_API_ROOT", emu.base_url())
         .env("CLOUDMINE_APP_ID", APP)
         .env("CLOUDMINE_API_KEY", KEY)
         .env_remove("BROWSER")
         .arg("--session-file")
-        .arg(&file)
-        .args(["login", "--network", "github", "--no-browser"])
+        .arg(session)
+        .args(["login", "--network", "github"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -194,38 +193,70 @@ async fn login_without_a_browser_prints_the_url_and_waits() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(errors).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Open this URL to continue: ") {
-                let _ = tx.send(url.to_owned());
-            }
+            let _ = tx.send(line);
         }
     });
-    let url = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(url) => url,
-        Err(e) => {
-            let _ = child.kill();
-            panic!("the cli printed no URL: {e}");
+    (child, rx)
+}
+
+/// The text after `prefix` in the next line that has it (30 s at most).
+fn printed(
+    child: &mut std::process::Child,
+    lines: &std::sync::mpsc::Receiver<String>,
+    prefix: &str,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.to_owned();
+                }
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("the cli printed no {prefix:?}: {e}");
+            }
         }
+    }
+}
+
+/// Waits (30 s at most) for the login to end; its standard output.
+async fn finished(mut child: std::process::Child) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the cli did not finish after the browser came back");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    out
+}
+
+/// `login --no-browser`: the CLI prints the URL and waits; the "user" opens
+/// it elsewhere (here: plain HTTP, against the auto-consent emulator).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_without_a_browser_prints_the_url_and_waits() {
+    let emu = auto_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let (mut child, lines) = spawn_login(&emu, &file, &["--no-browser"]);
+    let url = printed(&mut child, &lines, "Open this URL to continue: ");
     assert!(
         url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
         "{url}"
     );
     // The user opens it on another browser.
     reqwest::get(&url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the cli did not finish after the browser came back");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success());
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let out = finished(child).await;
     assert!(out.ends_with("with github\n"), "{out}");
     let out = cli(&emu, Some(&file), &["whoami"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -234,6 +265,45 @@ async fn login_without_a_browser_prints_the_url_and_waits() {
     let out = cli(&emu, Some(&file), &["login", "--no-browser", "--http"], &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--http"), "{}", stderr(&out));
+}
+
+/// `login --device`: the CLI prints a URL and a code; "another device"
+/// opens the URL, sees the same code on the page, continues and signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_on_another_device_prints_a_url_and_a_code() {
+    let emu = auto_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.json");
+    let (mut child, lines) = spawn_login(&emu, &file, &["--device"]);
+    let url = printed(&mut child, &lines, "Open this URL to continue: ");
+    let code = printed(&mut child, &lines, "Check that the page shows this code: ");
+    assert!(
+        url.contains("device=1") && !url.contains("redirect_uri"),
+        "{url}"
+    );
+    assert_eq!(code.len(), 9, "{code}");
+    let other_device = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = other_device.get(&url).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(&code), "the page shows another code: {page}");
+    let marker = "id=\"continue\" href=\"";
+    let from = page.find(marker).expect("a continue link") + marker.len();
+    let onward = page[from..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    reqwest::get(&onward).await.unwrap();
+    let out = finished(child).await;
+    assert!(out.ends_with("with github\n"), "{out}");
+    let out = cli(&emu, Some(&file), &["whoami"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = cli(&emu, Some(&file), &["login", "--device", "--http"], &[]);
+    assert!(!out.status.success());
 }
 
 /// Creates users `{name}@example.com` with the password `pw-{name}` …

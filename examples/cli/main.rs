@@ -7,6 +7,7 @@
 //! cargo run -p cloudmine-emulator -- --app my-app:my-api-key --identity "Ada:ada@example.com" &
 //! cargo run --example cli -- login --network github      # browser login
 //! cargo run --example cli -- login --no-browser           # print the URL and wait
+//! cargo run --example cli -- login --device               # sign in on another device (URL + code)
 //! CLOUDMINE_PASSWORD=… cargo run --example cli -- login --password --email ada@example.com
 //! cargo run --example cli -- whoami
 //! cargo run --example cli -- set greeting '{"hello": "world"}'
@@ -55,7 +56,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use cloudmine::{
     BrowserOpener, CallInfo, Credentials, Error, Event, EventEmitter, FileStore, HttpOpener,
-    KeyringStore, ManualOpener, SessionStore, SocialNetwork, SystemBrowser, WebService, blocking,
+    KeyringStore, LoginMode, ManualOpener, SessionStore, SocialNetwork, SystemBrowser, WebService,
+    blocking,
 };
 use profiles::{Config, ProfileStore};
 use serde_json::Value;
@@ -108,6 +110,12 @@ enum Command {
         /// reaches this machine's loopback address, and wait for it.
         #[arg(long, conflicts_with = "http")]
         no_browser: bool,
+        /// Log in on another device: print a URL and a short code, open the
+        /// URL on any device (phone, another computer), check the page shows
+        /// the same code, sign in; this command waits (PKCE still binds the
+        /// session to it).
+        #[arg(long, conflicts_with_all = ["http", "no_browser"])]
+        device: bool,
         /// Follow the login over plain HTTP instead of a browser (for
         /// servers that approve by themselves, such as the emulator with
         /// --auto-consent).
@@ -253,8 +261,19 @@ fn login_password(
     Ok(())
 }
 
-/// How the social login reaches a browser.
-fn opener(no_browser: bool, http: bool) -> Box<dyn BrowserOpener> {
+/// How the social login reaches a browser, and how it waits for it.
+fn opener(no_browser: bool, http: bool, device: bool) -> (Box<dyn BrowserOpener>, LoginMode) {
+    let mode = if device {
+        LoginMode::Device {
+            interval: std::time::Duration::from_secs(1),
+        }
+    } else {
+        LoginMode::Loopback
+    };
+    (browser(no_browser || device, http), mode)
+}
+
+fn browser(no_browser: bool, http: bool) -> Box<dyn BrowserOpener> {
     if http {
         Box::new(HttpOpener::new())
     } else if no_browser {
@@ -267,17 +286,21 @@ fn opener(no_browser: bool, http: bool) -> Box<dyn BrowserOpener> {
 fn login_social(
     ctx: &mut Ctx,
     network: &SocialNetwork,
-    opener: Box<dyn BrowserOpener>,
+    (opener, mode): (Box<dyn BrowserOpener>, LoginMode),
 ) -> Result<(), String> {
     let login = ctx
         .ws
         .login_social(network.clone())
+        .mode(mode)
         .on(Event::Open, |d: &Value, _: &CallInfo| {
             if d["opened"] == false {
                 eprintln!(
                     "Open this URL to continue: {}",
                     d["url"].as_str().unwrap_or_default()
                 );
+            }
+            if let Some(code) = d["user_code"].as_str() {
+                eprintln!("Check that the page shows this code: {code}");
             }
         })
         .opener(move |url: &str| opener.open(url))
@@ -396,8 +419,9 @@ fn run(cli: Cli) -> Result<(), String> {
             network,
             no_browser,
             http,
+            device,
             ..
-        } => login_social(&mut ctx, network, opener(*no_browser, *http)),
+        } => login_social(&mut ctx, network, opener(*no_browser, *http, *device)),
         Command::Whoami => whoami(&ctx),
         Command::Switch { name } => switch(&mut ctx, name),
         Command::Logout => logout(&mut ctx),
