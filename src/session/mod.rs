@@ -5,9 +5,14 @@
 //! Clients keep their live session where their calls read it (CloudMine's in
 //! its options, BaasBox's beside its app code) and expose it through
 //! [`Holder`]; everything a session goes through happens here, and the login
-//! answers are decoded in [`login`].
+//! answers are decoded in [`login`]. Calls run these steps through
+//! [`off_runtime`] when they touch a store, so a blocking store never runs
+//! on the async runtime's worker threads.
 
 pub(crate) mod login;
+mod offload;
+
+pub(crate) use offload::{adopt_off_runtime, off_runtime};
 
 use crate::error::{Error, Result};
 use crate::session_store::{SessionStore, StoreKey, StoredSession};

@@ -1,6 +1,6 @@
 //! How the login URL reaches a browser.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use super::handoff;
@@ -44,6 +44,25 @@ pub struct SystemBrowser;
 /// How long a browser launcher may take before the login goes on without it
 /// (a text-mode browser would otherwise hold the caller).
 const LAUNCH_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `opener` on a blocking thread (`spawn_blocking`): launching a
+/// browser starts processes, and an app's opener may block too. An opener
+/// that panics is a browser that could not be opened.
+pub(crate) async fn open_off_runtime(
+    opener: &Arc<dyn BrowserOpener>,
+    url: &str,
+) -> Result<(), String> {
+    let (opener, url) = (Arc::clone(opener), url.to_owned());
+    tokio::task::spawn_blocking(move || opener.open(&url))
+        .await
+        .unwrap_or_else(|e| {
+            Err(if e.is_panic() {
+                "the browser opener panicked".into()
+            } else {
+                "the browser opener's thread was cancelled".into()
+            })
+        })
+}
 
 /// Refuses anything but an `http(s)` URL without control characters.
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
