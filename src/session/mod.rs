@@ -29,18 +29,31 @@ pub(crate) trait Holder {
 
 /// Makes a session the client's, and saves it when `save` and `savelogin`
 /// say so. If saving fails the client is left logged out: a login is never
-/// half done.
+/// half done, also when the store panics (the call runs it on a blocking
+/// thread, where the panic becomes an error).
 pub(crate) fn adopt(holder: &impl Holder, session: &StoredSession, save: bool) -> Result<()> {
     holder.set_session(Some(session))?;
+    let mut undo = LogOutUnlessKept(holder, false);
     if save
         && holder.savelogin()
         && let Some((store, key)) = holder.store()
-        && let Err(e) = store.save(&key, session)
     {
-        let _ = holder.set_session(None);
-        return Err(e);
+        store.save(&key, session)?;
     }
+    undo.1 = true;
     Ok(())
+}
+
+/// Takes the session off the client when dropped before the login is kept
+/// (its save failed or panicked).
+struct LogOutUnlessKept<'a, H: Holder>(&'a H, bool);
+
+impl<H: Holder> Drop for LogOutUnlessKept<'_, H> {
+    fn drop(&mut self) {
+        if !self.1 {
+            let _ = self.0.set_session(None);
+        }
+    }
 }
 
 /// Forgets the session on the client only (the store keeps it).
