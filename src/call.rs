@@ -16,84 +16,17 @@ use crate::api_version::ApiVersion;
 use crate::client::{
     Client, HEADER_API_KEY, HEADER_SESSION, base_headers, base_url, master_header, secret_header,
 };
+pub(crate) use crate::completion::Completion;
 use crate::envelope::{Processed, Processor, parse_body};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
+pub(crate) use crate::request::{Body, Request};
 use crate::request_info::RequestInfo;
 use crate::retry::{Sending, retryable, send};
 use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryPolicy};
-use crate::secret::SessionToken;
 use crate::session::{self, Holder};
 use crate::transport::{Answer, transport_error};
-
-/// What an endpoint sends, before options are merged in.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub method: Method,
-    /// Path segments under `/{version}/app/{appid}/` (encoded when the URL is built).
-    pub segments: Vec<String>,
-    /// Endpoint parameters; the server params follow them.
-    pub query: Vec<(Cow<'static, str>, String)>,
-    pub body: Option<Body>,
-    pub processor: Processor,
-    /// Account endpoints that always use the app level and never send the
-    /// client's session.
-    pub force_app: bool,
-    /// A session header to send whatever the level (logout sends the
-    /// session it ends).
-    pub session: Option<SessionToken>,
-    /// The endpoint's own API version (`searchES` is always `v2`); `None`:
-    /// the `version` option, else `v1`.
-    pub version: Option<ApiVersion>,
-    /// What the endpoint hands its own `after` step through
-    /// [`Processed::carry`] (a login: the email/username it used); never sent.
-    pub carry: Option<Box<Value>>,
-    /// Sent with the master key instead of the API key (the master-key
-    /// calls of the users API); refused before sending when none is set.
-    pub master: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Body {
-    pub bytes: Vec<u8>,
-    pub content_type: &'static str,
-}
-
-impl Request {
-    pub(crate) fn new(method: Method, segments: &[&str]) -> Self {
-        Request {
-            method,
-            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
-            query: Vec::new(),
-            body: None,
-            processor: Processor::Text,
-            force_app: false,
-            session: None,
-            version: None,
-            carry: None,
-            master: false,
-        }
-    }
-
-    pub(crate) fn app_level(mut self) -> Self {
-        self.force_app = true;
-        self
-    }
-
-    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((Cow::Borrowed(name), value.into()));
-        self
-    }
-
-    pub(crate) fn json(mut self, value: &Value) -> Self {
-        self.body = Some(Body {
-            bytes: value.to_string().into_bytes(),
-            content_type: "application/json",
-        });
-        self
-    }
-}
 
 /// What a call does around its exchange, given by the module that makes the
 /// call (the users API gives its session steps); this file runs them
@@ -464,46 +397,6 @@ async fn after_off_runtime<T: Send + 'static>(
     match session::off_runtime(client, work).await {
         Ok(done) => done,
         Err(e) => (Processed::from_failure(e), None),
-    }
-}
-
-/// Fires the final events exactly once: from `finish`, or from `Drop` when the
-/// future is dropped mid-flight.
-pub(crate) struct Completion {
-    pub(crate) handlers: Handlers,
-    pub(crate) info: CallInfo,
-    pub(crate) done: bool,
-}
-
-impl Completion {
-    pub(crate) fn new(handlers: Handlers) -> Self {
-        Completion {
-            handlers,
-            info: CallInfo::default(),
-            done: false,
-        }
-    }
-
-    pub(crate) fn finish(mut self, processed: Processed) -> Result<Response> {
-        self.done = true;
-        self.info.status = processed.status;
-        self.info.count = processed.count;
-        self.info.has_errors = !processed.errors.is_empty();
-        self.info.error = processed.failure.clone().map(Arc::new);
-        processed.fire(&mut self.handlers, &self.info);
-        processed.into_result(std::mem::take(&mut self.info.headers))
-    }
-}
-
-impl Drop for Completion {
-    fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
-            let processed = Processed::from_failure(Error::Aborted);
-            self.info.has_errors = true;
-            self.info.error = Some(Arc::new(Error::Aborted));
-            processed.fire(&mut self.handlers, &self.info);
-        }
     }
 }
 

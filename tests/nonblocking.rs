@@ -38,9 +38,12 @@ fn start_ticker() -> Arc<AtomicU64> {
     ticks
 }
 
-/// What a slow call saw of the ticker: its name, the count at entry and at exit.
+/// What one slow call saw of the ticker: its name, the count at entry and at exit.
+type Span = (&'static str, u64, u64);
+
+/// The slow calls made so far.
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<(&'static str, u64, u64)>>>);
+struct Spans(Arc<Mutex<Vec<Span>>>);
 
 impl Spans {
     fn around<R>(&self, ticks: &AtomicU64, name: &'static str, work: impl FnOnce() -> R) -> R {

@@ -1,6 +1,7 @@
 //! The session core: the one place a client's session is adopted (after any
 //! login: password, social, BaasBox), saved (`savelogin`), forgotten (logout,
-//! a dead session) and restored from a [`SessionStore`].
+//! a dead session) and restored from a
+//! [`SessionStore`](crate::SessionStore).
 //!
 //! Clients keep their live session where their calls read it (CloudMine's in
 //! its options, BaasBox's beside its app code) and expose it through
@@ -9,23 +10,15 @@
 //! [`off_runtime`] when they touch a store, so a blocking store never runs
 //! on the async runtime's worker threads.
 
+mod holder;
 pub(crate) mod login;
 mod offload;
 
-pub(crate) use offload::{adopt_off_runtime, off_runtime};
+pub(crate) use holder::Holder;
+pub(crate) use offload::off_runtime;
 
 use crate::error::{Error, Result};
-use crate::session_store::{SessionStore, StoreKey, StoredSession};
-
-/// A client whose session this module manages.
-pub(crate) trait Holder {
-    /// Puts a session on the client (`Some`) or takes it off (`None`).
-    fn set_session(&self, session: Option<&StoredSession>) -> Result<()>;
-    /// Whether logins are saved to the store (`savelogin`).
-    fn savelogin(&self) -> bool;
-    /// The client's store and its key there, when a store is set.
-    fn store(&self) -> Option<(&dyn SessionStore, StoreKey)>;
-}
+use crate::session_store::StoredSession;
 
 /// Makes a session the client's, and saves it when `save` and `savelogin`
 /// say so. If saving fails the client is left logged out: a login is never
@@ -54,6 +47,18 @@ impl<H: Holder> Drop for LogOutUnlessKept<'_, H> {
             let _ = self.0.set_session(None);
         }
     }
+}
+
+/// [`adopt`] a login's session (saving it when `savelogin` says so), with
+/// the save on a blocking thread when a store is set.
+pub(crate) async fn adopt_off_runtime<H>(holder: &H, session: StoredSession) -> Result<()>
+where
+    H: Holder + Clone + Send + 'static,
+{
+    if holder.store().is_none() {
+        return adopt(holder, &session, true);
+    }
+    off_runtime(holder, move |h| adopt(h, &session, true)).await?
 }
 
 /// Forgets the session on the client only (the store keeps it).
@@ -96,7 +101,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::session_store::MemoryStore;
+    use crate::session_store::{MemoryStore, SessionStore, StoreKey};
 
     /// A client stand-in: its session, and a store that may refuse saves.
     struct Fake {

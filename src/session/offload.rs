@@ -4,9 +4,8 @@
 //! (`spawn_blocking`), never on a worker thread where they would stall
 //! every other task.
 
-use super::Holder;
+use super::holder::Holder;
 use crate::error::{Error, Result};
-use crate::session_store::StoredSession;
 
 /// Runs `work` (session-core steps that call the client's store) on a
 /// blocking thread, with a clone of the client. A store that panics is an
@@ -31,16 +30,4 @@ where
             };
             Error::session_store(name, what)
         })
-}
-
-/// [`adopt`](super::adopt) a login's session (saving it when `savelogin`
-/// says so), with the save on a blocking thread when a store is set.
-pub(crate) async fn adopt_off_runtime<H>(holder: &H, session: StoredSession) -> Result<()>
-where
-    H: Holder + Clone + Send + 'static,
-{
-    if holder.store().is_none() {
-        return super::adopt(holder, &session, true);
-    }
-    off_runtime(holder, move |h| super::adopt(h, &session, true)).await?
 }

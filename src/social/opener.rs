@@ -15,6 +15,11 @@ use super::wsl;
 /// timeout. Implement it to open a particular browser, print a QR code…
 /// Embedded web views are out of scope (RFC 8252 §8.12).
 ///
+/// `open` may block (launching a browser starts a process): the SDK calls
+/// it on a Tokio blocking thread (`spawn_blocking`), never on the async
+/// runtime's worker threads. An opener that panics counts as a browser that
+/// did not open (`"reason": "the browser opener panicked"`).
+///
 /// The URL is a secret for as long as the login runs: whoever loads it
 /// first can finish the login as themselves. Never put it on a command line
 /// (other local users can read every process's arguments) or in a log: hand
