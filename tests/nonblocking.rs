@@ -323,3 +323,45 @@ async fn a_panicking_opener_is_a_browser_that_did_not_open() {
     assert_eq!(data["opened"], false);
     assert_eq!(data["reason"], "the browser opener panicked");
 }
+
+/// The blocking client runs store calls on its own runtime's blocking
+/// threads: a login is saved, restored and cleared, and a panicking store is
+/// an error there too.
+#[test]
+fn the_blocking_client_saves_restores_and_clears_through_a_store() {
+    use cloudmine::{WebService, blocking};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(
+            cloudmine_emulator::Emulator::builder()
+                .app(APP, KEY)
+                .start(),
+        )
+        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let make = |store: Arc<dyn SessionStore>| {
+        let builder = WebService::builder()
+            .app_id(APP)
+            .api_key(KEY)
+            .api_root(emu.base_url())
+            .savelogin(true)
+            .session_store(store);
+        blocking::WebService::new(builder).unwrap()
+    };
+    let ws = make(store.clone());
+    let email = Credentials::email("dee@example.com", PASSWORD);
+    ws.users().create(email.clone(), json!({})).wait().unwrap();
+    ws.users().login(email.clone()).wait().unwrap();
+    let key = ws.as_async().store_key();
+    assert!(store.load(&key).unwrap().is_some());
+
+    let later = make(store.clone());
+    later.users().restore().wait().unwrap();
+    later.users().logout().wait().unwrap();
+    assert!(store.load(&key).unwrap().is_none());
+
+    let broken = make(Arc::new(Panicking));
+    let err = broken.users().login(email).wait().unwrap_err();
+    assert!(err.is_session_store(), "{err:?}");
+    assert!(broken.as_async().session_token().is_none());
+}
