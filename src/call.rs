@@ -16,83 +16,17 @@ use crate::api_version::ApiVersion;
 use crate::client::{
     Client, HEADER_API_KEY, HEADER_SESSION, base_headers, base_url, master_header, secret_header,
 };
+pub(crate) use crate::completion::Completion;
 use crate::envelope::{Processed, Processor, parse_body};
 use crate::error::{Error, Result};
 use crate::events::{CallInfo, Handlers};
 use crate::options::{CallOptions, Options, Patch};
+pub(crate) use crate::request::{Body, Request};
 use crate::request_info::RequestInfo;
 use crate::retry::{Sending, retryable, send};
 use crate::retry_policy::{DEFAULT_MAX_ANSWER_BYTES, RetryPolicy};
-use crate::secret::SessionToken;
+use crate::session::{self, Holder};
 use crate::transport::{Answer, transport_error};
-
-/// What an endpoint sends, before options are merged in.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub method: Method,
-    /// Path segments under `/{version}/app/{appid}/` (encoded when the URL is built).
-    pub segments: Vec<String>,
-    /// Endpoint parameters; the server params follow them.
-    pub query: Vec<(Cow<'static, str>, String)>,
-    pub body: Option<Body>,
-    pub processor: Processor,
-    /// Account endpoints that always use the app level and never send the
-    /// client's session.
-    pub force_app: bool,
-    /// A session header to send whatever the level (logout sends the
-    /// session it ends).
-    pub session: Option<SessionToken>,
-    /// The endpoint's own API version (`searchES` is always `v2`); `None`:
-    /// the `version` option, else `v1`.
-    pub version: Option<ApiVersion>,
-    /// What the endpoint hands its own `after` step through
-    /// [`Processed::carry`] (a login: the email/username it used); never sent.
-    pub carry: Option<Box<Value>>,
-    /// Sent with the master key instead of the API key (the master-key
-    /// calls of the users API); refused before sending when none is set.
-    pub master: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Body {
-    pub bytes: Vec<u8>,
-    pub content_type: &'static str,
-}
-
-impl Request {
-    pub(crate) fn new(method: Method, segments: &[&str]) -> Self {
-        Request {
-            method,
-            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
-            query: Vec::new(),
-            body: None,
-            processor: Processor::Text,
-            force_app: false,
-            session: None,
-            version: None,
-            carry: None,
-            master: false,
-        }
-    }
-
-    pub(crate) fn app_level(mut self) -> Self {
-        self.force_app = true;
-        self
-    }
-
-    pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((Cow::Borrowed(name), value.into()));
-        self
-    }
-
-    pub(crate) fn json(mut self, value: &Value) -> Self {
-        self.body = Some(Body {
-            bytes: value.to_string().into_bytes(),
-            content_type: "application/json",
-        });
-        self
-    }
-}
 
 /// What a call does around its exchange, given by the module that makes the
 /// call (the users API gives its session steps); this file runs them
@@ -107,6 +41,9 @@ pub(crate) struct Steps<T> {
     /// After the events: the awaited value, from the response and what
     /// `after` decoded.
     pub output: fn(Response, Option<T>) -> Result<T>,
+    /// `before` or `after` may use the client's session store: when the
+    /// client has one, they run on a blocking thread (a store may block).
+    pub store: bool,
 }
 
 impl<T> Clone for Steps<T> {
@@ -123,6 +60,7 @@ impl Steps<Response> {
         before: |_, _| Ok(()),
         after: |_, _| None,
         output: |response, _| Ok(response),
+        store: false,
     };
 }
 
@@ -282,7 +220,7 @@ crate::events::impl_event_emitter!(impl<T> ApiCall<T>, handlers);
 
 impl<T: Send + 'static> IntoFuture for ApiCall<T> {
     type Output = Result<T>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
+    type IntoFuture = CallFuture<T>;
 
     fn into_future(self) -> Self::IntoFuture {
         // Everything synchronous happens here, so that the boxed future holds
@@ -302,22 +240,23 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             request
         };
         let mut completion = Completion::new(handlers);
+        // A call whose steps use the client's store has a future of its own
+        // that runs them on blocking threads (so this one stays small).
+        if steps.store && client.store().is_some() {
+            let call = Box::pin(store_call(client, request, overrides, completion, steps));
+            return abortable(call, abort);
+        }
         let mut carry = None;
-        let ready = request
-            .and_then(|mut r| (steps.before)(&client, &mut r).map(|()| r))
-            .map(|mut r| {
-                carry = r.carry.take();
-                r
-            })
-            .and_then(|r| prepare(&client, r, overrides.as_deref()))
-            .and_then(|mut prepared| {
-                completion.info.method = prepared.method.as_str().to_owned();
-                completion.info.url = std::mem::take(&mut prepared.display_url);
-                if !completion.handlers.is_empty() {
-                    completion.info.request = Some(Arc::new(prepared.info()));
-                }
-                prepared.into_request(client.http(), &completion.info.url)
-            });
+        let before = Some(steps.before);
+        let overrides = overrides.as_deref();
+        let ready = ready_up(
+            &client,
+            request,
+            overrides,
+            before,
+            &mut completion,
+            &mut carry,
+        );
         // An `async move` block rather than an `async fn`, with the answer
         // processed inline: its captures are stored once, which keeps the
         // boxed future under 1 KiB.
@@ -339,54 +278,125 @@ impl<T: Send + 'static> IntoFuture for ApiCall<T> {
             let response = completion.finish(processed)?;
             (steps.output)(response, value)
         });
-        match abort {
-            None => call,
-            // A second box, for abortable calls only: an abort drops `call`,
-            // whose `Completion` then fires `abort`, `error`, `complete`.
-            Some(handle) => {
-                Box::pin(async move { handle.run(call).await.unwrap_or(Err(Error::Aborted)) })
+        abortable(call, abort)
+    }
+}
+
+/// The boxed future of a call.
+type CallFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
+
+/// An abortable call gets a second box (an abort drops `call`, whose
+/// `Completion` then fires `abort`, `error`, `complete`); the others none.
+fn abortable<T: Send + 'static>(call: CallFuture<T>, abort: Option<AbortHandle>) -> CallFuture<T> {
+    match abort {
+        None => call,
+        Some(handle) => {
+            Box::pin(async move { handle.run(call).await.unwrap_or(Err(Error::Aborted)) })
+        }
+    }
+}
+
+/// A call whose steps use the client's session store: as the plain call,
+/// with `before` and `after` on a blocking thread (a store may block).
+async fn store_call<T: Send + 'static>(
+    client: Client,
+    request: Result<Request>,
+    overrides: Option<Box<Patch>>,
+    mut completion: Completion,
+    steps: &'static Steps<T>,
+) -> Result<T> {
+    let mut carry = None;
+    let request = before_off_runtime(&client, request, steps.before).await;
+    let overrides = overrides.as_deref();
+    let ready = ready_up(
+        &client,
+        request,
+        overrides,
+        None,
+        &mut completion,
+        &mut carry,
+    );
+    let mut processed = match ready {
+        Err(error) => Processed::from_failure(error),
+        Ok((request, sending, reading)) => {
+            let info = &mut completion.info;
+            let outcome = send(
+                client.http(),
+                request,
+                sending,
+                info,
+                &mut completion.handlers,
+            )
+            .await;
+            match outcome {
+                Ok(answer) => reading.process(answer, info),
+                Err(error) => Processed::from_failure(error),
             }
         }
-    }
+    };
+    processed.carry = carry;
+    let (processed, value) = after_off_runtime(&client, processed, steps.after).await;
+    let response = completion.finish(processed)?;
+    (steps.output)(response, value)
 }
 
-/// Fires the final events exactly once: from `finish`, or from `Drop` when the
-/// future is dropped mid-flight.
-pub(crate) struct Completion {
-    pub(crate) handlers: Handlers,
-    pub(crate) info: CallInfo,
-    pub(crate) done: bool,
+/// A request ready to send, and how to read its answer.
+type Ready = Result<(reqwest::Request, Sending, Reading)>;
+
+/// Runs the `before` step (when given), then prepares the request; what
+/// handlers see of it goes to `completion`, the step's carry to `carry`.
+fn ready_up(
+    client: &Client,
+    request: Result<Request>,
+    overrides: Option<&Patch>,
+    before: Option<fn(&Client, &mut Request) -> Result<()>>,
+    completion: &mut Completion,
+    carry: &mut Option<Box<Value>>,
+) -> Ready {
+    request
+        .and_then(|mut r| match before {
+            Some(before) => before(client, &mut r).map(|()| r),
+            None => Ok(r),
+        })
+        .map(|mut r| {
+            *carry = r.carry.take();
+            r
+        })
+        .and_then(|r| prepare(client, r, overrides))
+        .and_then(|mut prepared| {
+            completion.info.method = prepared.method.as_str().to_owned();
+            completion.info.url = std::mem::take(&mut prepared.display_url);
+            if !completion.handlers.is_empty() {
+                completion.info.request = Some(Arc::new(prepared.info()));
+            }
+            prepared.into_request(client.http(), &completion.info.url)
+        })
 }
 
-impl Completion {
-    pub(crate) fn new(handlers: Handlers) -> Self {
-        Completion {
-            handlers,
-            info: CallInfo::default(),
-            done: false,
-        }
-    }
-
-    pub(crate) fn finish(mut self, processed: Processed) -> Result<Response> {
-        self.done = true;
-        self.info.status = processed.status;
-        self.info.count = processed.count;
-        self.info.has_errors = !processed.errors.is_empty();
-        self.info.error = processed.failure.clone().map(Arc::new);
-        processed.fire(&mut self.handlers, &self.info);
-        processed.into_result(std::mem::take(&mut self.info.headers))
-    }
+/// The `before` step of a call that uses the store, on a blocking thread.
+async fn before_off_runtime(
+    client: &Client,
+    request: Result<Request>,
+    before: fn(&Client, &mut Request) -> Result<()>,
+) -> Result<Request> {
+    let mut request = request?;
+    session::off_runtime(client, move |c| before(c, &mut request).map(|()| request)).await?
 }
 
-impl Drop for Completion {
-    fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
-            let processed = Processed::from_failure(Error::Aborted);
-            self.info.has_errors = true;
-            self.info.error = Some(Arc::new(Error::Aborted));
-            processed.fire(&mut self.handlers, &self.info);
-        }
+/// The `after` step of a call that uses the store, on a blocking thread; a
+/// store that panicked fails the call.
+async fn after_off_runtime<T: Send + 'static>(
+    client: &Client,
+    mut processed: Processed,
+    after: fn(&Client, &mut Processed) -> Option<T>,
+) -> (Processed, Option<T>) {
+    let work = move |c: &Client| {
+        let value = after(c, &mut processed);
+        (processed, value)
+    };
+    match session::off_runtime(client, work).await {
+        Ok(done) => done,
+        Err(e) => (Processed::from_failure(e), None),
     }
 }
 

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cloudmine::{CallInfo, Event, EventEmitter, LoginMode, SocialNetwork};
@@ -27,8 +26,9 @@ async fn device_login_completed_in_a_second_chromium_profile() {
         .await
         .unwrap();
     let ws = client(&emu);
-    let shown = Arc::new(Mutex::new(Value::Null));
-    let s = Arc::clone(&shown);
+    // The opener runs on a blocking thread and the `open` event follows
+    // it: the code is read from the event, once it fired.
+    let (shown, mut open_event) = tokio::sync::mpsc::unbounded_channel::<Value>();
     let (opener, rx) = url_catcher();
     let login = tokio::spawn(std::future::IntoFuture::into_future(
         ws.login_social(SocialNetwork::Github)
@@ -38,11 +38,11 @@ async fn device_login_completed_in_a_second_chromium_profile() {
             .opener(opener)
             .timeout(Duration::from_secs(60))
             .on(Event::Open, move |d: &Value, _: &CallInfo| {
-                *s.lock().unwrap() = d.clone()
+                let _ = shown.send(d.clone());
             }),
     ));
     let url = rx.await.unwrap();
-    let app_code = shown.lock().unwrap()["user_code"]
+    let app_code = open_event.recv().await.unwrap()["user_code"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -66,6 +66,7 @@ const ONE: Steps<Acl> = Steps {
     before: |_, _| Ok(()),
     after: |_, _| None,
     output: |response, _| one(&response),
+    store: false,
 };
 
 /// The ACLs of an envelope answer.
@@ -73,6 +74,7 @@ const MANY: Steps<AclList> = Steps {
     before: |_, _| Ok(()),
     after: |_, _| None,
     output: |response, _| many(&response),
+    store: false,
 };
 
 fn one(response: &Response) -> Result<Acl> {

@@ -16,7 +16,9 @@ use crate::call::Completion;
 use crate::envelope::{Code, Processed, parse_body};
 use crate::error::{Error, Result};
 use crate::events::Handlers;
-use crate::session::{self, login::baasbox_session};
+use crate::secret::SessionToken;
+use crate::session::{self, Holder, login::baasbox_session};
+use crate::session_store::StoredSession;
 use crate::transport::{Answer, exchange, secret_header, transport_error};
 
 /// What a request does to the client's session.
@@ -167,44 +169,96 @@ fn failure(status: u16, body: Value, method: &str, url: &str) -> Processed {
 }
 
 async fn execute(bb: &BaasBox, request: BbRequest, completion: &mut Completion) -> Processed {
-    let (http_request, had_session) = match prepare(bb, &request, completion) {
+    // Session steps that use the store run on a blocking thread.
+    let offload = bb.store().is_some() && (request.step != SessionStep::None || request.session);
+    let step = request.step;
+    let before = if offload {
+        session::off_runtime(bb, move |bb| session_before(bb, step)).await
+    } else {
+        Ok(session_before(bb, step))
+    };
+    let token = match before.and_then(|token| token) {
+        Ok(token) => token,
+        Err(e) => return Processed::from_failure(e),
+    };
+    let http_request = match prepare(bb, &request, token.as_ref(), completion) {
         Ok(ready) => ready,
         Err(e) => return Processed::from_failure(e),
     };
     let pending = bb.http().execute(http_request);
     let limit = crate::retry_policy::DEFAULT_MAX_ANSWER_BYTES;
-    match exchange(pending, bb.timeout(), limit, &mut completion.info).await {
-        Ok(answer) => process(bb, &request, answer, had_session, completion),
+    let answer = match exchange(pending, bb.timeout(), limit, &mut completion.info).await {
+        Ok(answer) => answer,
+        Err(e) => return Processed::from_failure(e),
+    };
+    let (processed, after) = process(&request, answer, token.is_some(), completion);
+    let Some(after) = after else {
+        return processed;
+    };
+    let done = if offload {
+        session::off_runtime(bb, move |bb| session_after(bb, after)).await
+    } else {
+        Ok(session_after(bb, after))
+    };
+    match done.and_then(|done| done) {
+        Ok(()) => processed,
         Err(e) => Processed::from_failure(e),
     }
 }
 
-/// Runs the session step that comes before sending, and builds the request.
-/// Also says whether a session went out with it.
+/// What the session core does once the answer is in.
+enum After {
+    /// Keep (and save) the login's session.
+    Adopt(StoredSession),
+    /// The server no longer knows the session: forget it (`always`: also
+    /// from the store of a client without `savelogin`, for `restore()`).
+    Forget { always: bool },
+}
+
+/// The session step that comes before sending; the session that goes out
+/// with the request (read before logout forgets it: the server ends that
+/// session).
+fn session_before(bb: &BaasBox, step: SessionStep) -> Result<Option<SessionToken>> {
+    if step == SessionStep::Restore {
+        session::restore(bb)?;
+    }
+    let token = bb.session_token();
+    if step == SessionStep::ForgetFirst {
+        session::forget(bb, false)?;
+    }
+    Ok(token)
+}
+
+/// The session step that follows the answer. Forgetting a dead session
+/// cannot fail the call; saving a login can.
+fn session_after(bb: &BaasBox, after: After) -> Result<()> {
+    match after {
+        After::Adopt(kept) => session::adopt(bb, &kept, true),
+        After::Forget { always } => {
+            let _ = session::forget(bb, always);
+            Ok(())
+        }
+    }
+}
+
+/// Builds the request, with `token` as its session.
 fn prepare(
     bb: &BaasBox,
     request: &BbRequest,
+    token: Option<&SessionToken>,
     completion: &mut Completion,
-) -> Result<(reqwest::Request, bool)> {
+) -> Result<reqwest::Request> {
     let url = bb.url(&request.segments)?;
     completion.info.method = request.method.to_string();
     completion.info.url = url.to_string();
-    if request.step == SessionStep::Restore {
-        session::restore(bb)?;
-    }
-    // Read before logout forgets it: the server ends that session.
-    let token = bb.session_token();
-    if request.step == SessionStep::ForgetFirst {
-        session::forget(bb, false)?;
-    }
-    build(bb, request, url, token.as_ref()).map(|r| (r, token.is_some()))
+    build(bb, request, url, token)
 }
 
 fn build(
     bb: &BaasBox,
     request: &BbRequest,
     url: url::Url,
-    token: Option<&crate::secret::SessionToken>,
+    token: Option<&SessionToken>,
 ) -> Result<reqwest::Request> {
     let shown = url.as_str().to_owned();
     let mut builder = bb
@@ -228,15 +282,14 @@ fn build(
         .map_err(|e| transport_error(e, request.method.as_str(), &shown, bb.timeout()))
 }
 
-/// BaasBox's envelope: `data` on success; the session steps that follow
+/// BaasBox's envelope: `data` on success; the session step that follows
 /// the answer (adopt a login, forget a session the server no longer knows).
 fn process(
-    bb: &BaasBox,
     request: &BbRequest,
     answer: Answer,
     had_session: bool,
     completion: &mut Completion,
-) -> Processed {
+) -> (Processed, Option<After>) {
     let Answer {
         status,
         mut headers,
@@ -247,30 +300,33 @@ fn process(
     completion.info.headers = headers;
     if !(200..300).contains(&status) {
         if status == 404 && request.empty_on_404 {
-            return Processed {
+            let empty = Processed {
                 status: Some(200),
                 success: Some(Value::Array(Vec::new())),
                 ..Processed::default()
             };
+            return (empty, None);
         }
-        if status == 401 && had_session && request.session {
-            // The server no longer knows the session: forget it.
-            let _ = session::forget(bb, request.step == SessionStep::Restore);
-        }
+        // The server no longer knows the session: forget it.
+        let after = (status == 401 && had_session && request.session).then_some(After::Forget {
+            always: request.step == SessionStep::Restore,
+        });
         let info = &completion.info;
-        return failure(status, body, &info.method, &info.url);
+        return (failure(status, body, &info.method, &info.url), after);
     }
     let mut data = body.get("data").cloned().unwrap_or(Value::Null);
+    let mut after = None;
     if request.step == SessionStep::Adopt {
         let header = session_header.as_ref().and_then(|v| v.to_str().ok());
-        let adopted = baasbox_session(header, &mut data).and_then(|s| session::adopt(bb, &s, true));
-        if let Err(e) = adopted {
-            return Processed::from_failure(e);
+        match baasbox_session(header, &mut data) {
+            Ok(kept) => after = Some(After::Adopt(kept)),
+            Err(e) => return (Processed::from_failure(e), None),
         }
     }
-    Processed {
+    let processed = Processed {
         status: Some(status),
         success: Some(data),
         ..Processed::default()
-    }
+    };
+    (processed, after)
 }

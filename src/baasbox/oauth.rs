@@ -5,6 +5,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -153,7 +154,7 @@ pub struct BaasBoxLoginCall {
     provider: OAuthProvider,
     link: bool,
     timeout: Duration,
-    opener: Box<dyn BrowserOpener>,
+    opener: Arc<dyn BrowserOpener>,
     ports: Ports,
     landing: LandingPage,
     handlers: Handlers,
@@ -185,7 +186,7 @@ impl BaasBox {
             provider,
             link: false,
             timeout: DEFAULT_LOGIN_TIMEOUT,
-            opener: Box::new(SystemBrowser),
+            opener: Arc::new(SystemBrowser),
             ports: Ports::default(),
             landing: LandingPage::default(),
             handlers: Handlers::new(),
@@ -230,7 +231,7 @@ impl IntoFuture for BaasBoxLoginCall {
                 link,
                 timeout,
             };
-            let outcome = flow.run(&*opener, &ports, landing, &mut completion).await;
+            let outcome = flow.run(&opener, &ports, landing, &mut completion).await;
             let processed = match &outcome {
                 Ok(user) => Processed {
                     status: Some(200),
@@ -267,7 +268,7 @@ struct Flow<'a> {
 impl Flow<'_> {
     async fn run(
         &self,
-        opener: &dyn BrowserOpener,
+        opener: &Arc<dyn BrowserOpener>,
         ports: &Ports,
         landing: LandingPage,
         completion: &mut Completion,
@@ -298,7 +299,7 @@ impl Flow<'_> {
         completion.info.url = without_query(&authorize);
         // The page `SystemBrowser` hands the browser lives as long as this.
         let _page = PageLease::new(authorize.as_str());
-        announce(opener, &authorize, completion);
+        announce(opener, &authorize, completion).await;
         let back = wait_for_browser(listener, callback, self.timeout, &authorize).await?;
         let user = tracing::Instrument::instrument(
             self.sign_in(back.code, &redirect_uri, &verifier, started),

@@ -1,41 +1,64 @@
 //! The session core: the one place a client's session is adopted (after any
 //! login: password, social, BaasBox), saved (`savelogin`), forgotten (logout,
-//! a dead session) and restored from a [`SessionStore`].
+//! a dead session) and restored from a
+//! [`SessionStore`](crate::SessionStore).
 //!
 //! Clients keep their live session where their calls read it (CloudMine's in
 //! its options, BaasBox's beside its app code) and expose it through
 //! [`Holder`]; everything a session goes through happens here, and the login
-//! answers are decoded in [`login`].
+//! answers are decoded in [`login`]. Calls run these steps through
+//! [`off_runtime`] when they touch a store, so a blocking store never runs
+//! on the async runtime's worker threads.
 
+mod holder;
 pub(crate) mod login;
+mod offload;
+
+pub(crate) use holder::Holder;
+pub(crate) use offload::off_runtime;
 
 use crate::error::{Error, Result};
-use crate::session_store::{SessionStore, StoreKey, StoredSession};
-
-/// A client whose session this module manages.
-pub(crate) trait Holder {
-    /// Puts a session on the client (`Some`) or takes it off (`None`).
-    fn set_session(&self, session: Option<&StoredSession>) -> Result<()>;
-    /// Whether logins are saved to the store (`savelogin`).
-    fn savelogin(&self) -> bool;
-    /// The client's store and its key there, when a store is set.
-    fn store(&self) -> Option<(&dyn SessionStore, StoreKey)>;
-}
+use crate::session_store::StoredSession;
 
 /// Makes a session the client's, and saves it when `save` and `savelogin`
 /// say so. If saving fails the client is left logged out: a login is never
-/// half done.
+/// half done, also when the store panics (the call runs it on a blocking
+/// thread, where the panic becomes an error).
 pub(crate) fn adopt(holder: &impl Holder, session: &StoredSession, save: bool) -> Result<()> {
     holder.set_session(Some(session))?;
+    let mut undo = LogOutUnlessKept(holder, false);
     if save
         && holder.savelogin()
         && let Some((store, key)) = holder.store()
-        && let Err(e) = store.save(&key, session)
     {
-        let _ = holder.set_session(None);
-        return Err(e);
+        store.save(&key, session)?;
     }
+    undo.1 = true;
     Ok(())
+}
+
+/// Takes the session off the client when dropped before the login is kept
+/// (its save failed or panicked).
+struct LogOutUnlessKept<'a, H: Holder>(&'a H, bool);
+
+impl<H: Holder> Drop for LogOutUnlessKept<'_, H> {
+    fn drop(&mut self) {
+        if !self.1 {
+            let _ = self.0.set_session(None);
+        }
+    }
+}
+
+/// [`adopt`] a login's session (saving it when `savelogin` says so), with
+/// the save on a blocking thread when a store is set.
+pub(crate) async fn adopt_off_runtime<H>(holder: &H, session: StoredSession) -> Result<()>
+where
+    H: Holder + Clone + Send + 'static,
+{
+    if holder.store().is_none() {
+        return adopt(holder, &session, true);
+    }
+    off_runtime(holder, move |h| adopt(h, &session, true)).await?
 }
 
 /// Forgets the session on the client only (the store keeps it).
@@ -78,7 +101,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::session_store::MemoryStore;
+    use crate::session_store::{MemoryStore, SessionStore, StoreKey};
 
     /// A client stand-in: its session, and a store that may refuse saves.
     struct Fake {

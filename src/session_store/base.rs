@@ -87,10 +87,39 @@ impl StoreKey {
     }
 }
 
-/// Keeps logins between runs. Calls may block (a keychain is IPC, a file
-/// store syncs to disk): keep them short. The SDK calls them on the task
-/// that runs the login, logout or restore call (not yet on a blocking
-/// thread).
+/// Keeps logins between runs. Calls may block (a keychain is IPC or a
+/// `secret-tool` child process, a file store syncs to disk): the SDK never
+/// calls them on the async runtime's worker threads, but on Tokio's
+/// blocking threads (`spawn_blocking`), from the login, logout, restore or
+/// account-deletion call that needs them, which awaits the result. A store
+/// that panics fails that call with [`Error::SessionStore`] naming the
+/// store (a login is then not kept); it does not crash the app. The
+/// blocking client runs them the same way on its own runtime.
+///
+/// A call dropped (or aborted) while a store call runs does not stop it:
+/// the thread finishes its save or clear.
+///
+/// ```no_run
+/// use cloudmine::{SessionStore, StoreKey, StoredSession};
+///
+/// /// Keeps no login (a store that always forgets).
+/// struct Forgetful;
+///
+/// impl SessionStore for Forgetful {
+///     fn name(&self) -> &'static str {
+///         "forgetful"
+///     }
+///     fn load(&self, _: &StoreKey) -> cloudmine::Result<Option<StoredSession>> {
+///         Ok(None)
+///     }
+///     fn save(&self, _: &StoreKey, _: &StoredSession) -> cloudmine::Result<()> {
+///         Ok(()) // may block: this runs on a blocking thread
+///     }
+///     fn clear(&self, _: &StoreKey) -> cloudmine::Result<()> {
+///         Ok(())
+///     }
+/// }
+/// ```
 pub trait SessionStore: Send + Sync + 'static {
     /// A short name for errors ("file", "keyring", "memory").
     fn name(&self) -> &'static str;

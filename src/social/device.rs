@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::flow::without_query;
-use super::opener::BrowserOpener;
+use std::sync::Arc;
+
+use super::opener::{BrowserOpener, open_off_runtime};
 use crate::Event;
 use crate::call::Completion;
 
@@ -32,13 +34,14 @@ pub(crate) fn user_code(code_challenge: &str) -> String {
 /// Opens `url` and fires `open` with `{url, opened, reason}` plus `extra`
 /// (the device login's `user_code`, or `paste: true`). A browser that
 /// cannot be opened is not a failure: the app shows the URL (and code).
-pub(crate) fn announce_with(
-    opener: &dyn BrowserOpener,
+/// The opener runs on a blocking thread.
+pub(crate) async fn announce_with(
+    opener: &Arc<dyn BrowserOpener>,
     url: &Url,
     completion: &mut Completion,
     extra: Value,
 ) {
-    let opened = opener.open(url.as_str());
+    let opened = open_off_runtime(opener, url.as_str()).await;
     if let Err(reason) = &opened {
         tracing::info!(
             url = %without_query(url),

@@ -10,7 +10,9 @@ use tracing::Instrument;
 use url::Url;
 
 use super::listener::{Answer, Arrival, Callback, Listener, Outcome};
-use super::opener::BrowserOpener;
+use std::sync::Arc;
+
+use super::opener::{BrowserOpener, open_off_runtime};
 use crate::call::Completion;
 use crate::{Error, Event, Result};
 
@@ -22,10 +24,18 @@ pub(crate) fn without_query(url: &Url) -> String {
 }
 
 /// Opens `url` and fires `open` with `{url, opened, reason}`. A browser that
-/// cannot be opened is not a failure: the app shows the URL instead.
-pub(crate) fn announce(opener: &dyn BrowserOpener, url: &Url, completion: &mut Completion) {
-    let step = crate::trace::login_step("browser_open").entered();
-    let opened = opener.open(url.as_str());
+/// cannot be opened is not a failure: the app shows the URL instead. The
+/// opener runs on a blocking thread.
+pub(crate) async fn announce(
+    opener: &Arc<dyn BrowserOpener>,
+    url: &Url,
+    completion: &mut Completion,
+) {
+    let step = crate::trace::login_step("browser_open");
+    let opened = open_off_runtime(opener, url.as_str())
+        .instrument(step.clone())
+        .await;
+    let step = step.entered();
     step.record("opened", opened.is_ok());
     if let Err(reason) = &opened {
         tracing::info!(
@@ -145,7 +155,7 @@ macro_rules! browser_login_options {
 
             /// How the URL is opened (default: [`SystemBrowser`](crate::SystemBrowser)).
             pub fn opener(mut self, opener: impl $crate::BrowserOpener) -> Self {
-                self$(.$f)*.opener = Box::new(opener);
+                self$(.$f)*.opener = std::sync::Arc::new(opener);
                 self
             }
 

@@ -2,6 +2,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -125,7 +126,7 @@ impl SocialLoginCall {
                 scope: None,
                 link: None,
                 timeout: DEFAULT_LOGIN_TIMEOUT,
-                opener: Box::new(SystemBrowser),
+                opener: Arc::new(SystemBrowser),
                 ports: Ports::default(),
                 landing: LandingPage::default(),
                 mode: LoginMode::Loopback,
@@ -224,7 +225,7 @@ struct Flow {
     scope: Option<String>,
     link: Option<bool>,
     timeout: Duration,
-    opener: Box<dyn BrowserOpener>,
+    opener: Arc<dyn BrowserOpener>,
     ports: Ports,
     landing: LandingPage,
     mode: LoginMode,
@@ -328,15 +329,16 @@ impl Flow {
                 ..
             } => {
                 let extra = json!({ "user_code": device::user_code(code_challenge) });
-                device::announce_with(&*self.opener, &start, completion, extra);
+                device::announce_with(&self.opener, &start, completion, extra).await;
             }
             Wait::Paste { .. } => {
-                device::announce_with(&*self.opener, &start, completion, json!({ "paste": true }));
+                device::announce_with(&self.opener, &start, completion, json!({ "paste": true }))
+                    .await;
             }
-            _ => announce(&*self.opener, &start, completion),
+            _ => announce(&self.opener, &start, completion).await,
         }
         let login = self.await_answer(wait, &challenge, &start, started).await?;
-        session::adopt(&self.client, &login.session(), true)?;
+        session::adopt_off_runtime(&self.client, login.session()).await?;
         Ok(login)
     }
 

@@ -1,6 +1,6 @@
 //! How the login URL reaches a browser.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use super::handoff;
@@ -14,6 +14,11 @@ use super::wsl;
 /// "Open this URL to continue"), and the listener keeps waiting until the
 /// timeout. Implement it to open a particular browser, print a QR code…
 /// Embedded web views are out of scope (RFC 8252 §8.12).
+///
+/// `open` may block (launching a browser starts a process): the SDK calls
+/// it on a Tokio blocking thread (`spawn_blocking`), never on the async
+/// runtime's worker threads. An opener that panics counts as a browser that
+/// did not open (`"reason": "the browser opener panicked"`).
 ///
 /// The URL is a secret for as long as the login runs: whoever loads it
 /// first can finish the login as themselves. Never put it on a command line
@@ -44,6 +49,25 @@ pub struct SystemBrowser;
 /// How long a browser launcher may take before the login goes on without it
 /// (a text-mode browser would otherwise hold the caller).
 const LAUNCH_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `opener` on a blocking thread (`spawn_blocking`): launching a
+/// browser starts processes, and an app's opener may block too. An opener
+/// that panics is a browser that could not be opened.
+pub(crate) async fn open_off_runtime(
+    opener: &Arc<dyn BrowserOpener>,
+    url: &str,
+) -> Result<(), String> {
+    let (opener, url) = (Arc::clone(opener), url.to_owned());
+    tokio::task::spawn_blocking(move || opener.open(&url))
+        .await
+        .unwrap_or_else(|e| {
+            Err(if e.is_panic() {
+                "the browser opener panicked".into()
+            } else {
+                "the browser opener's thread was cancelled".into()
+            })
+        })
+}
 
 /// Refuses anything but an `http(s)` URL without control characters.
 pub(crate) fn check_url(url: &str) -> Result<(), String> {

@@ -79,6 +79,7 @@ const DELETE_BY_ID: Steps<Response> = Steps {
     before: |_, _| Ok(()),
     after: forget_if_own,
     output: |response, _| Ok(response),
+    store: true,
 };
 
 fn forget_if_own(client: &Client, processed: &mut Processed) -> Option<Response> {

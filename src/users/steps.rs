@@ -15,6 +15,7 @@ pub(super) const LOGIN: Steps<Login> = Steps {
     before: |_, _| Ok(()),
     after: adopt_login,
     output: |_, login| login.ok_or_else(|| Error::decode("the login answer", "no session")),
+    store: true,
 };
 
 /// Logout: the session goes out with the request, and the client forgets
@@ -28,6 +29,7 @@ pub(super) const LOGOUT: Steps<Response> = Steps {
         None
     },
     output: |response, _| Ok(response),
+    store: true,
 };
 
 /// Deleting one's account: the session dies with it once that succeeded.
@@ -42,6 +44,7 @@ pub(super) const DELETE_ACCOUNT: Steps<Response> = Steps {
         None
     },
     output: |response, _| Ok(response),
+    store: true,
 };
 
 /// `restore()`: load the saved session before sending; forget it (here and
@@ -59,6 +62,7 @@ pub(super) const RESTORE: Steps<Response> = Steps {
         None
     },
     output: |response, _| Ok(response),
+    store: true,
 };
 
 fn adopt_login(client: &Client, processed: &mut Processed) -> Option<Login> {

@@ -14,6 +14,7 @@ pub(super) const VERIFY: Steps<bool> = Steps {
     before: |_, _| Ok(()),
     after: |_, processed| judge(processed),
     output: |_, valid| valid.ok_or_else(|| Error::decode("the login answer", "no verdict")),
+    store: false,
 };
 
 fn judge(processed: &mut Processed) -> Option<bool> {
