@@ -101,6 +101,16 @@ where
         read.await
     };
     info.set_elapsed(started.elapsed());
+    finish(outcome, info, timeout, limit)
+}
+
+/// Logs how a call ended and turns a reading failure into our error.
+fn finish(
+    outcome: Result<Answer, Failure>,
+    info: &CallInfo,
+    timeout: Duration,
+    limit: u64,
+) -> Result<Answer, Error> {
     match outcome {
         Ok(answer) => {
             tracing::debug!(
