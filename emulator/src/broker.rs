@@ -507,6 +507,9 @@ pub(crate) async fn status(
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "unknown or expired login challenge"),
         Err(_) => return internal(),
     };
+    if login.outcome != LoginOutcome::Pending {
+        shared.devices.forget(app_id, challenge);
+    }
     match login.outcome {
         LoginOutcome::Pending => axum::Json(json!({ "finished": false })).into_response(),
         LoginOutcome::Failed { error, description } => axum::Json(

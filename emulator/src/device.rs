@@ -31,6 +31,10 @@ use crate::store::{LoginOutcome, NewLogin, Store};
 pub(crate) const MAX_PENDING_PER_APP: usize = 16;
 /// Such logins kept at all (settled ones wait here for their status call).
 const MAX_ENTRIES: usize = 4096;
+/// Such logins kept per app, settled ones included: one app's key (public
+/// in a client app) cannot fill [`MAX_ENTRIES`] for the others by settling
+/// its logins at once (SECURITY.md "Attack review 3").
+pub(crate) const MAX_KEPT_PER_APP: usize = 256;
 /// As long as any pending social login lives.
 const TTL: Duration = Duration::from_secs(10 * 60);
 /// Wrong or missing verifiers before the login is cancelled.
@@ -148,11 +152,11 @@ impl DeviceLogins {
         let mut map = self.lock();
         let now = Instant::now();
         map.retain(|_, e| e.expires > now);
-        let pending = map
+        let (pending, kept) = map
             .values()
-            .filter(|e| e.app_id == app_id && !e.settled)
-            .count();
-        if pending >= MAX_PENDING_PER_APP || map.len() >= MAX_ENTRIES {
+            .filter(|e| e.app_id == app_id)
+            .fold((0, 0), |(p, k), e| (p + usize::from(!e.settled), k + 1));
+        if pending >= MAX_PENDING_PER_APP || kept >= MAX_KEPT_PER_APP || map.len() >= MAX_ENTRIES {
             return Err((
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many device or paste-back logins are waiting: finish or let some expire first.",
@@ -178,6 +182,15 @@ impl DeviceLogins {
     /// Gives the room back (the login could not be stored).
     pub(crate) fn release(&self, challenge: &str) {
         self.lock().remove(challenge);
+    }
+
+    /// Forgets `app_id`'s login `challenge` once its status call consumed
+    /// the settled outcome (its room is free again).
+    pub(crate) fn forget(&self, app_id: &str, challenge: &str) {
+        let mut map = self.lock();
+        if map.get(challenge).is_some_and(|e| e.app_id == app_id) {
+            map.remove(challenge);
+        }
     }
 
     /// The kind of a live device or paste-back login, marked settled (no

@@ -21,7 +21,8 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The policy of a page without script.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action *";
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'";
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.3rem}.sub{color:#666;margin-top:-.6rem}button{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem;border-radius:6px;border:1px solid #888;background:#f4f4f4;cursor:pointer}\

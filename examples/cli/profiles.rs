@@ -215,14 +215,34 @@ impl Config {
         let tmp = self
             .path
             .with_extension(format!("tmp{}", std::process::id()));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).map_err(|e| fail("write", e))?;
+        let mut file = create_private(&tmp).map_err(|e| fail("write", e))?;
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| fail("write", e))?;
-        fs::rename(&tmp, &self.path).map_err(|e| fail("replace", e))
+        drop(file);
+        fs::rename(&tmp, &self.path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            fail("replace", e)
+        })
+    }
+}
+
+/// Creates `tmp` afresh, mode 0600, never through a file or symlink that
+/// someone planted there (a leftover is removed first; one that cannot be
+/// removed is an error).
+fn create_private(tmp: &Path) -> std::io::Result<fs::File> {
+    let open = || {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(tmp)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(tmp)?;
+            open()
+        }
+        other => other,
     }
 }

@@ -74,15 +74,8 @@ impl FileStore {
         let tmp = self
             .path
             .with_extension(format!("tmp{}", std::process::id()));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
         let body = json!({ "sessions": sessions }).to_string();
-        let mut file = options.open(&tmp).map_err(|e| fail("write", e))?;
+        let mut file = create_private(&tmp).map_err(|e| fail("write", e))?;
         file.write_all(body.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| fail("write", e))?;
@@ -91,6 +84,30 @@ impl FileStore {
             let _ = fs::remove_file(&tmp);
             fail("replace", e)
         })
+    }
+}
+
+/// Creates `tmp` afresh, mode 0600: never through a file or symlink already
+/// there (another user may have planted one to read the sessions or to make
+/// this write over a file of the victim's). A leftover is removed first; one
+/// that cannot be removed (another user's, in a shared folder) is an error.
+fn create_private(tmp: &std::path::Path) -> std::io::Result<fs::File> {
+    let open = || {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(tmp)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(tmp)?;
+            open()
+        }
+        other => other,
     }
 }
 

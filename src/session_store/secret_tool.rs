@@ -4,9 +4,17 @@
 //! libsecret and the `keyring` crate use (attributes `service` and
 //! `username`). The secret goes through the child's stdin and stdout, never
 //! its command line; every run is bounded in time and in output.
+//!
+//! Trust: `secret-tool` is taken from the first absolute folder of `PATH`
+//! that has it (relative entries such as `.` are skipped), like a shell
+//! would but without the current folder. Whoever can write to a folder on
+//! the user's `PATH` can already run code as the user. The child gets only
+//! the environment libsecret needs ([`PASSED_ENV`]).
 
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,6 +27,30 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_OUTPUT: u64 = 64 * 1024;
 /// How often the child is checked on while it runs.
 const POLL: Duration = Duration::from_millis(10);
+/// How long its output may stay open after it exited (a process it left
+/// behind may hold the pipes).
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// How much of its stderr an error quotes.
+const MAX_QUOTED: usize = 300;
+/// The only variables the child gets: what libsecret needs to find the
+/// session bus and show an unlock prompt, and the locale. Anything else
+/// the app holds (a `CLOUDMINE_SESSION_TOKEN`, an API key) stays here.
+const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_MESSAGES",
+    "LC_CTYPE",
+];
 
 /// What to do when the keychain is missing: said in every error that may
 /// mean it is.
@@ -40,7 +72,7 @@ impl Run {
     }
 
     fn failure(&self, what: &str) -> Error {
-        let said = self.stderr.trim();
+        let said = quoted(&self.stderr);
         let said = if said.is_empty() {
             format!("it exited with {}", self.status)
         } else {
@@ -53,14 +85,38 @@ impl Run {
     }
 }
 
+/// What an error quotes of the child's stderr: trimmed, at most
+/// [`MAX_QUOTED`] characters, control characters (terminal escapes) as `?`.
+fn quoted(stderr: &str) -> String {
+    stderr
+        .trim()
+        .chars()
+        .take(MAX_QUOTED)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// Reads at most [`MAX_OUTPUT`] bytes of a child's stream on a thread.
-fn drain(stream: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+fn drain(stream: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut out = Vec::new();
         if let Some(s) = stream {
             let _ = s.take(MAX_OUTPUT).read_to_end(&mut out);
         }
-        out
+        let _ = tx.send(out);
+    });
+    rx
+}
+
+/// A drained stream, once the child exited; an error if something it left
+/// behind keeps the stream open.
+fn collect(stream: &mpsc::Receiver<Vec<u8>>) -> Result<Vec<u8>> {
+    stream.recv_timeout(DRAIN_GRACE).map_err(|_| {
+        store_error(
+            "keyring",
+            "secret-tool exited but its output stayed open (a process it started holds it)",
+        )
     })
 }
 
@@ -92,23 +148,60 @@ fn wait(child: &mut Child) -> Result<ExitStatus> {
     }
 }
 
+/// `secret-tool` in the first *absolute* folder of `PATH` that has it as
+/// an executable file. Relative entries (`.`, an empty one) are skipped: they
+/// would run whatever `secret-tool` the current folder holds.
+fn locate() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("secret-tool"))
+        .find(|file| is_executable(file))
+}
+
+fn is_executable(file: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
 /// Runs `secret-tool ARGS`, with `input` on its stdin.
 fn run(args: &[&str], input: Option<&[u8]>) -> Result<Run> {
-    let mut child = Command::new("secret-tool")
+    let unavailable = |why: String| {
+        store_error(
+            "keyring",
+            format!("no keychain is available here: {why}; {NO_KEYCHAIN_HELP}"),
+        )
+    };
+    let missing = "secret-tool (libsecret's tool: package libsecret-tools or libsecret) is not \
+                   installed (in an absolute folder of PATH)";
+    let program = locate().ok_or_else(|| unavailable(missing.to_owned()))?;
+    let mut child = Command::new(program)
+        .env_clear()
+        .envs(
+            PASSED_ENV
+                .iter()
+                .filter_map(|k| Some((k, std::env::var_os(k)?))),
+        )
         .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "secret-tool (libsecret's tool: package libsecret-tools or libsecret) is not installed"
-                    .to_owned()
-            } else {
-                format!("cannot run secret-tool: {e}")
-            };
-            store_error("keyring", format!("no keychain is available here: {why}; {NO_KEYCHAIN_HELP}"))
-        })?;
+        .map_err(|e| unavailable(format!("cannot run secret-tool: {e}")))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), input) {
@@ -118,8 +211,8 @@ fn run(args: &[&str], input: Option<&[u8]>) -> Result<Run> {
     let status = wait(&mut child)?;
     Ok(Run {
         status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
+        stdout: collect(&stdout)?,
+        stderr: String::from_utf8_lossy(&collect(&stderr)?).into_owned(),
     })
 }
 
