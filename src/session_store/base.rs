@@ -154,3 +154,15 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 pub(crate) fn store_error(store: &'static str, message: impl Into<String>) -> Error {
     Error::session_store(store, message)
 }
+
+/// A session for the stores' unit tests: `token`, user `u1`, an email.
+#[cfg(test)]
+pub(crate) fn sample_session(token: &str) -> StoredSession {
+    StoredSession {
+        session_token: crate::secret::SessionToken::new(token),
+        user_id: Some("u1".into()),
+        expires: None,
+        email: Some("ada@example.com".into()),
+        username: None,
+    }
+}

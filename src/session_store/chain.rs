@@ -200,13 +200,7 @@ mod tests {
     }
 
     fn session() -> StoredSession {
-        StoredSession {
-            session_token: "tok-secret".into(),
-            user_id: None,
-            expires: None,
-            email: None,
-            username: None,
-        }
+        crate::session_store::base::sample_session("tok-secret")
     }
 
     #[test]

@@ -145,17 +145,8 @@ impl SessionStore for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SessionToken;
 
-    fn session(token: &str) -> StoredSession {
-        StoredSession {
-            session_token: SessionToken::new(token),
-            user_id: Some("u1".into()),
-            expires: None,
-            email: Some("ada@example.com".into()),
-            username: None,
-        }
-    }
+    use crate::session_store::base::sample_session as session;
 
     #[cfg(unix)]
     #[test]

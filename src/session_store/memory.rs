@@ -53,17 +53,8 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SessionToken;
 
-    fn session(token: &str) -> StoredSession {
-        StoredSession {
-            session_token: SessionToken::new(token),
-            user_id: Some("u1".into()),
-            expires: None,
-            email: Some("ada@example.com".into()),
-            username: None,
-        }
-    }
+    use crate::session_store::base::sample_session as session;
 
     #[test]
     fn memory_store_keys_by_root_and_app() {
