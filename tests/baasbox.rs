@@ -11,7 +11,6 @@ use std::time::Duration;
 use cloudmine::baasbox::{BaasBox, OAuthProvider};
 use cloudmine::{Event, EventEmitter, HttpOpener, MemoryStore, SessionStore};
 use cloudmine_emulator::Emulator;
-use fantoccini::Locator;
 use support::EventLog;
 use support::browser::{Browser, url_catcher};
 
@@ -407,20 +406,8 @@ async fn browser_flow_in_headless_chromium() {
     let url = rx.await.unwrap();
     let c = &browser.client;
     c.goto(&url).await.unwrap();
-    let button = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Id("continue-0"))
-        .await
-        .unwrap();
-    assert_eq!(button.text().await.unwrap(), "Continue as Ada Lovelace");
-    button.click().await.unwrap();
-    let status = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("#status[data-status]"))
-        .await
-        .unwrap();
+    support::browser::consent_as(c, 0, "Ada Lovelace").await;
+    let status = support::browser::login_status(c).await;
     assert_eq!(
         status.attr("data-status").await.unwrap().as_deref(),
         Some("success")

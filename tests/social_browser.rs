@@ -49,12 +49,7 @@ async fn consent_in_headless_chromium() {
     assert!(page.contains("Deny"));
     button.click().await.unwrap();
 
-    let status = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("#status[data-status]"))
-        .await
-        .unwrap();
+    let status = support::browser::login_status(c).await;
     assert_eq!(
         status.attr("data-status").await.unwrap().as_deref(),
         Some("success")

@@ -71,20 +71,8 @@ async fn device_login_completed_in_a_second_chromium_profile() {
         .click()
         .await
         .unwrap();
-    let button = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Id("continue-0"))
-        .await
-        .unwrap();
-    assert_eq!(button.text().await.unwrap(), "Continue as Grace Hopper");
-    button.click().await.unwrap();
-    let status = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css("#status[data-status]"))
-        .await
-        .unwrap();
+    support::browser::consent_as(c, 0, "Grace Hopper").await;
+    let status = support::browser::login_status(c).await;
     assert_eq!(
         status.attr("data-status").await.unwrap().as_deref(),
         Some("complete")

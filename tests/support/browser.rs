@@ -136,3 +136,26 @@ pub fn url_catcher() -> (
     };
     (opener, rx)
 }
+
+/// Waits (15 s at most) for the identity provider's consent button
+/// `continue-{index}`, checks it names `who`, and clicks it.
+pub async fn consent_as(c: &fantoccini::Client, index: usize, who: &str) {
+    let button = c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Id(&format!("continue-{index}")))
+        .await
+        .unwrap();
+    assert_eq!(button.text().await.unwrap(), format!("Continue as {who}"));
+    button.click().await.unwrap();
+}
+
+/// Waits (15 s at most) for the page that ends a login and returns its
+/// `#status` element once it carries `data-status`.
+pub async fn login_status(c: &fantoccini::Client) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css("#status[data-status]"))
+        .await
+        .unwrap()
+}
