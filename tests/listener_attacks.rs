@@ -196,12 +196,12 @@ async fn login_under_attack() {
     );
     attack.stop();
     drop(login);
-    let fds_after = attacks::settles(attacks::descriptors, fds, Duration::from_secs(10));
+    let fds_after = attacks::settles(attacks::descriptors, fds, Duration::from_secs(10)).await;
     assert!(
         fds_after <= fds,
         "descriptors: {fds} before, {fds_after} after"
     );
-    let threads_after = attacks::settles(attacks::threads, threads, Duration::from_secs(15));
+    let threads_after = attacks::settles(attacks::threads, threads, Duration::from_secs(15)).await;
     assert!(
         threads_after <= threads,
         "threads: {threads} before, {threads_after} after"

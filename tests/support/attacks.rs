@@ -203,15 +203,17 @@ pub fn rss_kib() -> usize {
 }
 
 /// Waits (up to `within`) until `count()` is at most `limit`; the last
-/// count seen.
-pub fn settles(count: fn() -> usize, limit: usize, within: Duration) -> usize {
+/// count seen. It waits with the runtime's timer, not a thread sleep, so
+/// that on a current-thread runtime the tasks that close sockets (finished
+/// connections, a browser's last request) still run meanwhile.
+pub async fn settles(count: fn() -> usize, limit: usize, within: Duration) -> usize {
     let deadline = Instant::now() + within;
     loop {
         let now = count();
         if now <= limit || Instant::now() > deadline {
             return now;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
