@@ -11,6 +11,9 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
+// Not wired into `Emulator::start` yet: the `Store` implementation lands next.
+#[allow(dead_code, unused_imports)]
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -43,6 +46,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// tokens arrive as their SHA-256 only.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
+    /// Whether the database answers (for `/readyz`).
+    #[allow(dead_code)] // `/readyz` lands next
+    async fn ping(&self) -> StoreResult<()>;
+
     /// Creates or replaces an app (storing only the key's SHA-256).
     async fn upsert_app(&self, app_id: &str, api_key: &str) -> StoreResult<()>;
     /// Replaces API keys stored in plain text with their SHA-256.

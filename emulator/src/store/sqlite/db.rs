@@ -61,6 +61,13 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether the database answers a trivial query.
+    #[allow(dead_code)] // `/readyz` lands next
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Creates or replaces an app; only the key's SHA-256 is stored.
     pub fn upsert_app(&self, app_id: &str, api_key: &str) -> Result<(), StoreError> {
         self.conn().execute(

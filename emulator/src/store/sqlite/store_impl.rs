@@ -50,6 +50,10 @@ fn owned(s: Option<&str>) -> Option<String> {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|db| db.ping()).await
+    }
+
     async fn upsert_app(&self, app_id: &str, api_key: &str) -> StoreResult<()> {
         let (a, k) = (app_id.to_owned(), api_key.to_owned());
         self.run(move |db| db.upsert_app(&a, &k)).await

@@ -1,0 +1,82 @@
+//! The connection pool: opened, checked and migrated here; the other files
+//! of this module add the statements.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::migrate;
+use crate::store::{StoreError, StoreResult};
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// The oldest PostgreSQL this backend runs on (12: stored generated columns).
+pub(super) const MIN_SERVER_VERSION: i32 = 120_000;
+
+/// Connections the pool keeps at most.
+const POOL_SIZE: usize = 16;
+
+/// The PostgreSQL database: a pool of connections.
+#[derive(Clone)]
+pub struct Pg {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Pg {
+    // The URL holds the password: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg").finish_non_exhaustive()
+    }
+}
+
+impl Pg {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`), checks the
+    /// server's version and applies the missing migrations. Errors name the
+    /// problem (unreachable, too old, a newer schema) without the password.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("the PostgreSQL URL cannot be used: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(30)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::Invalid(format!("the PostgreSQL pool: {e}")))?;
+        let pg = Pg { pool };
+        let mut client =
+            pg.pool.get().await.map_err(|e| {
+                StoreError::Invalid(format!("cannot reach the PostgreSQL server: {e}"))
+            })?;
+        migrate::migrate(&mut client).await?;
+        Ok(pg)
+    }
+
+    /// A connection from the pool.
+    pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
