@@ -38,7 +38,7 @@ struct Args {
     /// An application as APP_ID:API_KEY, or APP_ID:API_KEY:MASTER_KEY to
     /// also open the master-key calls. Repeat for several apps. A command
     /// line is visible to other local users: prefer --apps-file for real keys.
-    #[arg(long = "app", value_name = "APP_ID:API_KEY[:MASTER_KEY]", value_parser = parse_app,
+    #[arg(long = "app", value_name = "APP_ID:API_KEY[:MASTER_KEY]", value_parser = AppParser,
           required_unless_present = "apps_file", env = "CLOUDMINE_EMULATOR_APP",
           value_delimiter = ',', hide_env_values = true)]
     apps: Vec<AppArg>,
@@ -243,6 +243,33 @@ fn parse_app(s: &str) -> Result<AppArg, String> {
             })
         }
         _ => Err("expected APP_ID:API_KEY or APP_ID:API_KEY:MASTER_KEY, each non-empty".to_owned()),
+    }
+}
+
+/// `--app`'s parser: a refusal never shows the value (it holds keys, and
+/// clap's own message would quote it, on stderr and in service logs).
+#[derive(Debug, Clone, Copy)]
+struct AppParser;
+
+impl clap::builder::TypedValueParser for AppParser {
+    type Value = AppArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<AppArg, clap::Error> {
+        let name = arg.map_or_else(|| "--app".to_owned(), ToString::to_string);
+        let refuse = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}' (not shown: it holds keys): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| refuse("not UTF-8"))?;
+        parse_app(text).map_err(|e| refuse(&e))
     }
 }
 
