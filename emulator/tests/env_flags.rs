@@ -134,10 +134,15 @@ fn help_with(env: &[(&str, &str)]) -> String {
 #[test]
 fn help_names_the_variable_of_every_flag() {
     let help = help_with(&[]);
+    // The option lines: `      --flag <VALUE>` or `  -h, --help`.
     let flags: Vec<&str> = help
-        .split_whitespace()
-        .filter(|w| w.starts_with("--") && w.len() > 2)
-        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| {
+            line.starts_with("--") || line.starts_with("-h, --") || line.starts_with("-V, --")
+        })
+        .filter_map(|line| line.split_whitespace().find(|w| w.starts_with("--")))
+        .map(|w| w.trim_end_matches(','))
         .filter(|w| !matches!(*w, "--help" | "--version"))
         .collect();
     assert!(flags.contains(&"--shutdown-grace"), "{help}");
