@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::snippets::{self, SnippetInput};
 use crate::{
-    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, hooks, middleware,
-    oauth, password, router, serve, state, store, tickets,
+    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, health, hooks,
+    middleware, oauth, password, router, serve, state, store, tickets,
 };
 
 /// Configures and starts an [`Emulator`].
@@ -373,6 +373,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a stopping server waits for the requests in flight before
+    /// it closes their connections (default [`DEFAULT_SHUTDOWN_GRACE`](crate::DEFAULT_SHUTDOWN_GRACE)).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.grace = grace;
+        self
+    }
+
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         self.validate()?;
@@ -507,6 +514,7 @@ fn serve(
     limits: serve::Limits,
     cors: &cors::CorsSettings,
 ) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let store = Arc::clone(&shared.store);
     let routes = router::app(Arc::clone(&shared));
     // Around the whole router, so it sees (and can rewrite) every request
     // before routing.
@@ -516,5 +524,7 @@ fn serve(
     );
     // Outermost: a preflight is answered before the key is looked for.
     let app = tower::Layer::layer(&cors.layer(), app);
+    // In front of everything: the probes need no key and log nothing.
+    let app = health::Probes::new(app, store);
     serve::spawn(listener, app, limits)
 }

@@ -42,6 +42,7 @@ mod social_query;
 mod social_ticket;
 mod upstream;
 // The HTTP plumbing around them.
+mod health;
 mod middleware;
 mod miss;
 mod router;
@@ -78,6 +79,7 @@ use tokio::task::JoinHandle;
 pub use baasbox::BAASBOX_NETWORKS;
 pub use builder::{DEFAULT_MAX_BODY_BYTES, EmulatorBuilder};
 pub use files::DEFAULT_MAX_FILE_BYTES;
+pub use health::READY_DEADLINE;
 pub use hooks::{Fault, RecordedRequest};
 pub use model::{Mail, OUTBOX_CAP, Push};
 pub use password::DEFAULT_MIN_PASSWORD_LEN;
@@ -85,6 +87,7 @@ pub use provider::is_loopback_redirect;
 pub use provider_config::ProviderConfig;
 pub use serve::{
     DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 pub use snippets::{
     DEFAULT_MAX_SNIPPET_PROCESSES, DEFAULT_SNIPPET_MEMORY_MIB, DEFAULT_SNIPPET_OUTPUT_BYTES,

@@ -18,143 +18,173 @@ use cloudmine_emulator::{
 #[command(version, about)]
 struct Args {
     /// Address to listen on. Port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "CLOUDMINE_EMULATOR_LISTEN"
+    )]
     listen: SocketAddr,
 
     /// SQLite database file (created if missing; data survives restarts).
     /// `:memory:` keeps everything in memory.
-    #[arg(long, default_value = "cloudmine-emulator.sqlite")]
+    #[arg(
+        long,
+        default_value = "cloudmine-emulator.sqlite",
+        env = "CLOUDMINE_EMULATOR_DB",
+        hide_env_values = true
+    )]
     db: PathBuf,
 
     /// An application as APP_ID:API_KEY, or APP_ID:API_KEY:MASTER_KEY to
     /// also open the master-key calls. Repeat for several apps. A command
     /// line is visible to other local users: prefer --apps-file for real keys.
-    #[arg(long = "app", value_name = "APP_ID:API_KEY[:MASTER_KEY]", value_parser = parse_app,
-          required_unless_present = "apps_file")]
+    #[arg(long = "app", value_name = "APP_ID:API_KEY[:MASTER_KEY]", value_parser = AppParser,
+          required_unless_present = "apps_file", env = "CLOUDMINE_EMULATOR_APP",
+          value_delimiter = ',', hide_env_values = true)]
     apps: Vec<AppArg>,
 
     /// A file of applications, one APP_ID:API_KEY[:MASTER_KEY] per line
     /// (blank lines and lines starting with # skipped), so keys stay off the
     /// command line. Adds to --app.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "CLOUDMINE_EMULATOR_APPS_FILE")]
     apps_file: Option<PathBuf>,
 
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES, env = "CLOUDMINE_EMULATOR_MAX_BODY_BYTES")]
     max_body_bytes: usize,
 
     /// Directory for uploaded files' contents (default: the --db path with
     /// `-files` appended; a temporary directory with `--db :memory:`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "CLOUDMINE_EMULATOR_FILES_DIR")]
     files_dir: Option<PathBuf>,
 
     /// Largest file an app may upload, in bytes; larger uploads get HTTP 413.
-    #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES, env = "CLOUDMINE_EMULATOR_MAX_FILE_BYTES")]
     max_file_bytes: u64,
 
     /// A per-app file size limit as APP_ID:BYTES (overrides --max-file-bytes
     /// for that app). Repeatable.
-    #[arg(long = "file-limit", value_name = "APP_ID:BYTES", value_parser = parse_file_limit)]
+    #[arg(long = "file-limit", value_name = "APP_ID:BYTES", value_parser = parse_file_limit, env = "CLOUDMINE_EMULATOR_FILE_LIMIT", value_delimiter = ',')]
     file_limits: Vec<(String, u64)>,
 
     /// Also serve the BaasBox API for this app code (under --baasbox-prefix).
-    #[arg(long, value_name = "APP_CODE")]
+    #[arg(
+        long,
+        value_name = "APP_CODE",
+        env = "CLOUDMINE_EMULATOR_BAASBOX_APPCODE",
+        hide_env_values = true
+    )]
     baasbox_appcode: Option<String>,
 
     /// Where the BaasBox API is mounted.
-    #[arg(long, default_value = "/baasbox", value_name = "PATH")]
+    #[arg(
+        long,
+        default_value = "/baasbox",
+        value_name = "PATH",
+        env = "CLOUDMINE_EMULATOR_BAASBOX_PREFIX"
+    )]
     baasbox_prefix: String,
 
     /// How long a BaasBox session lasts, in seconds.
-    #[arg(long, default_value_t = 24 * 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 24 * 3600, value_name = "SECONDS", env = "CLOUDMINE_EMULATOR_BAASBOX_SESSION_TTL")]
     baasbox_session_ttl: u64,
 
     /// Serve the built-in test identity provider (/idp) for networks without
     /// a --provider-config entry. It authenticates nobody (anyone can sign in
     /// as any email): for tests only. Implied by --auto-consent and --identity.
-    #[arg(long)]
+    #[arg(long, env = "CLOUDMINE_EMULATOR_TEST_IDP", value_parser = clap::builder::BoolishValueParser::new())]
     test_idp: bool,
 
     /// The built-in identity provider approves social logins at once, as the
     /// first --identity, without a consent page (for headless runs). Implies
     /// --test-idp.
-    #[arg(long)]
+    #[arg(long, env = "CLOUDMINE_EMULATOR_AUTO_CONSENT", value_parser = clap::builder::BoolishValueParser::new())]
     auto_consent: bool,
 
     /// A test identity shown on the consent page as "Continue as NAME".
     /// Repeat for several. Implies --test-idp.
-    #[arg(long = "identity", value_name = "NAME:EMAIL", value_parser = parse_identity)]
+    #[arg(long = "identity", value_name = "NAME:EMAIL", value_parser = parse_identity, env = "CLOUDMINE_EMULATOR_IDENTITY", value_delimiter = ',')]
     identities: Vec<(String, String)>,
 
     /// Ignore `redirect_uri` and PKCE in social-login starts, like a server
     /// without the loopback extension (clients then poll).
-    #[arg(long)]
+    #[arg(long, env = "CLOUDMINE_EMULATOR_NO_REDIRECT_SUPPORT", value_parser = clap::builder::BoolishValueParser::new())]
     no_redirect_support: bool,
 
     /// Serve the test hooks over HTTP (`GET /_emulator/{app}/outbox`, which
     /// shows password-reset tokens). Never on a reachable server.
-    #[arg(long)]
+    #[arg(long, env = "CLOUDMINE_EMULATOR_TEST_HOOKS", value_parser = clap::builder::BoolishValueParser::new())]
     test_hooks: bool,
 
     /// Seconds a client has to send a request's headers once it started;
     /// then the connection is closed.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_HEADER_TIMEOUT")]
     header_timeout: f64,
 
     /// Longest pause, in seconds, inside a request body; then HTTP 408 and
     /// the connection is closed.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_BODY_TIMEOUT")]
     body_timeout: f64,
 
     /// Seconds a connection with no request in flight and no bytes moving
     /// (keep-alive) stays open.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_IDLE_TIMEOUT")]
     idle_timeout: f64,
 
     /// Most connections open at once; more are closed as they arrive.
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N", env = "CLOUDMINE_EMULATOR_MAX_CONNECTIONS")]
     max_connections: usize,
 
     /// The fewest characters a new password may have. The default accepts any
     /// non-empty password, as CloudMine did.
-    #[arg(long, default_value_t = DEFAULT_MIN_PASSWORD_LEN, value_name = "N", value_parser = parse_min_password)]
+    #[arg(long, default_value_t = DEFAULT_MIN_PASSWORD_LEN, value_name = "N", value_parser = parse_min_password, env = "CLOUDMINE_EMULATOR_MIN_PASSWORD_LENGTH")]
     min_password_length: usize,
 
     /// Let pages from this origin (scheme://host[:port]) call the API from a
     /// browser. Repeatable. Without it every origin may (the API key is the
     /// credential, as CloudMine did).
-    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "CLOUDMINE_EMULATOR_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
     cors_origins: Vec<String>,
 
     /// Real OAuth 2 providers: a JSON file mapping network names to
     /// {authorize_url, token_url, userinfo_url, client_id, client_secret,
     /// api_base (optional: the API root for social graph queries)}.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "CLOUDMINE_EMULATOR_PROVIDER_CONFIG")]
     provider_config: Option<PathBuf>,
 
     /// Serve DIR/NAME.js as CloudMine JavaScript snippets (`run/NAME`,
     /// `f=NAME`), each call run by its own node process. Needs node.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "CLOUDMINE_EMULATOR_SNIPPETS")]
     snippets: Option<PathBuf>,
 
     /// The node binary for --snippets (default: `node` on PATH).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "CLOUDMINE_EMULATOR_NODE")]
     node: Option<PathBuf>,
 
     /// Seconds a snippet may run before it is killed (CloudMine's limit: 30).
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_SNIPPET_TIMEOUT")]
     snippet_timeout: f64,
 
     /// node's heap cap per snippet, in MiB (--max-old-space-size).
-    #[arg(long, default_value_t = DEFAULT_SNIPPET_MEMORY_MIB, value_name = "MIB")]
+    #[arg(long, default_value_t = DEFAULT_SNIPPET_MEMORY_MIB, value_name = "MIB", env = "CLOUDMINE_EMULATOR_SNIPPET_MEMORY_MIB")]
     snippet_memory_mib: u64,
 
     /// Snippet processes running at once.
-    #[arg(long, default_value_t = DEFAULT_MAX_SNIPPET_PROCESSES, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_MAX_SNIPPET_PROCESSES, value_name = "N", env = "CLOUDMINE_EMULATOR_MAX_SNIPPET_PROCESSES")]
     max_snippet_processes: usize,
 
+    /// Seconds a stopping server (SIGTERM, Ctrl-C) waits for the requests in
+    /// flight before it closes their connections and exits.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_SHUTDOWN_GRACE")]
+    shutdown_grace: f64,
+
     /// Snippet calls that may wait for a process; beyond, HTTP 503.
-    #[arg(long, default_value_t = DEFAULT_SNIPPET_QUEUE, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_SNIPPET_QUEUE, value_name = "N", env = "CLOUDMINE_EMULATOR_SNIPPET_QUEUE")]
     snippet_queue: usize,
 }
 
@@ -216,6 +246,33 @@ fn parse_app(s: &str) -> Result<AppArg, String> {
     }
 }
 
+/// `--app`'s parser: a refusal never shows the value (it holds keys, and
+/// clap's own message would quote it, on stderr and in service logs).
+#[derive(Debug, Clone, Copy)]
+struct AppParser;
+
+impl clap::builder::TypedValueParser for AppParser {
+    type Value = AppArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<AppArg, clap::Error> {
+        let name = arg.map_or_else(|| "--app".to_owned(), ToString::to_string);
+        let refuse = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}' (not shown: it holds keys): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| refuse("not UTF-8"))?;
+        parse_app(text).map_err(|e| refuse(&e))
+    }
+}
+
 /// Reads `--apps-file`: one application per line; errors name the line
 /// number, never its text (it holds keys).
 fn apps_file(path: &std::path::Path) -> Result<Vec<AppArg>, String> {
@@ -267,25 +324,34 @@ fn warn_if_open_to_others(file: &std::fs::File) {
 #[cfg(not(unix))]
 fn warn_if_open_to_others(_file: &std::fs::File) {}
 
-async fn wait_for_signal() {
+/// SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives
+/// right after the "listening on" line still stops the server gracefully.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -296,6 +362,7 @@ fn connection_limits(builder: EmulatorBuilder, args: &Args) -> EmulatorBuilder {
         .body_timeout(Duration::from_secs_f64(args.body_timeout))
         .idle_timeout(Duration::from_secs_f64(args.idle_timeout))
         .max_connections(args.max_connections)
+        .shutdown_grace(Duration::from_secs_f64(args.shutdown_grace))
         // Recorded requests are only readable in-process: the binary keeps none.
         .record_requests(false)
 }
@@ -408,8 +475,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let stop = stop_signal();
     println!("cloudmine-emulator listening on {}", emulator.base_url());
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     match emulator.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,

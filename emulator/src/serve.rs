@@ -42,8 +42,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
-/// How long a stopping server waits for the requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Default time a stopping server waits for the requests in flight.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The connection limits of a server.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +52,8 @@ pub(crate) struct Limits {
     pub body: Duration,
     pub idle: Duration,
     pub max_connections: usize,
+    /// How long a stopping server waits for the requests in flight.
+    pub grace: Duration,
 }
 
 impl Default for Limits {
@@ -61,17 +63,21 @@ impl Default for Limits {
             body: DEFAULT_BODY_TIMEOUT,
             idle: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
 
 impl Limits {
     pub(crate) fn validate(&self) -> Result<(), String> {
-        let zero = [self.header, self.body, self.idle]
+        let zero = [self.header, self.body, self.idle, self.grace]
             .iter()
             .any(Duration::is_zero);
         if zero || self.max_connections == 0 {
-            return Err("timeouts and the connection cap must be greater than zero".into());
+            return Err(
+                "timeouts, the shutdown grace and the connection cap must be greater than zero"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -141,7 +147,7 @@ async fn accept_loop<S: App>(
     }
     drop(listener);
     // Requests in flight finish; one that trickles on forever is not waited for.
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    if tokio::time::timeout(limits.grace, graceful.shutdown())
         .await
         .is_err()
     {

@@ -47,7 +47,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Whether the database answers (for `/readyz`).
-    #[allow(dead_code)] // `/readyz` lands next
     async fn ping(&self) -> StoreResult<()>;
 
     /// Creates or replaces an app (storing only the key's SHA-256).

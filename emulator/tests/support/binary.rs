@@ -35,9 +35,22 @@ impl Running {
     /// Starts the binary with `--listen 127.0.0.1:0` and `args`, and waits
     /// for the line that names its address.
     pub fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(bin())
+        Running::start_env(args, &[])
+    }
+
+    /// [`Running::start`] with environment variables set for the process
+    /// (`CLOUDMINE_EMULATOR_*` the tests do not set are removed).
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(bin());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CLOUDMINE_EMULATOR_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -8,6 +8,7 @@
 mod acl;
 mod baasbox;
 mod db;
+mod file_identity;
 mod files;
 mod migrate;
 mod objects;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::db::Db;
+use super::file_identity::FileIdentity;
 use crate::model::Identity;
 use crate::store::{
     AclWrite, BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin, PendingLogin,
@@ -18,6 +19,8 @@ use crate::store::{
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Arc<Db>,
+    /// The database file, checked by `ping`.
+    file: Option<FileIdentity>,
 }
 
 impl SqliteStore {
@@ -25,10 +28,16 @@ impl SqliteStore {
     /// for one in memory), with file contents under `files_dir`.
     pub async fn open(path: &Path, files_dir: &Path) -> StoreResult<Self> {
         let (path, files_dir) = (path.to_path_buf(), files_dir.to_path_buf());
-        let db = tokio::task::spawn_blocking(move || Db::open(&path)?.with_files_dir(&files_dir))
-            .await
-            .map_err(|e| StoreError::Invalid(format!("the database task failed: {e}")))??;
-        Ok(SqliteStore { db: Arc::new(db) })
+        let (db, file) = tokio::task::spawn_blocking(move || {
+            let db = Db::open(&path)?.with_files_dir(&files_dir)?;
+            Ok::<_, StoreError>((db, FileIdentity::of(&path)?))
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("the database task failed: {e}")))??;
+        Ok(SqliteStore {
+            db: Arc::new(db),
+            file,
+        })
     }
 
     /// Runs `f` on the database on a blocking thread: SQLite calls and file
@@ -51,7 +60,12 @@ fn owned(s: Option<&str>) -> Option<String> {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.run(|db| db.ping()).await
+        let file = self.file.clone();
+        self.run(move |db| {
+            db.ping()?;
+            file.map_or(Ok(()), |f| f.check())
+        })
+        .await
     }
 
     async fn upsert_app(&self, app_id: &str, api_key: &str) -> StoreResult<()> {
