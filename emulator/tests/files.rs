@@ -16,10 +16,16 @@ const APP: &str = "app";
 const KEY: &str = "files-test-secret";
 const CM: App = App(APP, KEY);
 
+/// An emulator on `database`; `:memory:` means the backend the tests run
+/// on (`support::builder()`), a path a SQLite file.
 async fn emulator(database: &str, files: &Path) -> Emulator {
-    Emulator::builder()
+    let builder = if database == ":memory:" {
+        support::builder()
+    } else {
+        Emulator::builder().database(database)
+    };
+    builder
         .app(APP, KEY)
-        .database(database)
         .files_dir(files)
         .file_limit(APP, 64 * 1024)
         .start()

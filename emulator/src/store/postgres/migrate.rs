@@ -163,6 +163,19 @@ CREATE TABLE provider_tokens (
     PRIMARY KEY (app_id, user_id, network)
 );
 ",
+    // 2: file contents in the database, in chunks deleted with their file.
+    "
+CREATE TABLE file_chunks (
+    app_id TEXT NOT NULL,
+    owner  TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (app_id, owner, key, seq),
+    FOREIGN KEY (app_id, owner, key) REFERENCES files (app_id, owner, key) ON DELETE CASCADE
+);
+ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+",
 ];
 
 /// The schema version this code writes.
