@@ -25,9 +25,6 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-/// The oldest PostgreSQL this backend runs on (12: stored generated columns).
-pub(super) const MIN_SERVER_VERSION: i32 = 120_000;
-
 /// Connections the pool keeps at most.
 const POOL_SIZE: usize = 16;
 

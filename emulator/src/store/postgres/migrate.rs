@@ -9,8 +9,10 @@
 //! sent (key order and number spelling preserved) with a `jsonb` copy
 //! generated from it for queries and indexes.
 
-use super::db::MIN_SERVER_VERSION;
 use crate::store::{StoreError, StoreResult};
+
+/// The oldest PostgreSQL this backend runs on (12: stored generated columns).
+const MIN_SERVER_VERSION: i32 = 120_000;
 
 /// The migration steps; step `n` (from 1) is `MIGRATIONS[n - 1]`.
 pub(super) const MIGRATIONS: &[&str] = &[
