@@ -26,9 +26,11 @@ struct Args {
     listen: SocketAddr,
 
     /// SQLite database file (created if missing; data survives restarts).
-    /// `:memory:` keeps everything in memory.
+    /// `:memory:` keeps everything in memory. A `postgres://user:pass@host/db`
+    /// URL uses PostgreSQL instead (file contents kept there too).
     #[arg(
         long,
+        visible_alias = "database",
         default_value = "cloudmine-emulator.sqlite",
         env = "CLOUDMINE_EMULATOR_DB",
         hide_env_values = true

@@ -11,11 +11,10 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
-// Not wired into `Emulator::start` yet: the `Store` implementation lands next.
-#[allow(dead_code, unused_imports)]
 pub mod postgres;
 pub mod sqlite;
 mod types;
+pub(crate) mod values;
 
 pub use acl::{AclWrite, NewAcl, SharedObject};
 pub(crate) use types::now_ms;
@@ -23,6 +22,7 @@ pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
     UnlinkOutcome, Written,
 };
+pub use values::FileBody;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -158,13 +158,13 @@ pub trait Store: Send + Sync {
         meta: &FileMeta,
         tmp: &Path,
     ) -> StoreResult<Written>;
-    /// A file's metadata with its content opened for reading.
+    /// A file's metadata with its content as a stream (`meta.size` bytes).
     async fn open_file(
         &self,
         app_id: &str,
         owner: &str,
         key: &str,
-    ) -> StoreResult<Option<(FileMeta, std::fs::File)>>;
+    ) -> StoreResult<Option<(FileMeta, FileBody)>>;
 
     /// The user of a social identity: found, linked to `link_user`, or new.
     async fn social_user(

@@ -10,13 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::db::Db;
+use crate::store::values::parse_stored;
 use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, now_ms};
-
-/// A stored JSON text (always written by the emulator, so valid; a text
-/// that is not comes back as a string rather than failing the request).
-fn parse_stored(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-}
 
 /// The ACL ids an object's `__access__` lists: a string, or the strings
 /// of a list; anything else lists none.
