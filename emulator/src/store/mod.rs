@@ -11,18 +11,20 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
+pub(crate) mod decide;
 // Not wired into `Emulator::start` yet: the `Store` implementation lands next.
 #[allow(dead_code, unused_imports)]
 pub mod postgres;
 pub mod sqlite;
 mod types;
 
+pub(crate) use acl::access_ids;
 pub use acl::{AclWrite, NewAcl, SharedObject};
-pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
     UnlinkOutcome, Written,
 };
+pub(crate) use types::{now_ms, parse_stored};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -10,23 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::db::Db;
-use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, now_ms};
-
-/// A stored JSON text (always written by the emulator, so valid; a text
-/// that is not comes back as a string rather than failing the request).
-fn parse_stored(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-}
-
-/// The ACL ids an object's `__access__` lists: a string, or the strings
-/// of a list; anything else lists none.
-fn access_ids(value: &Value) -> Vec<&str> {
-    match value.get("__access__") {
-        Some(Value::String(id)) => vec![id.as_str()],
-        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
+use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, access_ids, now_ms, parse_stored};
 
 /// Makes the `__access__` index of one object match its new value (user
 /// level only: app-level `__access__` is plain data, as on CloudMine).

@@ -144,9 +144,7 @@ impl Db {
     }
 }
 
-pub(super) fn parse_stored(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-}
+pub(super) use crate::store::parse_stored;
 
 /// CloudMine's update: nested objects merge recursively; arrays, scalars and
 /// non-object patches replace; `{}` changes nothing.
