@@ -6,7 +6,13 @@
 //! Everything an instance keeps lives in the database, so any number of
 //! emulator processes can serve one database behind a load balancer.
 
+mod acl;
+mod baasbox;
 mod db;
 mod migrate;
+mod provider_tokens;
+mod social;
+#[cfg(test)]
+mod test_db;
 
 pub use db::Pg;
