@@ -62,6 +62,11 @@ pub(crate) fn unlink_outcome(linked: bool, has_password: bool, links: i64) -> Un
     }
 }
 
+/// The `social_logins` columns a stored login is read from, in this order
+/// (both backends): its fields, then the [`StoredOutcome`] columns.
+pub(crate) const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, \
+     link_user_id, status, error, error_description, user_id, session_token, session_expires_ms";
+
 /// The columns of a stored login's outcome, as both backends keep them.
 #[derive(Debug, Default)]
 pub(crate) struct StoredOutcome {

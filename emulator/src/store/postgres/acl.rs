@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio_postgres::Transaction;
 
 use super::db::Pg;
+use super::locks::begin;
 use crate::store::{AclWrite, NewAcl, SharedObject, StoreResult, access_ids, now_ms, parse_stored};
 
 /// Makes the `__access__` index of one object match its new value (`None`
@@ -94,7 +95,7 @@ impl Pg {
         create: bool,
     ) -> StoreResult<AclWrite> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         let (now, value) = (now_ms(), acl.value.to_string());
         let written = if create {
             tx.execute(
@@ -189,7 +190,7 @@ impl Pg {
     /// rows: every grant it gave ends with this transaction.
     pub async fn delete_acl(&self, app_id: &str, owner: &str, id: &str) -> StoreResult<bool> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         let n = tx
             .execute(
                 "DELETE FROM acls WHERE app_id = $1 AND owner = $2 AND id = $3",

@@ -11,6 +11,7 @@
 use tokio_postgres::{Row, Transaction};
 
 use super::db::Pg;
+use super::locks::{begin, execute_bounded};
 use crate::store::decide::{link_outcome, unlink_outcome};
 use crate::store::{BbLink, BbUser, LinkOutcome, StoreError, StoreResult, UnlinkOutcome, now_ms};
 
@@ -33,22 +34,20 @@ fn user_from_row(r: &Row) -> BbUser {
 impl Pg {
     /// Creates a user; `Ok(false)` when the name (or id) is taken.
     pub async fn bb_create_user(&self, user: &BbUser) -> StoreResult<bool> {
-        let n = self
-            .client()
-            .await?
-            .execute(
-                "INSERT INTO bb_users (username, id, password_hash, generated, email, created)
+        let n = execute_bounded(
+            &mut self.client().await?,
+            "INSERT INTO bb_users (username, id, password_hash, generated, email, created)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[
-                    &user.username,
-                    &user.id,
-                    &user.password_hash,
-                    &user.generated,
-                    &user.email,
-                    &user.created,
-                ],
-            )
-            .await?;
+            &[
+                &user.username,
+                &user.id,
+                &user.password_hash,
+                &user.generated,
+                &user.email,
+                &user.created,
+            ],
+        )
+        .await?;
         Ok(n == 1)
     }
 
@@ -72,21 +71,21 @@ impl Pg {
         username: &str,
         expires_ms: i64,
     ) -> StoreResult<()> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "DELETE FROM bb_sessions WHERE token_sha256 IN
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        tx.execute(
+            "DELETE FROM bb_sessions WHERE token_sha256 IN
                      (SELECT token_sha256 FROM bb_sessions WHERE expires_ms <= $1
                       FOR UPDATE SKIP LOCKED)",
-                &[&now_ms()],
-            )
-            .await?;
-        client
-            .execute(
-                "INSERT INTO bb_sessions (token_sha256, username, expires_ms) VALUES ($1, $2, $3)",
-                &[&token_sha256, &username, &expires_ms],
-            )
-            .await?;
+            &[&now_ms()],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO bb_sessions (token_sha256, username, expires_ms) VALUES ($1, $2, $3)",
+            &[&token_sha256, &username, &expires_ms],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -105,13 +104,12 @@ impl Pg {
 
     /// Ends a session.
     pub async fn bb_delete_session(&self, token_sha256: &str) -> StoreResult<()> {
-        self.client()
-            .await?
-            .execute(
-                "DELETE FROM bb_sessions WHERE token_sha256 = $1",
-                &[&token_sha256],
-            )
-            .await?;
+        execute_bounded(
+            &mut self.client().await?,
+            "DELETE FROM bb_sessions WHERE token_sha256 = $1",
+            &[&token_sha256],
+        )
+        .await?;
         Ok(())
     }
 
@@ -151,7 +149,7 @@ impl Pg {
     ) -> StoreResult<(String, bool)> {
         let mut client = self.client().await?;
         for _ in 0..LOGIN_ATTEMPTS {
-            let tx = client.transaction().await?;
+            let tx = begin(&mut client).await?;
             if let Some(owner) = owner_of(&tx, link).await? {
                 return Ok((owner, false));
             }
@@ -180,7 +178,7 @@ impl Pg {
     /// Links an identity to a user.
     pub async fn bb_link(&self, username: &str, link: &BbLink) -> StoreResult<LinkOutcome> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         lock_user(&tx, username).await?;
         // Another user may link the identity between the read and the
         // insert: the insert then does nothing and the read is repeated.
@@ -209,7 +207,7 @@ impl Pg {
     /// Unlinks a network from a user, unless it is their only way to log in.
     pub async fn bb_unlink(&self, username: &str, network: &str) -> StoreResult<UnlinkOutcome> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         let has_password = lock_user(&tx, username).await?;
         let row = tx
             .query_one(

@@ -9,6 +9,7 @@
 mod acl;
 mod baasbox;
 mod db;
+mod locks;
 mod migrate;
 mod provider_tokens;
 mod social;

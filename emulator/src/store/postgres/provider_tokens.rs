@@ -3,6 +3,7 @@
 //! given (not encrypted at rest, see SECURITY.md).
 
 use super::db::Pg;
+use super::locks::execute_bounded;
 use crate::store::{StoreResult, now_ms};
 
 impl Pg {
@@ -16,16 +17,15 @@ impl Pg {
         network: &str,
         token: &str,
     ) -> StoreResult<()> {
-        self.client()
-            .await?
-            .execute(
-                "INSERT INTO provider_tokens (app_id, user_id, network, token, updated)
+        execute_bounded(
+            &mut self.client().await?,
+            "INSERT INTO provider_tokens (app_id, user_id, network, token, updated)
                  VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (app_id, user_id, network)
                  DO UPDATE SET token = excluded.token, updated = excluded.updated",
-                &[&app_id, &user_id, &network, &token, &now_ms()],
-            )
-            .await?;
+            &[&app_id, &user_id, &network, &token, &now_ms()],
+        )
+        .await?;
         Ok(())
     }
 

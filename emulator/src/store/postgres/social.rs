@@ -4,7 +4,7 @@
 //! Several instances share these rows, so each write says how it stays
 //! right when two of them race:
 //! - a challenge is serialised by a transaction-scoped advisory lock
-//!   ([`lock_challenge`]): whether it is free depends on two tables (a
+//!   (`locks::lock_challenge`): whether it is free depends on two tables (a
 //!   pending login, a used challenge), and a row lock cannot guard a row
 //!   that does not exist yet;
 //! - settling is one conditional `UPDATE … WHERE status = 'pending'`: a
@@ -18,21 +18,17 @@
 use tokio_postgres::{Row, Transaction};
 
 use super::db::Pg;
+use super::locks::{begin, execute_bounded, lock_challenge, lock_email};
 use crate::model::Identity;
-use crate::store::decide::{IdentityStep, StoredOutcome, USED_CHALLENGE_TTL_MS, identity_step};
+use crate::store::decide::{
+    IdentityStep, LOGIN_COLUMNS, StoredOutcome, USED_CHALLENGE_TTL_MS, identity_step,
+};
 use crate::store::{
     LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, StoreResult, now_ms,
 };
 
-/// Advisory-lock class of social-login challenges (first key of the pair).
-const CHALLENGE_LOCK: i32 = 0x736f_6331; // "soc1"
-/// Advisory-lock class of new users' emails.
-const EMAIL_LOCK: i32 = 0x656d_6c31; // "eml1"
 /// How often `social_user` starts over after losing a race on the identity.
 const IDENTITY_ATTEMPTS: usize = 3;
-
-const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \
-     status, error, error_description, user_id, session_token, session_expires_ms";
 
 fn login_from_row(r: &Row) -> PendingLogin {
     let outcome = StoredOutcome {
@@ -53,27 +49,6 @@ fn login_from_row(r: &Row) -> PendingLogin {
         link_user: r.get(5),
         outcome,
     }
-}
-
-/// Serialises the transactions that decide about one challenge.
-async fn lock_challenge(tx: &Transaction<'_>, challenge: &str) -> StoreResult<()> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-        &[&CHALLENGE_LOCK, &challenge],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Serialises the creation of users with one email (in any case), so two
-/// instances never both find it free (account creation is to take it too).
-pub(super) async fn lock_email(tx: &Transaction<'_>, app_id: &str, email: &str) -> StoreResult<()> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(10) || lower($3)))",
-        &[&EMAIL_LOCK, &app_id, &email],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Forgets expired logins (with the unclaimed sessions they made) and
@@ -116,7 +91,7 @@ impl Pg {
     ) -> StoreResult<SocialUser> {
         let mut client = self.client().await?;
         for _ in 0..IDENTITY_ATTEMPTS {
-            let tx = client.transaction().await?;
+            let tx = begin(&mut client).await?;
             if let Some(found) = identity_once(&tx, app_id, identity, link_user).await? {
                 tx.commit().await?;
                 return Ok(found);
@@ -132,7 +107,7 @@ impl Pg {
     /// was used in the last ten minutes.
     pub async fn insert_login(&self, login: &NewLogin) -> StoreResult<bool> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         let now = now_ms();
         lock_challenge(&tx, &login.challenge).await?;
         sweep_logins(&tx, now).await?;
@@ -198,7 +173,7 @@ impl Pg {
         outcome: &LoginOutcome,
         token_sha256: Option<&str>,
     ) -> StoreResult<bool> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let changed = match outcome {
             LoginOutcome::Pending => 0,
             LoginOutcome::Finished {
@@ -206,24 +181,24 @@ impl Pg {
                 token,
                 expires_ms,
             } => {
-                client
-                    .execute(
-                        "UPDATE social_logins SET status = 'finished', user_id = $2,
+                execute_bounded(
+                    &mut client,
+                    "UPDATE social_logins SET status = 'finished', user_id = $2,
                              session_token = $3, session_token_sha256 = $4, session_expires_ms = $5
                          WHERE challenge = $1 AND status = 'pending'",
-                        &[&challenge, user_id, token, &token_sha256, expires_ms],
-                    )
-                    .await?
+                    &[&challenge, user_id, token, &token_sha256, expires_ms],
+                )
+                .await?
             }
             LoginOutcome::Failed { error, description } => {
-                client
-                    .execute(
-                        "UPDATE social_logins SET status = 'failed', error = $2,
+                execute_bounded(
+                    &mut client,
+                    "UPDATE social_logins SET status = 'failed', error = $2,
                              error_description = $3
                          WHERE challenge = $1 AND status = 'pending'",
-                        &[&challenge, error, description],
-                    )
-                    .await?
+                    &[&challenge, error, description],
+                )
+                .await?
             }
         };
         Ok(changed == 1)
@@ -238,7 +213,7 @@ impl Pg {
         challenge: &str,
     ) -> StoreResult<Option<PendingLogin>> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         let now = now_ms();
         lock_challenge(&tx, challenge).await?;
         sweep_logins(&tx, now).await?;

@@ -10,7 +10,9 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::db::Db;
-use crate::store::decide::{IdentityStep, StoredOutcome, USED_CHALLENGE_TTL_MS, identity_step};
+use crate::store::decide::{
+    IdentityStep, LOGIN_COLUMNS, StoredOutcome, USED_CHALLENGE_TTL_MS, identity_step,
+};
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 
 impl Db {
@@ -123,9 +125,6 @@ fn email_taken(
         .optional()?
         .is_some())
 }
-
-const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \
-     status, error, error_description, user_id, session_token, session_expires_ms";
 
 fn login_from_row(r: &Row<'_>) -> rusqlite::Result<PendingLogin> {
     let outcome = StoredOutcome {
