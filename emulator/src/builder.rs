@@ -45,7 +45,10 @@ impl std::fmt::Debug for EmulatorBuilder {
                 "apps",
                 &self.apps.iter().map(|(id, _)| id).collect::<Vec<_>>(),
             )
-            .field("database", &self.database)
+            .field(
+                "database",
+                &store::postgres::redacted(&self.database.to_string_lossy()),
+            )
             .field("listen", &self.listen)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("files_dir", &self.files_dir)
@@ -113,7 +116,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The SQLite database: `":memory:"` (the default) or a file path.
+    /// The database: `":memory:"` (the default) or a file path for SQLite,
+    /// or a `postgres://user:pass@host:port/db` (or `postgresql://`) URL
+    /// for PostgreSQL (file contents are then kept in the database too).
     pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
         self.database = path.into();
         self
@@ -380,9 +385,7 @@ impl EmulatorBuilder {
             Some(checked) => Some(snippets::NodeRunner::new(checked, self.node.clone())),
             None => None,
         };
-        let (files_dir, files_temp) = self.files_location()?;
-        let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
-        let store: Arc<dyn store::Store> = Arc::new(store);
+        let (store, files_temp) = self.open_store().await?;
         for (id, key) in &self.apps {
             store.upsert_app(id, key).await?;
         }
@@ -478,6 +481,24 @@ impl EmulatorBuilder {
             ));
         }
         Ok(())
+    }
+
+    /// Opens the database the builder names: PostgreSQL for a
+    /// `postgres://` URL, else SQLite (with the temporary files directory
+    /// to remove with the emulator, if one was made).
+    async fn open_store(
+        &self,
+    ) -> Result<(Arc<dyn store::Store>, Option<tempfile::TempDir>), EmulatorError> {
+        if let Some(url) = self
+            .database
+            .to_str()
+            .filter(|d| store::postgres::is_postgres_url(d))
+        {
+            return Ok((Arc::new(store::postgres::Pg::connect(url).await?), None));
+        }
+        let (files_dir, files_temp) = self.files_location()?;
+        let store = store::sqlite::SqliteStore::open(&self.database, &files_dir).await?;
+        Ok((Arc::new(store), files_temp))
     }
 
     /// Where file contents go, and the temporary directory to remove with

@@ -363,8 +363,7 @@ pub(crate) async fn download<L: Level>(
             format!("no file with key {key:?}"),
         ));
     };
-    let stream =
-        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), READ_CHUNK);
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&meta.content_type)

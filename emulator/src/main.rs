@@ -22,8 +22,13 @@ struct Args {
     listen: SocketAddr,
 
     /// SQLite database file (created if missing; data survives restarts).
-    /// `:memory:` keeps everything in memory.
-    #[arg(long, default_value = "cloudmine-emulator.sqlite")]
+    /// `:memory:` keeps everything in memory. A `postgres://user:pass@host/db`
+    /// URL uses PostgreSQL instead (file contents kept there too).
+    #[arg(
+        long,
+        visible_alias = "database",
+        default_value = "cloudmine-emulator.sqlite"
+    )]
     db: PathBuf,
 
     /// An application as APP_ID:API_KEY, or APP_ID:API_KEY:MASTER_KEY to

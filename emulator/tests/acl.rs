@@ -13,7 +13,7 @@ const APP: App = App("aclapp", "acl-test-key");
 const OTHER: App = App("otherapp", "other-test-key");
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP.0, APP.1)
         .app(OTHER.0, OTHER.1)
         .start()

@@ -14,7 +14,7 @@ const APP: App = App("attackapp", "attack-key");
 const MASTER_KEY: &str = "attack-master-key";
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP.0, APP.1)
         .master_key(APP.0, MASTER_KEY)
         .start()
@@ -230,7 +230,7 @@ fn the_apps_file_is_bounded_and_a_shared_one_warned_about() {
 /// allowed anything.
 #[tokio::test]
 async fn a_cors_origin_matches_whatever_its_case() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP.0, APP.1)
         .cors_origin("https://App.Example.com")
         .start()
@@ -291,7 +291,7 @@ async fn an_async_flood_meets_the_process_bound() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hold.js"), HOLD).unwrap();
     std::fs::write(dir.path().join("echo.js"), "exit(data.params);").unwrap();
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP.0, APP.1)
         .snippets_dir(dir.path())
         .max_snippet_processes(1, 1)
@@ -342,7 +342,7 @@ async fn tricky_snippet_names_are_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("echo.js"), "exit(1);").unwrap();
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP.0, APP.1)
         .snippets_dir(dir.path())
         .start()

@@ -106,7 +106,7 @@ async fn stub(mode: Stub) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 async fn emulator(network: &str, root: &str) -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .test_idp(true)
         .test_idp_api_base(network, root)
@@ -297,7 +297,7 @@ async fn trace_connect_and_options_are_not_forwarded() {
 }
 
 async fn push_emulator() -> Emulator {
-    Emulator::builder().app(APP, KEY).start().await.unwrap()
+    support::builder().app(APP, KEY).start().await.unwrap()
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ const B: App = App("app-b", "attack3-key-b");
 const MAX_KEPT_PER_APP: u32 = 256;
 
 async fn two_apps() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(A.0, A.1)
         .app(B.0, B.1)
         .identity("Ada Lovelace", "ada@example.com")

@@ -15,7 +15,7 @@ use support::{http, sha256_hex};
 const APP_CODE: &str = "1234567890";
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app("cm-app", "cm-key")
         .baasbox(APP_CODE)
         .baasbox_session_ttl(Duration::from_secs(2))
@@ -370,7 +370,7 @@ async fn social_route_errors() {
 
 #[tokio::test]
 async fn the_provider_enforces_pkce() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app("cm-app", "cm-key")
         .baasbox(APP_CODE)
         .test_idp(true)
@@ -438,7 +438,7 @@ async fn the_provider_enforces_pkce() {
 
 #[tokio::test]
 async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app("cm-app", "cm-key")
         .baasbox(APP_CODE)
         .baasbox_prefix("/api/bb")
@@ -459,7 +459,7 @@ async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let bad = Emulator::builder()
+    let bad = support::builder()
         .app("a", "k")
         .baasbox(APP_CODE)
         .baasbox_prefix("/v1")
@@ -518,14 +518,14 @@ async fn sessions_and_links_survive_a_restart() {
 async fn a_configured_real_provider_validates_tokens() {
     // Emulator A plays the real provider; B's BaasBox front end asks A's
     // userinfo endpoint about GitHub tokens.
-    let provider = Emulator::builder()
+    let provider = support::builder()
         .app("a", "k")
         .test_idp(true)
         .start()
         .await
         .unwrap();
     let root = provider.base_url();
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app("cm-app", "cm-key")
         .baasbox(APP_CODE)
         .provider(

@@ -35,7 +35,7 @@ async fn preflight(emu: &Emulator, origin: &str) -> reqwest::Response {
 /// never send custom headers on it), so every XHR of the SDK failed.
 #[tokio::test]
 async fn a_preflight_needs_no_key_and_allows_the_sdk_headers() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let r = preflight(&emu, "https://pages.example.net").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(header(&r, "access-control-allow-origin"), "*");
@@ -64,7 +64,7 @@ async fn a_preflight_needs_no_key_and_allows_the_sdk_headers() {
 
 #[tokio::test]
 async fn answers_carry_the_origin_and_expose_the_request_id() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let r = APP
         .request(&emu, Method::GET, "text?keys=missing")
         .header("origin", "https://pages.example.net")
@@ -89,7 +89,7 @@ async fn answers_carry_the_origin_and_expose_the_request_id() {
 
 #[tokio::test]
 async fn configured_origins_are_the_only_ones_allowed() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP.0, APP.1)
         .cors_origin("https://app.example.com")
         .cors_origin("http://localhost:8000")
@@ -119,7 +119,7 @@ async fn configured_origins_are_the_only_ones_allowed() {
 #[tokio::test]
 async fn a_malformed_origin_is_refused_at_start() {
     for bad in ["app.example.com", "https://app.example.com/", "*"] {
-        let e = Emulator::builder()
+        let e = support::builder()
             .app(APP.0, APP.1)
             .cors_origin(bad)
             .start()

@@ -19,7 +19,7 @@ const CHALLENGE_OF_VERIFIER: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
 const USER_CODE_LEN: usize = 9;
 
 async fn auto() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .identity("Ada Lovelace", "ada@example.com")
         .auto_consent(true)
@@ -237,7 +237,7 @@ async fn malformed_starts_are_refused() {
 
 #[tokio::test]
 async fn off_without_an_identity_provider() {
-    let emu = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let emu = support::builder().app(APP, KEY).start().await.unwrap();
     let r = http()
         .get(start(&emu, &challenge(5), "device"))
         .send()

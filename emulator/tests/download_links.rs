@@ -12,7 +12,7 @@ use support::{App, http};
 const CM: App = App("app", "download-key");
 
 async fn emulator() -> Emulator {
-    Emulator::builder().app(CM.0, CM.1).start().await.unwrap()
+    support::builder().app(CM.0, CM.1).start().await.unwrap()
 }
 
 async fn get(emu: &Emulator, path_and_query: &str) -> reqwest::Response {

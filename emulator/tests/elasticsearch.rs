@@ -25,7 +25,7 @@ async fn post(emu: &Emulator, path: &str, key: &str, token: Option<&str>) -> (St
 
 #[tokio::test]
 async fn search_es_is_a_501_with_a_pointer_to_the_query_language() {
-    let emu = Emulator::builder().app("app", "key").start().await.unwrap();
+    let emu = support::builder().app("app", "key").start().await.unwrap();
     let (status, text) = post(&emu, "app/class/person/elasticsearch", "key", None).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert!(

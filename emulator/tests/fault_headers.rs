@@ -10,7 +10,7 @@ use support::{App, message};
 const CM: App = App("app", "fault-key");
 
 async fn emulator() -> Emulator {
-    Emulator::builder().app(CM.0, CM.1).start().await.unwrap()
+    support::builder().app(CM.0, CM.1).start().await.unwrap()
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ fn places() -> Value {
 }
 
 async fn emulator() -> Emulator {
-    let emu = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let emu = support::builder().app(APP, KEY).start().await.unwrap();
     let (s, b) = CM
         .call(&emu, Method::PUT, "text", Some(&places().to_string()))
         .await;

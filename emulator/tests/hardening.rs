@@ -14,7 +14,7 @@ const APP: App = App("app", "key");
 /// served over HTTP only when test hooks are turned on.
 #[tokio::test]
 async fn outbox_is_not_served_unless_test_hooks_are_on() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let created = APP
         .request(&emu, Method::POST, "account/create")
         .json(&serde_json::json!({"credentials": {"email": "a@example.com", "password": "a long password"}}))
@@ -46,7 +46,7 @@ async fn outbox_is_not_served_unless_test_hooks_are_on() {
         assert!(!body.contains(&emu.outbox()[0].token), "{path}");
     }
 
-    let on = Emulator::builder()
+    let on = support::builder()
         .app(APP.0, APP.1)
         .test_hooks(true)
         .start()
@@ -98,7 +98,7 @@ async fn database_and_files_are_private() {
 #[tokio::test]
 async fn no_other_test_hook_is_served_over_http() {
     for hooks in [false, true] {
-        let emu = Emulator::builder()
+        let emu = support::builder()
             .app(APP.0, APP.1)
             .test_hooks(hooks)
             .start()
@@ -138,7 +138,7 @@ async fn create_and_login(emu: &Emulator, email: &str, password: &str) -> String
 /// change is authenticated by the password, not by a session).
 #[tokio::test]
 async fn a_password_change_or_reset_ends_every_session() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let old = "the first password";
     let stolen = create_and_login(&emu, "v@example.com", old).await;
     let own = login_ok(&emu, APP, "v@example.com", old).await;
@@ -191,7 +191,7 @@ async fn a_password_change_or_reset_ends_every_session() {
 /// on whichever row came first; now it is refused, whichever password.
 #[tokio::test]
 async fn credentials_naming_two_users_are_refused() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     for (email, username) in [("a@example.com", "alice"), ("b@example.com", "bob")] {
         let body = serde_json::json!({"credentials": {
             "email": email, "username": username, "password": format!("{username} password")}});
@@ -227,7 +227,7 @@ async fn credentials_naming_two_users_are_refused() {
 /// Item 14: `%FF` and `%FE` used to decode to the same key (U+FFFD).
 #[tokio::test]
 async fn a_path_that_is_not_utf8_is_refused() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let (status, json) = APP
         .call(&emu, Method::PUT, "binary/%FF", Some("first"))
         .await;
@@ -249,7 +249,7 @@ async fn a_path_that_is_not_utf8_is_refused() {
 /// comma could be written but never named in `?keys=`.
 #[tokio::test]
 async fn empty_keys_and_keys_with_commas_are_refused() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     for path in ["binary/", "binary/a,b", "binary/a%2Cb", "user/binary/"] {
         let (status, json) = APP.call(&emu, Method::PUT, path, Some("data")).await;
         let expected = if path.starts_with("user/") {
@@ -272,7 +272,7 @@ async fn empty_keys_and_keys_with_commas_are_refused() {
 /// Item 14: a multipart upload without a boundary was stored raw.
 #[tokio::test]
 async fn multipart_without_a_boundary_is_refused() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let r = APP
         .request(&emu, Method::PUT, "binary/f")
         .header("content-type", "multipart/form-data")
@@ -290,7 +290,7 @@ async fn multipart_without_a_boundary_is_refused() {
 #[tokio::test]
 async fn a_cut_short_or_badly_chunked_body_is_400() {
     use std::io::{Read, Write};
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let addr = emu.local_addr();
     let head = "PUT /v1/app/app/text HTTP/1.1\r\nHost: x\r\nX-CloudMine-ApiKey: key\r\n";
     let cases = [
@@ -319,7 +319,7 @@ async fn a_cut_short_or_badly_chunked_body_is_400() {
 /// message saying to send them as strings; 64-bit extremes are kept exactly.
 #[tokio::test]
 async fn integers_that_cannot_be_kept_exactly_are_refused() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     for body in [
         r#"{"big": 18446744073709551616}"#,
         r#"{"neg": {"n": -9223372036854775809}}"#,
@@ -351,7 +351,7 @@ async fn integers_that_cannot_be_kept_exactly_are_refused() {
 /// change of credentials.
 #[tokio::test]
 async fn an_email_with_blanks_is_not_a_second_email() {
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let create = |email: &str| {
         APP.request(&emu, Method::POST, "account/create")
             .json(&serde_json::json!({"credentials": {"email": email, "password": "a long password"}}))

@@ -14,7 +14,7 @@ const KEY: &str = "emulator-test-secret";
 const CM: App = App(APP, KEY);
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .snippet("echo", |input| {
             Ok(json!({"params": input.params, "user": input.user_id}))
@@ -97,7 +97,7 @@ async fn bad_parameters_and_bodies() {
 
 #[tokio::test]
 async fn body_limit_is_413_with_our_envelope() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .max_body_bytes(100)
         .start()

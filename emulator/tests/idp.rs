@@ -95,12 +95,12 @@ async fn the_binary_serves_no_test_provider_unless_asked() {
 
 #[tokio::test]
 async fn the_builder_serves_no_test_provider_unless_asked() {
-    let emu = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let emu = support::builder().app(APP, KEY).start().await.unwrap();
     assert_no_test_provider(&emu.base_url()).await;
     for emu in [
-        Emulator::builder().app(APP, KEY).test_idp(true),
-        Emulator::builder().app(APP, KEY).auto_consent(true),
-        Emulator::builder()
+        support::builder().app(APP, KEY).test_idp(true),
+        support::builder().app(APP, KEY).auto_consent(true),
+        support::builder()
             .app(APP, KEY)
             .identity("Ada", "ada@example.com"),
     ] {
@@ -128,7 +128,7 @@ async fn grant(emu: &Emulator, n: u32) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_test_provider_sends_codes_only_to_the_broker() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .identity("Ada Lovelace", "ada@example.com")
         .start()
@@ -202,7 +202,7 @@ async fn the_test_provider_sends_codes_only_to_the_broker() {
 
 #[tokio::test]
 async fn auto_consent_sends_no_code_to_a_foreign_redirect() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .auto_consent(true)
         .start()

@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use cloudmine_emulator::Emulator;
 use reqwest::Method;
 
 mod support;
@@ -213,7 +212,7 @@ where
 /// 8 MiB, under the 16 MiB body limit), and no body is recorded.
 #[tokio::test]
 async fn a_strangers_body_is_refused_unread() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app("app1", "key1")
         .start()
         .await

@@ -19,7 +19,7 @@ const CM: App = App(APP, KEY);
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .app("other", "other-key")
         .identity("Mary", "mary.gh@example.com")

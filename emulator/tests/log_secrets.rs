@@ -3,7 +3,6 @@
 //! running at the same time without the capturing subscriber could hide
 //! the lines.
 
-use cloudmine_emulator::Emulator;
 use reqwest::Method;
 
 mod support;
@@ -18,7 +17,7 @@ const APP: App = App("app", "key");
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_in_paths_stay_out_of_the_log() {
     let (log, _guard) = capture();
-    let emu = Emulator::builder().app(APP.0, APP.1).start().await.unwrap();
+    let emu = support::builder().app(APP.0, APP.1).start().await.unwrap();
     let token = "S3cretResetTokenS3cretResetToken";
     let challenge = "C".repeat(64);
     for path in [

@@ -15,7 +15,7 @@ const API: App = App("app", "api-key");
 const MASTER: App = App("app", "master-key");
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(API.0, API.1)
         .master_key(API.0, MASTER.1)
         .app("other", "other-key")
@@ -188,7 +188,7 @@ async fn the_master_key_opens_everything_the_api_key_does() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["success"]["k"]["v"], 1);
     // An app without a master key has no master calls.
-    let plain = Emulator::builder().app(API.0, API.1).start().await.unwrap();
+    let plain = support::builder().app(API.0, API.1).start().await.unwrap();
     let (id, _) = user(&plain, "ada@example.com").await;
     let (status, _) = API
         .call(&plain, Method::DELETE, &format!("account/{id}"), None)
@@ -200,15 +200,15 @@ async fn the_master_key_opens_everything_the_api_key_does() {
 async fn master_keys_are_checked_at_start() {
     for (builder, expected) in [
         (
-            Emulator::builder().app("a", "k").master_key("b", "m"),
+            support::builder().app("a", "k").master_key("b", "m"),
             "not an app",
         ),
         (
-            Emulator::builder().app("a", "k").master_key("a", "k"),
+            support::builder().app("a", "k").master_key("a", "k"),
             "differ from its API key",
         ),
         (
-            Emulator::builder().app("a", "k").master_key("a", ""),
+            support::builder().app("a", "k").master_key("a", ""),
             "non-empty",
         ),
     ] {

@@ -12,7 +12,7 @@ use support::{App, message};
 const CM: App = App("app", "push-key");
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(CM.0, CM.1)
         .app("other", "other-key")
         .test_hooks(true)

@@ -14,7 +14,7 @@ const KEY: &str = "query-test-secret";
 const CM: App = App(APP, KEY);
 
 async fn emulator() -> Emulator {
-    Emulator::builder().app(APP, KEY).start().await.unwrap()
+    support::builder().app(APP, KEY).start().await.unwrap()
 }
 
 async fn put(emu: &Emulator, body: Value) {

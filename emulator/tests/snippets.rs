@@ -86,7 +86,7 @@ fn snippet_dir() -> TempDir {
 }
 
 fn builder(dir: &Path) -> EmulatorBuilder {
-    Emulator::builder().app(APP, KEY).snippets_dir(dir)
+    support::builder().app(APP, KEY).snippets_dir(dir)
 }
 
 /// The snippet directory, or `None` (the test is skipped) where node is

@@ -40,7 +40,7 @@ async fn follow(emu: &Emulator, url: &str) -> (String, StatusCode) {
 }
 
 async fn auto() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .identity("Ada Lovelace", "ada@example.com")
         .auto_consent(true)
@@ -169,7 +169,7 @@ async fn wrong_verifier_destroys_the_login_and_its_session() {
 
 #[tokio::test]
 async fn rejections() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .auto_consent(true)
         .social_networks(APP, ["github"])
@@ -288,7 +288,7 @@ async fn rejections() {
 
 #[tokio::test]
 async fn consent_page_deny_and_pending_status() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .identity("Ada <Lovelace>", "ada@example.com")
         .start()
@@ -453,7 +453,7 @@ async fn provider_token_and_userinfo() {
 
 #[tokio::test]
 async fn without_redirect_support_the_flow_ends_on_the_complete_page() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .auto_consent(true)
         .redirect_support(false)

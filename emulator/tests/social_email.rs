@@ -33,7 +33,7 @@ async fn users_with_email(emu: &Emulator, email: &str) -> usize {
 #[tokio::test]
 async fn a_social_login_never_takes_an_existing_users_email() {
     // The provider vouches for victim@example.com; a password user has it.
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .identity("Mallory", "Victim@Example.com")
         .auto_consent(true)
@@ -94,7 +94,7 @@ async fn a_social_login_never_takes_an_existing_users_email() {
 
 #[tokio::test]
 async fn a_new_email_still_makes_a_new_user() {
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(APP, KEY)
         .identity("Ada", "ada@example.com")
         .auto_consent(true)

@@ -97,7 +97,7 @@ async fn emulator(
     configure: impl FnOnce(cloudmine_emulator::EmulatorBuilder) -> cloudmine_emulator::EmulatorBuilder,
 ) -> Emulator {
     configure(
-        Emulator::builder()
+        support::builder()
             .app(APP, KEY)
             .app(OTHER.0, OTHER.1)
             .master_key(APP, MASTER)
@@ -358,7 +358,7 @@ async fn refusals_are_distinct() {
     assert!(message(&body).contains("no github access token"), "{body}");
 
     // Without --test-idp a network with no provider is unknown.
-    let plain = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let plain = support::builder().app(APP, KEY).start().await.unwrap();
     let pw_session = User::sign_up(&plain, CM, "pw@example.com").await.token;
     let (s, body) = get(&plain, CM, &pw_session, "github/me").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -487,7 +487,7 @@ async fn the_built_in_api_wants_its_bearer_token() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
     // Not served without the test provider.
-    let plain = Emulator::builder().app(APP, KEY).start().await.unwrap();
+    let plain = support::builder().app(APP, KEY).start().await.unwrap();
     let r = http()
         .get(format!("{}/idp/api/me", plain.base_url()))
         .send()

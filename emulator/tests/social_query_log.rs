@@ -2,7 +2,6 @@
 //! none of them, even when the network's answer breaks off. Alone in its
 //! test binary: `tracing` caches per-callsite interest globally.
 
-use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
 
 mod support;
@@ -23,7 +22,7 @@ async fn broken_stub() -> (String, Seen) {
 async fn the_provider_token_stays_out_of_the_log() {
     let (log, _guard) = capture();
     let (root, seen) = broken_stub().await;
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(CM.0, CM.1)
         .auto_consent(true)
         .test_idp_api_base("broken", &root)

@@ -10,7 +10,7 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
-use cloudmine_emulator::{Emulator, ProviderConfig};
+use cloudmine_emulator::ProviderConfig;
 use reqwest::Url;
 use serde_json::json;
 
@@ -87,7 +87,7 @@ async fn follow(url: &str) -> String {
 #[tokio::test]
 async fn the_configured_providers_token_goes_to_its_api_base() {
     let root = provider().await;
-    let emu = Emulator::builder()
+    let emu = support::builder()
         .app(CM.0, CM.1)
         .provider(
             "corp",

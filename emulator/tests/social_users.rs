@@ -40,7 +40,7 @@ async fn login_as(
 }
 
 async fn emulator() -> Emulator {
-    Emulator::builder()
+    support::builder()
         .app(APP, KEY)
         .identity("Ada Lovelace", "ada@example.com")
         .start()

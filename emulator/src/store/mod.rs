@@ -12,19 +12,19 @@ use crate::model::Identity;
 
 mod acl;
 pub(crate) mod decide;
-// Not wired into `Emulator::start` yet: the `Store` implementation lands next.
-#[allow(dead_code, unused_imports)]
 pub mod postgres;
 pub mod sqlite;
 mod types;
+pub(crate) mod values;
 
 pub(crate) use acl::access_ids;
 pub use acl::{AclWrite, NewAcl, SharedObject};
+pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
     UnlinkOutcome, Written,
 };
-pub(crate) use types::{now_ms, parse_stored};
+pub use values::FileBody;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -161,13 +161,13 @@ pub trait Store: Send + Sync {
         meta: &FileMeta,
         tmp: &Path,
     ) -> StoreResult<Written>;
-    /// A file's metadata with its content opened for reading.
+    /// A file's metadata with its content as a stream (`meta.size` bytes).
     async fn open_file(
         &self,
         app_id: &str,
         owner: &str,
         key: &str,
-    ) -> StoreResult<Option<(FileMeta, std::fs::File)>>;
+    ) -> StoreResult<Option<(FileMeta, FileBody)>>;
 
     /// The user of a social identity: found, linked to `link_user`, or new.
     async fn social_user(

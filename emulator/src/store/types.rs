@@ -11,12 +11,6 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// A stored JSON text (always written by the emulator, so valid; a text
-/// that is not comes back as a string rather than failing the request).
-pub(crate) fn parse_stored(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-}
-
 /// Whether a written key was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {

@@ -6,13 +6,28 @@ use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use cloudmine_emulator::Emulator;
+use cloudmine_emulator::{Emulator, EmulatorBuilder};
 
 pub mod binary;
 pub mod log;
+pub mod postgres;
 pub mod social;
 pub mod stub;
 pub mod user;
+
+/// `Emulator::builder()` on the backend the tests run on: a fresh schema
+/// of the test PostgreSQL server with `CLOUDMINE_TEST_DB=postgres`, else
+/// (unset or `sqlite`) SQLite in memory, the default.
+pub fn builder() -> EmulatorBuilder {
+    let builder = Emulator::builder();
+    if !postgres::requested() {
+        return builder;
+    }
+    match postgres::fresh_url() {
+        Some(url) => builder.database(url),
+        None => builder,
+    }
+}
 
 /// A client that does not follow redirects (the flows are followed by hand).
 pub fn http() -> Client {

@@ -15,7 +15,8 @@ use tokio_postgres::Transaction;
 
 use super::db::Pg;
 use super::locks::begin;
-use crate::store::{AclWrite, NewAcl, SharedObject, StoreResult, access_ids, now_ms, parse_stored};
+use crate::store::values::parse_stored;
+use crate::store::{AclWrite, NewAcl, SharedObject, StoreResult, access_ids, now_ms};
 
 /// Makes the `__access__` index of one object match its new value (`None`
 /// when it was deleted). User-level only: app-level `__access__` is plain

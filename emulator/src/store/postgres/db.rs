@@ -8,8 +8,14 @@ use super::migrate;
 use crate::store::{StoreError, StoreResult};
 
 impl From<tokio_postgres::Error> for StoreError {
+    // The server's message (never its detail, which may quote values) is
+    // kept: `tokio_postgres::Error` alone shows only "db error".
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Backend(Box::new(e))
+        let text = match e.as_db_error() {
+            Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
+            None => format!("PostgreSQL: {e}"),
+        };
+        StoreError::Backend(text.into())
     }
 }
 
@@ -19,9 +25,6 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-/// The oldest PostgreSQL this backend runs on (12: stored generated columns).
-pub(super) const MIN_SERVER_VERSION: i32 = 120_000;
-
 /// Connections the pool keeps at most.
 const POOL_SIZE: usize = 16;
 
@@ -29,6 +32,9 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct Pg {
     pool: Pool,
+    /// A private directory where uploads are spooled before their commit
+    /// (removed with the last clone).
+    spool: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Pg {
@@ -43,9 +49,7 @@ impl Pg {
     /// server's version and applies the missing migrations. Errors name the
     /// problem (unreachable, too old, a newer schema) without the password.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Invalid(format!("the PostgreSQL URL cannot be used: {e}")))?;
+        let config = super::url::parse(url)?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -60,7 +64,13 @@ impl Pg {
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Invalid(format!("the PostgreSQL pool: {e}")))?;
-        let pg = Pg { pool };
+        let spool = tempfile::Builder::new()
+            .prefix("cloudmine-emulator-uploads-")
+            .tempdir()?;
+        let pg = Pg {
+            pool,
+            spool: std::sync::Arc::new(spool),
+        };
         let mut client =
             pg.pool.get().await.map_err(|e| {
                 StoreError::Invalid(format!("cannot reach the PostgreSQL server: {e}"))
@@ -72,6 +82,11 @@ impl Pg {
     /// A connection from the pool.
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// The directory uploads are spooled in.
+    pub(super) fn spool_dir(&self) -> &std::path::Path {
+        self.spool.path()
     }
 
     /// Whether the database answers (for `/readyz`).

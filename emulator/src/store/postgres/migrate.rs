@@ -9,8 +9,10 @@
 //! sent (key order and number spelling preserved) with a `jsonb` copy
 //! generated from it for queries and indexes.
 
-use super::db::MIN_SERVER_VERSION;
 use crate::store::{StoreError, StoreResult};
+
+/// The oldest PostgreSQL this backend runs on (12: stored generated columns).
+const MIN_SERVER_VERSION: i32 = 120_000;
 
 /// The migration steps; step `n` (from 1) is `MIGRATIONS[n - 1]`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -162,6 +164,19 @@ CREATE TABLE provider_tokens (
     updated BIGINT NOT NULL,
     PRIMARY KEY (app_id, user_id, network)
 );
+",
+    // 2: file contents in the database, in chunks deleted with their file.
+    "
+CREATE TABLE file_chunks (
+    app_id TEXT NOT NULL,
+    owner  TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (app_id, owner, key, seq),
+    FOREIGN KEY (app_id, owner, key) REFERENCES files (app_id, owner, key) ON DELETE CASCADE
+);
+ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 ",
 ];
 

@@ -4,16 +4,24 @@
 //! start under an advisory lock so several instances can start at once.
 //!
 //! Everything an instance keeps lives in the database, so any number of
-//! emulator processes can serve one database behind a load balancer.
+//! emulator processes can serve one database behind a load balancer; file
+//! contents too (`files.rs`: chunked `bytea` rows, streamed).
 
 mod acl;
 mod baasbox;
 mod db;
+mod files;
 mod locks;
 mod migrate;
+mod objects;
 mod provider_tokens;
+mod sessions;
 mod social;
+mod store_impl;
 #[cfg(test)]
 mod test_db;
+mod url;
+mod users;
 
 pub use db::Pg;
+pub use url::{is_postgres_url, redacted};

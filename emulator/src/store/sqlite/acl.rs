@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::db::Db;
-use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, access_ids, now_ms, parse_stored};
+use crate::store::values::parse_stored;
+use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, access_ids, now_ms};
 
 /// Makes the `__access__` index of one object match its new value (user
 /// level only: app-level `__access__` is plain data, as on CloudMine).

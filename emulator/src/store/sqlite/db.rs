@@ -73,7 +73,7 @@ impl Db {
         self.conn().execute(
             "INSERT INTO apps (app_id, api_key) VALUES (?1, ?2)
              ON CONFLICT(app_id) DO UPDATE SET api_key = excluded.api_key",
-            params![app_id, sealed_key(api_key)],
+            params![app_id, crate::store::values::sealed_key(api_key)],
         )?;
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Db {
         for (id, key) in plain {
             tx.execute(
                 "UPDATE apps SET api_key = ?2 WHERE app_id = ?1",
-                params![id, sealed_key(&key)],
+                params![id, crate::store::values::sealed_key(&key)],
             )?;
         }
         tx.commit()?;
@@ -108,11 +108,6 @@ impl Db {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-}
-
-/// How an API key is stored: `sha256:` and its SHA-256 in hex.
-fn sealed_key(api_key: &str) -> String {
-    format!("sha256:{}", crate::crypto::sha256_hex(api_key))
 }
 
 /// Creates a missing database file as 0600 on Unix: it holds password and

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::acl;
 use super::db::Db;
 use super::files::{self, Orphans};
+use crate::store::values::{deep_merge, parse_stored};
 use crate::store::{StoreError, Written, now_ms};
 
 impl Db {
@@ -144,45 +145,11 @@ impl Db {
     }
 }
 
-pub(super) use crate::store::parse_stored;
-
-/// CloudMine's update: nested objects merge recursively; arrays, scalars and
-/// non-object patches replace; `{}` changes nothing.
-pub(super) fn deep_merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => {
-                        deep_merge(existing, v)
-                    }
-                    _ => {
-                        t.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (target, patch) => *target = patch.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
     use std::path::Path;
-
-    #[test]
-    fn merge_rules() {
-        let mut v = json!({"a": {"b": 1, "c": [1, 2]}, "d": 1});
-        deep_merge(&mut v, &json!({"a": {"c": [3], "e": 2}, "d": {"x": 1}}));
-        assert_eq!(v, json!({"a": {"b": 1, "c": [3], "e": 2}, "d": {"x": 1}}));
-        let before = v.clone();
-        deep_merge(&mut v, &json!({}));
-        assert_eq!(v, before);
-        deep_merge(&mut v, &json!(5));
-        assert_eq!(v, json!(5));
-    }
 
     #[test]
     fn objects_round_trip_in_memory() {

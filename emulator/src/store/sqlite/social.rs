@@ -92,20 +92,15 @@ impl Db {
         let services = stmt
             .query_map(params![app_id, user_id], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out = match serde_json::from_str::<Value>(&profile) {
-            Ok(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        if let Some(email) = email {
-            out.insert("email".into(), Value::from(email));
-        }
-        if let Some(username) = username {
-            out.insert("username".into(), Value::from(username));
-        }
-        out.insert("__id__".into(), Value::from(user_id));
-        out.insert("__type__".into(), Value::from("user"));
-        out.insert("__services__".into(), Value::from(services));
-        Ok(Some(Value::Object(out)))
+        Ok(Some(crate::store::values::user_profile_value(
+            crate::store::values::StoredUser {
+                id: user_id,
+                email,
+                username,
+                profile: &profile,
+                services,
+            },
+        )))
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::db::Db;
 use crate::model::Identity;
 use crate::store::{
-    AclWrite, BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin, PendingLogin,
-    SharedObject, SocialUser, Store, StoreError, StoreResult, UnlinkOutcome, Written,
+    AclWrite, BbLink, BbUser, FileBody, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin,
+    PendingLogin, SharedObject, SocialUser, Store, StoreError, StoreResult, UnlinkOutcome, Written,
 };
 
 /// The SQLite [`Store`].
@@ -259,9 +259,13 @@ impl Store for SqliteStore {
         app_id: &str,
         owner: &str,
         key: &str,
-    ) -> StoreResult<Option<(FileMeta, std::fs::File)>> {
+    ) -> StoreResult<Option<(FileMeta, FileBody)>> {
         let (a, o, k) = (app_id.to_owned(), owner.to_owned(), key.to_owned());
-        self.run(move |db| db.open_file(&a, &o, &k)).await
+        let found = self.run(move |db| db.open_file(&a, &o, &k)).await?;
+        Ok(found.map(|(meta, file)| {
+            let body: FileBody = Box::pin(tokio::fs::File::from_std(file));
+            (meta, body)
+        }))
     }
 
     async fn social_user(

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::acl;
 use super::db::Db;
 use super::files;
-use super::objects::{deep_merge, parse_stored};
+use crate::store::values::{deep_merge, parse_stored};
 use crate::store::{StoreError, now_ms};
 
 impl Db {
