@@ -3,6 +3,16 @@
 
 use serde_json::Value;
 
+/// The ACL ids an object's `__access__` lists: a string, or the strings
+/// of a list; anything else lists none. Both backends index these.
+pub(crate) fn access_ids(value: &Value) -> Vec<&str> {
+    match value.get("__access__") {
+        Some(Value::String(id)) => vec![id.as_str()],
+        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// An ACL as it is written: its id, the members it names, the permission
 /// letters it grants, whether it grants them to every user of the app, and
 /// the whole ACL as the `access` endpoints show it.

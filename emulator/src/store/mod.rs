@@ -11,11 +11,13 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
+pub(crate) mod decide;
 pub mod postgres;
 pub mod sqlite;
 mod types;
 pub(crate) mod values;
 
+pub(crate) use acl::access_ids;
 pub use acl::{AclWrite, NewAcl, SharedObject};
 pub(crate) use types::now_ms;
 pub use types::{

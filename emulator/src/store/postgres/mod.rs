@@ -11,12 +11,15 @@ mod acl;
 mod baasbox;
 mod db;
 mod files;
+mod locks;
 mod migrate;
 mod objects;
 mod provider_tokens;
 mod sessions;
 mod social;
 mod store_impl;
+#[cfg(test)]
+mod test_db;
 mod url;
 mod users;
 

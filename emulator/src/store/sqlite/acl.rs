@@ -11,17 +11,7 @@ use serde_json::Value;
 
 use super::db::Db;
 use crate::store::values::parse_stored;
-use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, now_ms};
-
-/// The ACL ids an object's `__access__` lists: a string, or the strings
-/// of a list; anything else lists none.
-fn access_ids(value: &Value) -> Vec<&str> {
-    match value.get("__access__") {
-        Some(Value::String(id)) => vec![id.as_str()],
-        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
+use crate::store::{AclWrite, NewAcl, SharedObject, StoreError, access_ids, now_ms};
 
 /// Makes the `__access__` index of one object match its new value (user
 /// level only: app-level `__access__` is plain data, as on CloudMine).

@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::db::Db;
+use crate::store::decide::{link_outcome, unlink_outcome};
 use crate::store::{BbLink, BbUser, LinkOutcome, StoreError, UnlinkOutcome, now_ms};
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BbUser> {
@@ -142,23 +143,20 @@ impl Db {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let owner = owner_of(&tx, link)?;
-        let outcome = match owner {
-            Some(owner) if owner == username => LinkOutcome::AlreadyLinked,
-            Some(_) => LinkOutcome::OwnedByOther,
+        let network_taken = tx
+            .query_row(
+                "SELECT 1 FROM bb_links WHERE username = ?1 AND network = ?2",
+                params![username, link.network],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        let outcome = link_outcome(owner.as_deref(), username, network_taken);
+        let outcome = match outcome {
+            Some(outcome) => outcome,
             None => {
-                let other: Option<String> = tx
-                    .query_row(
-                        "SELECT provider_id FROM bb_links WHERE username = ?1 AND network = ?2",
-                        params![username, link.network],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if other.is_some() {
-                    LinkOutcome::NetworkTaken
-                } else {
-                    insert_link(&tx, username, link)?;
-                    LinkOutcome::Linked
-                }
+                insert_link(&tx, username, link)?;
+                LinkOutcome::Linked
             }
         };
         tx.commit()?;
@@ -177,9 +175,6 @@ impl Db {
             )
             .optional()?
             .is_some();
-        if !linked {
-            return Ok(UnlinkOutcome::NotLinked);
-        }
         let has_password: bool = tx
             .query_row(
                 "SELECT password_hash IS NOT NULL FROM bb_users WHERE username = ?1",
@@ -193,8 +188,9 @@ impl Db {
             [username],
             |r| r.get(0),
         )?;
-        if !has_password && links <= 1 {
-            return Ok(UnlinkOutcome::LastLoginMethod);
+        let outcome = unlink_outcome(linked, has_password, links);
+        if outcome != UnlinkOutcome::Removed {
+            return Ok(outcome);
         }
         tx.execute(
             "DELETE FROM bb_links WHERE username = ?1 AND network = ?2",

@@ -10,10 +10,10 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::db::Db;
+use crate::store::decide::{
+    IdentityStep, LOGIN_COLUMNS, StoredOutcome, USED_CHALLENGE_TTL_MS, identity_step,
+};
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
-
-/// How long a challenge stays refused after its login was consumed.
-const USED_CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
 
 impl Db {
     /// Finds the user of a social identity, links it to `link_user`, or
@@ -34,13 +34,13 @@ impl Db {
                 |r| r.get(0),
             )
             .optional()?;
-        let user = match (owner, link_user) {
-            (Some(owner), Some(link)) if owner != link => return Ok(SocialUser::Conflict),
-            (Some(owner), _) => owner,
-            (None, link) => {
-                let user = match link {
-                    Some(link) => link.to_owned(),
-                    None => {
+        let user = match identity_step(owner, link_user) {
+            IdentityStep::Conflict => return Ok(SocialUser::Conflict),
+            IdentityStep::Existing(owner) => owner,
+            step => {
+                let user = match step {
+                    IdentityStep::Link(link) => link,
+                    _ => {
                         if !identity.email.is_empty() && email_taken(&tx, app_id, &identity.email)?
                         {
                             return Ok(SocialUser::EmailTaken);
@@ -121,23 +121,16 @@ fn email_taken(
         .is_some())
 }
 
-const LOGIN_COLUMNS: &str = "challenge, app_id, network, redirect_uri, code_challenge, link_user_id, \
-     status, error, error_description, user_id, session_token, session_expires_ms";
-
 fn login_from_row(r: &Row<'_>) -> rusqlite::Result<PendingLogin> {
-    let status: String = r.get(6)?;
-    let outcome = match status.as_str() {
-        "finished" => LoginOutcome::Finished {
-            user_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-            token: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-            expires_ms: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
-        },
-        "failed" => LoginOutcome::Failed {
-            error: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            description: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-        },
-        _ => LoginOutcome::Pending,
-    };
+    let outcome = StoredOutcome {
+        status: r.get(6)?,
+        error: r.get(7)?,
+        description: r.get(8)?,
+        user_id: r.get(9)?,
+        token: r.get(10)?,
+        expires_ms: r.get(11)?,
+    }
+    .into_outcome();
     Ok(PendingLogin {
         challenge: r.get(0)?,
         app_id: r.get(1)?,
