@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
+mod flight;
 // Not wired into `Emulator::start` yet: the `Store` implementation lands next.
 #[allow(dead_code, unused_imports)]
 pub mod postgres;
@@ -18,6 +19,11 @@ pub mod sqlite;
 mod types;
 
 pub use acl::{AclWrite, NewAcl, SharedObject};
+pub use flight::{
+    DeviceEntry, DeviceLimits, Grant, InFlight, NewTicket, Reserved, SentKind, TicketLimits,
+    TicketOf,
+};
+pub(crate) use flight::{as_i64, identity_json, identity_of};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -43,9 +49,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Every read and write the emulator makes. Methods are async; each write is
 /// atomic (one transaction where it touches several rows). Session and reset
-/// tokens arrive as their SHA-256 only.
+/// tokens arrive as their SHA-256 only. What is in flight between requests
+/// (tickets, device logins, provider codes, the outbox) is [`InFlight`].
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: InFlight + Send + Sync {
     /// Whether the database answers (for `/readyz`).
     #[allow(dead_code)] // `/readyz` lands next
     async fn ping(&self) -> StoreResult<()>;

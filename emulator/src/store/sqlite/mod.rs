@@ -9,6 +9,7 @@ mod acl;
 mod baasbox;
 mod db;
 mod files;
+mod flight;
 mod migrate;
 mod objects;
 mod provider_tokens;
