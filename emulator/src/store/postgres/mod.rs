@@ -7,6 +7,7 @@
 //! emulator processes can serve one database behind a load balancer.
 
 mod db;
+mod flight;
 mod migrate;
 
 pub use db::Pg;
