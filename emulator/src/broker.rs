@@ -194,14 +194,7 @@ async fn user_to_link(
 ) -> Result<Option<String>, Response> {
     let (user, hash) = if let Some(ticket) = param(query, "ticket") {
         let redeemed = crate::tickets::redeem(&*shared.store, app_id, ticket).await;
-        let Some(redeemed) = redeemed.map_err(|e| {
-            tracing::error!(error = %e, "link ticket storage error");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error in the emulator.",
-            )
-        })?
-        else {
+        let Some(redeemed) = redeemed.map_err(|e| pages::storage_failed("link ticket", &e))? else {
             return Err(refuse(
                 StatusCode::UNAUTHORIZED,
                 "The link ticket is invalid, expired or already used: ask for a new one.",

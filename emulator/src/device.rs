@@ -277,13 +277,7 @@ pub(crate) async fn insert_login(
     if started.is_some() && !matches!(inserted, Ok(true)) {
         forget(store, None, &login.challenge).await;
     }
-    inserted.map_err(|e| {
-        tracing::error!(error = %e, "social login storage error");
-        pages::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal error in the emulator.",
-        )
-    })
+    inserted.map_err(|e| pages::storage_failed("social login", &e))
 }
 
 pub(crate) fn onward(started: Option<&Started>, to_provider: Response) -> Response {

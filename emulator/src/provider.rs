@@ -180,8 +180,9 @@ async fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]
             identity,
             code_challenge.map(str::to_owned),
         );
-        let Ok(code) = code.await else {
-            return code_failed();
+        let code = match code.await {
+            Ok(code) => code,
+            Err(e) => return pages::storage_failed("provider code", &e),
         };
         return match with_query(redirect_uri, &[("code", &code), ("state", state)]) {
             Some(location) => pages::redirect(&location),
@@ -283,8 +284,9 @@ async fn consent_answer(shared: &AppState, network: &str, form: &[(String, Strin
             identity,
             param(form, "code_challenge").map(str::to_owned),
         );
-        let Ok(code) = code.await else {
-            return code_failed();
+        let code = match code.await {
+            Ok(code) => code,
+            Err(e) => return pages::storage_failed("provider code", &e),
         };
         with_query(redirect_uri, &[("code", &code), ("state", state)])
     };
@@ -365,13 +367,4 @@ pub(crate) async fn exchange_builtin(
         .await
         .ok_or("invalid_token")?;
     Ok((identity, token))
-}
-
-/// The page when a code could not be kept (the database failed).
-fn code_failed() -> Response {
-    tracing::error!("could not keep a provider code");
-    pages::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal error in the emulator.",
-    )
 }

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::StoreResult;
+use super::error::{StoreError, StoreResult};
 use crate::model::Identity;
 
 /// A link ticket to keep (PROTOCOL.md §4).
@@ -220,12 +220,12 @@ pub(crate) fn identity_json(identity: &Identity) -> String {
 /// An [`Identity`] read back; an error for a malformed row.
 pub(crate) fn identity_of(text: &str) -> StoreResult<Identity> {
     let v: Value = serde_json::from_str(text)
-        .map_err(|e| super::StoreError::Invalid(format!("a stored identity: {e}")))?;
+        .map_err(|e| StoreError::Invalid(format!("a stored identity: {e}")))?;
     let field = |name: &str| {
         v.get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| super::StoreError::Invalid(format!("a stored identity lacks {name}")))
+            .ok_or_else(|| StoreError::Invalid(format!("a stored identity lacks {name}")))
     };
     Ok(Identity {
         id: field("id")?,

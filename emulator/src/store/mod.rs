@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::model::Identity;
 
 mod acl;
+mod error;
 mod flight;
 // Not wired into `Emulator::start` yet: the `Store` implementation lands next.
 #[allow(dead_code, unused_imports)]
@@ -19,6 +20,7 @@ pub mod sqlite;
 mod types;
 
 pub use acl::{AclWrite, NewAcl, SharedObject};
+pub use error::{StoreError, StoreResult};
 pub use flight::{
     DeviceEntry, DeviceLimits, Grant, InFlight, NewTicket, Reserved, SentKind, TicketLimits,
     TicketOf,
@@ -29,23 +31,6 @@ pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
     UnlinkOutcome, Written,
 };
-
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The backend (the database) failed.
-    #[error(transparent)]
-    Backend(Box<dyn std::error::Error + Send + Sync>),
-    /// Reading or writing file contents failed.
-    #[error("file storage: {0}")]
-    Io(#[from] std::io::Error),
-    /// The request cannot be done as asked (no such user, a newer schema...).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-/// What a [`Store`] method returns.
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Every read and write the emulator makes. Methods are async; each write is
 /// atomic (one transaction where it touches several rows). Session and reset

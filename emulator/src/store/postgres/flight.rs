@@ -14,9 +14,9 @@ use crate::store::{
 };
 
 /// Serialises ticket issues ("cm-tick" in ASCII).
-const TICKETS_LOCK: i64 = 0x636d_2d74_6963_6b;
+const TICKETS_LOCK: i64 = 0x0063_6d2d_7469_636b;
 /// Serialises device-login reservations ("cm-devi" in ASCII).
-const DEVICES_LOCK: i64 = 0x636d_2d64_6576_69;
+const DEVICES_LOCK: i64 = 0x0063_6d2d_6465_7669;
 
 #[async_trait::async_trait]
 impl InFlight for Pg {
