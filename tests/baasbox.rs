@@ -137,7 +137,10 @@ async fn password_login_session_and_logout() {
 async fn tokens_log_in_link_list_and_unlink() {
     let emu = emulator().await;
     let bb = client(&emu);
-    let google = emu.provider_token("google", "Test Person", "grace@example.com");
+    let google = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let user = bb
         .login_with_token("google", google.as_str(), google.as_str())
         .await
@@ -147,7 +150,10 @@ async fn tokens_log_in_link_list_and_unlink() {
 
     // The same identity logs in to the same user, with a new session.
     let first_session = bb.session_token().unwrap();
-    let again = emu.provider_token("google", "Test Person", "grace@example.com");
+    let again = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let same = bb
         .login_with_token("Google", again.as_str(), again.as_str())
         .await
@@ -165,7 +171,10 @@ async fn tokens_log_in_link_list_and_unlink() {
         "tokens redacted"
     );
 
-    let github = emu.provider_token("github", "Test Person", "grace@example.com");
+    let github = emu
+        .provider_token("github", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     bb.link("github", github.as_str(), github.as_str())
         .await
         .unwrap();
@@ -196,7 +205,10 @@ async fn tokens_log_in_link_list_and_unlink() {
     // Another user cannot take Grace's identity.
     let other = client(&emu);
     other.signup("alan", "long enough password").await.unwrap();
-    let grace = emu.provider_token("google", "Test Person", "grace@example.com");
+    let grace = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let err = other
         .link("google", grace.as_str(), grace.as_str())
         .await

@@ -76,7 +76,10 @@ fn push_waits_for_the_server() {
     ws.push(cloudmine::Notification::new("hi").channel("news"))
         .wait()
         .unwrap();
-    assert_eq!(emu.pushes()[0].notification["channel"], "news");
+    assert_eq!(
+        _rt.block_on(emu.pushes()).unwrap()[0].notification["channel"],
+        "news"
+    );
     let e = ws
         .push(cloudmine::Notification::new(""))
         .wait()

@@ -22,7 +22,7 @@ async fn every_field_goes_out_as_documented() {
     let log = EventLog::default();
     log.attach(ws.push(n)).await.unwrap();
     assert_eq!(log.names(), ["ok", "200", "success", "complete"]);
-    let pushes = emu.pushes();
+    let pushes = emu.pushes().await.unwrap();
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].app_id, APP);
     assert_eq!(pushes[0].sender, None);
@@ -47,7 +47,7 @@ async fn text_alone_and_user_level() {
     let emu = emulator().await;
     let (ws, user_id) = support::user_client(&emu, "ada@example.com").await;
     ws.push(Notification::new("hi")).await.unwrap();
-    let push = emu.pushes().pop().unwrap();
+    let push = emu.pushes().await.unwrap().pop().unwrap();
     assert_eq!(push.notification, json!({"text": "hi"}));
     assert_eq!(push.sender.as_deref(), Some(user_id.as_str()));
     let req = emu.requests().pop().unwrap();
@@ -66,7 +66,7 @@ async fn a_blank_text_or_a_bad_payload_is_refused_before_sending() {
         .unwrap_err();
     assert!(e.is_invalid() && e.to_string().contains("payload"), "{e}");
     assert!(emu.requests().is_empty());
-    assert!(emu.pushes().is_empty());
+    assert!(emu.pushes().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -81,5 +81,5 @@ async fn the_servers_refusal_is_a_400() {
     assert_eq!(e.status(), Some(400), "{e}");
     assert!(e.to_string().contains("badge"), "{e}");
     assert_eq!(log.names(), ["badrequest", "400", "error", "complete"]);
-    assert!(emu.pushes().is_empty());
+    assert!(emu.pushes().await.unwrap().is_empty());
 }

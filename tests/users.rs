@@ -303,7 +303,7 @@ async fn password_reset_through_the_outbox() {
         .reset_password("nobody@example.com")
         .await
         .unwrap();
-    let mails = emu.outbox();
+    let mails = emu.outbox().await.unwrap();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, "frank@example.com");
     assert!(mails[0].body.contains(&mails[0].token));

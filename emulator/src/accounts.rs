@@ -231,16 +231,8 @@ pub(crate) async fn outbox(
     caller: Caller,
     State(state): State<Arc<AppState>>,
 ) -> Result<Response, Fail> {
-    let mails = state
-        .outbox
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .of(Some(&caller.app_id));
-    let pushes = state
-        .pushes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .of(Some(&caller.app_id));
+    let mails = crate::sent::mails(&*state.store, Some(&caller.app_id)).await?;
+    let pushes = crate::sent::pushes(&*state.store, Some(&caller.app_id)).await?;
     Ok(json_response(
         StatusCode::OK,
         json!({ "mails": mails, "pushes": pushes }),
@@ -447,14 +439,14 @@ pub(crate) async fn reset(r: Request) -> Result<Response, Fail> {
             .store
             .create_reset(&hash, &app, &user, expires)
             .await?;
-        let mut outbox = r.state.outbox.lock().unwrap_or_else(|p| p.into_inner());
-        outbox.record(Mail {
+        let mail = Mail {
             app_id: r.app_id.to_owned(),
             to: email,
             subject: "Reset your password".into(),
             body: format!("Use this code to choose a new password within an hour: {token}"),
             token,
-        });
+        };
+        crate::sent::record_mail(&*r.state.store, &mail).await?;
     }
     Ok(json_response(StatusCode::OK, json!({})))
 }

@@ -129,7 +129,7 @@ async fn begin(
         state: state.clone(),
         expires_ms: now_ms().saturating_add(LOGIN_TTL_MS),
     };
-    let stored = device::insert_login(&shared.devices, &*shared.store, device.as_ref(), &login);
+    let stored = device::insert_login(&*shared.store, device.as_ref(), &login);
     if !stored.await? {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -193,7 +193,8 @@ async fn user_to_link(
     query: &[(String, String)],
 ) -> Result<Option<String>, Response> {
     let (user, hash) = if let Some(ticket) = param(query, "ticket") {
-        let Some(redeemed) = shared.tickets.redeem(app_id, ticket) else {
+        let redeemed = crate::tickets::redeem(&*shared.store, app_id, ticket).await;
+        let Some(redeemed) = redeemed.map_err(|e| pages::storage_failed("link ticket", &e))? else {
             return Err(refuse(
                 StatusCode::UNAUTHORIZED,
                 "The link ticket is invalid, expired or already used: ask for a new one.",
@@ -315,7 +316,7 @@ async fn called_back(
             "This sign-in is unknown or finished.",
         ));
     }
-    if let Some(page) = device::landing(&shared.devices, app_id, &login.challenge, &outcome) {
+    if let Some(page) = device::landing(&*shared.store, app_id, &login.challenge, &outcome).await {
         return Ok(page);
     }
     Ok(back_to_client(shared, app_id, &login, &outcome))
@@ -403,6 +404,7 @@ async fn finish(shared: &AppState, login: &PendingLogin, code: &str) -> LoginOut
         Some(p) => upstream::exchange(p, &login.network, code, &callback).await,
         None if shared.social.test_idp => {
             provider::exchange_builtin(shared, code, &callback, &login.app_id)
+                .await
                 .map_err(str::to_owned)
         }
         None => Err(no_provider(&login.network)),
@@ -496,9 +498,7 @@ pub(crate) async fn status(
             "internal error in the emulator",
         )
     };
-    if let Some(refusal) =
-        device::gate(&shared.devices, &*shared.store, app_id, challenge, query).await
-    {
+    if let Some(refusal) = device::gate(&*shared.store, app_id, challenge, query).await {
         return refusal;
     }
     let (app, c) = (app_id.to_owned(), challenge.to_owned());
@@ -508,7 +508,7 @@ pub(crate) async fn status(
         Err(_) => return internal(),
     };
     if login.outcome != LoginOutcome::Pending {
-        shared.devices.forget(app_id, challenge);
+        device::forget(&*shared.store, Some(app_id), challenge).await;
     }
     match login.outcome {
         LoginOutcome::Pending => axum::Json(json!({ "finished": false })).into_response(),

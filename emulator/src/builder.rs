@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::snippets::{self, SnippetInput};
 use crate::{
     DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, health, hooks,
-    middleware, oauth, password, router, serve, state, store, tickets,
+    middleware, password, router, serve, state, store,
 };
 
 /// Configures and starts an [`Emulator`].
@@ -36,6 +36,8 @@ pub struct EmulatorBuilder {
     password_policy: password::PasswordPolicy,
     cors: cors::CorsSettings,
     limits: serve::Limits,
+    /// The URL clients reach this emulator at, when not its own address.
+    public_url: Option<String>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for EmulatorBuilder {
                 &store::postgres::redacted(&self.database.to_string_lossy()),
             )
             .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("files_dir", &self.files_dir)
             .field("max_file_bytes", &self.max_file_bytes)
@@ -78,6 +81,7 @@ impl EmulatorBuilder {
             master_keys: HashMap::new(),
             database: PathBuf::from(":memory:"),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             files_dir: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -127,6 +131,16 @@ impl EmulatorBuilder {
     /// The address to listen on (default `127.0.0.1:0`, a free port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// The URL clients reach this emulator at (a load balancer's, e.g.
+    /// `https://cm.example.com`), put in redirects, provider callbacks and
+    /// pages instead of the listening address: every instance serving one
+    /// database behind a load balancer needs the same one (EMULATOR.md
+    /// "Several instances"). Checked at start.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
         self
     }
 
@@ -401,7 +415,10 @@ impl EmulatorBuilder {
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(state::AppState {
             store,
-            base_url: format!("http://{local_addr}"),
+            base_url: match &self.public_url {
+                Some(url) => crate::public_url::checked(url).map_err(EmulatorError::Config)?,
+                None => format!("http://{local_addr}"),
+            },
             social: state::SocialSettings {
                 test_idp: self.social.test_idp
                     || self.social.auto_consent
@@ -409,11 +426,6 @@ impl EmulatorBuilder {
                 ..self.social
             },
             baasbox: self.baasbox,
-            provider: oauth::ProviderState::default(),
-            tickets: tickets::LinkTickets::default(),
-            devices: crate::device::DeviceLogins::default(),
-            outbox: Mutex::new(crate::model::Outbox::default()),
-            pushes: Mutex::new(crate::model::Outbox::default()),
             test_hooks: self.test_hooks,
             apps: self.apps.into_iter().collect(), // only these are served
             master_keys: self.master_keys,
@@ -441,6 +453,9 @@ impl EmulatorBuilder {
     fn validate(&self) -> Result<(), EmulatorError> {
         self.limits.validate().map_err(EmulatorError::Config)?;
         self.cors.validate().map_err(EmulatorError::Config)?;
+        if let Some(url) = &self.public_url {
+            crate::public_url::checked(url).map_err(EmulatorError::Config)?;
+        }
         if self.password_policy.min_len == 0 {
             return Err(EmulatorError::Config(
                 "the minimum password length must be at least 1".into(),

@@ -10,11 +10,12 @@
 //! of such a login, pending ones included, needs the PKCE verifier; wrong
 //! verifiers are counted and the login is cancelled at the limit.
 //!
-//! Pending ones are bounded per app and expire with the login itself.
+//! Pending ones are bounded per app and expire with the login itself. They
+//! are kept in the database ([`InFlight`](crate::store::InFlight)), by the
+//! challenge's SHA-256, so any instance serving it can confirm, gate and
+//! settle a login another one started.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,9 +24,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::constant_time_eq;
+use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::pages::{self, escape};
-use crate::store::{LoginOutcome, NewLogin, Store};
+use crate::store::{
+    DeviceEntry, DeviceLimits, LoginOutcome, NewLogin, Reserved, Store, StoreResult, now_ms,
+};
 
 /// Device and paste-back logins waiting for the browser, per app.
 pub(crate) const MAX_PENDING_PER_APP: usize = 16;
@@ -112,118 +115,102 @@ pub(crate) fn user_code(code_challenge: &str) -> String {
     code
 }
 
-struct Entry {
-    app_id: String,
-    kind: Kind,
-    code_challenge: String,
-    expires: Instant,
-    attempts: u32,
-    settled: bool,
+impl Kind {
+    /// The name stored with the login.
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Device => "device",
+            Kind::Paste => "paste",
+        }
+    }
+
+    fn from_stored(name: &str) -> Option<Kind> {
+        match name {
+            "device" => Some(Kind::Device),
+            "paste" => Some(Kind::Paste),
+            _ => None,
+        }
+    }
 }
 
-/// The device and paste-back logins in flight (in memory).
-#[derive(Default)]
-pub(crate) struct DeviceLogins {
-    map: Mutex<HashMap<String, Entry>>,
-}
+/// The bounds on such logins kept in the database.
+const LIMITS: DeviceLimits = DeviceLimits {
+    pending_per_app: MAX_PENDING_PER_APP,
+    kept_per_app: MAX_KEPT_PER_APP,
+    total: MAX_ENTRIES,
+};
 
 /// What a status call may do.
-pub(crate) enum Gate {
+enum Gate {
     /// Not a device or paste-back login, or the right verifier.
     Pass,
     /// A wrong or missing verifier; `true` when that was the last allowed.
     Wrong(bool),
 }
 
-impl DeviceLogins {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Room for one more; `Err` is the refusal's status and message.
-    pub(crate) fn reserve(
-        &self,
-        app_id: &str,
-        challenge: &str,
-        started: &Started,
-    ) -> Result<(), (StatusCode, &'static str)> {
-        let mut map = self.lock();
-        let now = Instant::now();
-        map.retain(|_, e| e.expires > now);
-        let (pending, kept) = map
-            .values()
-            .filter(|e| e.app_id == app_id)
-            .fold((0, 0), |(p, k), e| (p + usize::from(!e.settled), k + 1));
-        if pending >= MAX_PENDING_PER_APP || kept >= MAX_KEPT_PER_APP || map.len() >= MAX_ENTRIES {
-            return Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many device or paste-back logins are waiting: finish or let some expire first.",
-            ));
-        }
-        if map.contains_key(challenge) {
-            return Err((StatusCode::BAD_REQUEST, "This challenge was already used."));
-        }
-        map.insert(
-            challenge.to_owned(),
-            Entry {
-                app_id: app_id.to_owned(),
-                kind: started.kind,
-                code_challenge: started.code_challenge.clone(),
-                expires: now + TTL,
-                attempts: 0,
-                settled: false,
-            },
-        );
-        Ok(())
-    }
-
-    /// Gives the room back (the login could not be stored).
-    pub(crate) fn release(&self, challenge: &str) {
-        self.lock().remove(challenge);
-    }
-
-    /// Forgets `app_id`'s login `challenge` once its status call consumed
-    /// the settled outcome (its room is free again).
-    pub(crate) fn forget(&self, app_id: &str, challenge: &str) {
-        let mut map = self.lock();
-        if map.get(challenge).is_some_and(|e| e.app_id == app_id) {
-            map.remove(challenge);
+/// Room for one more in the database; `Err` is the refusal's status and
+/// message.
+async fn reserve(
+    store: &dyn Store,
+    app_id: &str,
+    challenge: &str,
+    started: &Started,
+) -> Result<(), (StatusCode, &'static str)> {
+    let now = now_ms();
+    let entry = DeviceEntry {
+        challenge_sha256: sha256_hex(challenge),
+        app_id: app_id.to_owned(),
+        kind: started.kind.as_str().to_owned(),
+        code_challenge: started.code_challenge.clone(),
+        expires_ms: now.saturating_add(i64::try_from(TTL.as_millis()).unwrap_or(i64::MAX)),
+    };
+    match store.device_reserve(&entry, LIMITS, now).await {
+        Ok(Reserved::Yes) => Ok(()),
+        Ok(Reserved::Full) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many device or paste-back logins are waiting: finish or let some expire first.",
+        )),
+        Ok(Reserved::Taken) => Err((StatusCode::BAD_REQUEST, "This challenge was already used.")),
+        Err(e) => {
+            tracing::error!(error = %e, "device login storage error");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error in the emulator.",
+            ))
         }
     }
+}
 
-    /// The kind of a live device or paste-back login, marked settled (no
-    /// longer counted as waiting).
-    fn settle(&self, app_id: &str, challenge: &str) -> Option<Kind> {
-        let mut map = self.lock();
-        let entry = map
-            .get_mut(challenge)
-            .filter(|e| e.app_id == app_id && e.expires > Instant::now())?;
-        entry.settled = true;
-        Some(entry.kind)
+/// Forgets `app_id`'s login `challenge` once its status call consumed the
+/// settled outcome (its room is free again); `None` for `app_id`: the
+/// login could not be stored.
+pub(crate) async fn forget(store: &dyn Store, app_id: Option<&str>, challenge: &str) {
+    if let Err(e) = store.device_forget(app_id, &sha256_hex(challenge)).await {
+        tracing::error!(error = %e, "could not forget a device login");
     }
+}
 
-    /// Checks a status call's verifier.
-    pub(crate) fn check(&self, app_id: &str, challenge: &str, verifier: Option<&str>) -> Gate {
-        let mut map = self.lock();
-        let Some(entry) = map.get_mut(challenge).filter(|e| e.app_id == app_id) else {
-            return Gate::Pass;
-        };
-        let given = verifier.map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
-        if given
-            .as_deref()
-            .is_some_and(|g| constant_time_eq(g.as_bytes(), entry.code_challenge.as_bytes()))
-        {
-            return Gate::Pass;
-        }
-        entry.attempts += 1;
-        let last = entry.attempts >= MAX_ATTEMPTS;
-        if last {
-            map.remove(challenge);
-        }
-        Gate::Wrong(last)
+/// Checks a status call's verifier.
+async fn check(
+    store: &dyn Store,
+    app_id: &str,
+    challenge: &str,
+    verifier: Option<&str>,
+) -> StoreResult<Gate> {
+    let hash = sha256_hex(challenge);
+    let Some(code_challenge) = store.device_code_challenge(app_id, &hash).await? else {
+        return Ok(Gate::Pass);
+    };
+    let given = verifier.map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
+    if given
+        .as_deref()
+        .is_some_and(|g| constant_time_eq(g.as_bytes(), code_challenge.as_bytes()))
+    {
+        return Ok(Gate::Pass);
     }
+    Ok(Gate::Wrong(
+        store.device_miss(app_id, &hash, MAX_ATTEMPTS).await?,
+    ))
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {
@@ -233,19 +220,25 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 /// The status call's gate: `Some` refusal for a device or paste-back login
 /// asked without its verifier (the login is cancelled at the limit).
 pub(crate) async fn gate(
-    devices: &DeviceLogins,
     store: &dyn Store,
     app_id: &str,
     challenge: &str,
     query: &[(String, String)],
 ) -> Option<Response> {
-    match devices.check(app_id, challenge, param(query, "code_verifier")) {
-        Gate::Pass => None,
-        Gate::Wrong(false) => Some(json_error(
+    match check(store, app_id, challenge, param(query, "code_verifier")).await {
+        Ok(Gate::Pass) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "device login storage error");
+            Some(json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error in the emulator",
+            ))
+        }
+        Ok(Gate::Wrong(false)) => Some(json_error(
             StatusCode::UNAUTHORIZED,
             "invalid code_verifier",
         )),
-        Gate::Wrong(true) => {
+        Ok(Gate::Wrong(true)) => {
             let cancelled = LoginOutcome::Failed {
                 error: "too_many_attempts".into(),
                 description: "too many status calls without the right code_verifier: the login \
@@ -271,31 +264,22 @@ pub(crate) async fn gate(
 /// (given back when the login is not stored); `Ok(false)` when the
 /// challenge was already used; `Err` is the refusal's page.
 pub(crate) async fn insert_login(
-    devices: &DeviceLogins,
     store: &dyn Store,
     started: Option<&Started>,
     login: &NewLogin,
 ) -> Result<bool, Response> {
     if let Some(s) = started {
-        devices
-            .reserve(&login.app_id, &login.challenge, s)
+        reserve(store, &login.app_id, &login.challenge, s)
+            .await
             .map_err(|(status, why)| pages::error(status, why))?;
     }
     let inserted = store.insert_login(login).await;
-    if !matches!(inserted, Ok(true)) {
-        devices.release(&login.challenge);
+    if started.is_some() && !matches!(inserted, Ok(true)) {
+        forget(store, None, &login.challenge).await;
     }
-    inserted.map_err(|e| {
-        tracing::error!(error = %e, "social login storage error");
-        pages::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal error in the emulator.",
-        )
-    })
+    inserted.map_err(|e| pages::storage_failed("social login", &e))
 }
 
-/// Where the start sends the browser: a device login's confirm page, or
-/// `to_provider` (the broker's redirect) for any other.
 pub(crate) fn onward(started: Option<&Started>, to_provider: Response) -> Response {
     match started {
         Some(s) if s.kind == Kind::Device => confirm_page(s, to_provider),
@@ -332,13 +316,16 @@ fn confirm_page(started: &Started, to_provider: Response) -> Response {
 
 /// The page after the provider for a settled paste-back login (the code to
 /// paste, when it finished); `None` for any other login.
-pub(crate) fn landing(
-    devices: &DeviceLogins,
+pub(crate) async fn landing(
+    store: &dyn Store,
     app_id: &str,
     challenge: &str,
     outcome: &LoginOutcome,
 ) -> Option<Response> {
-    let kind = devices.settle(app_id, challenge)?;
+    let settled = store
+        .device_settle(app_id, &sha256_hex(challenge), now_ms())
+        .await;
+    let kind = Kind::from_stored(&settled.ok().flatten()?)?;
     match (kind, outcome) {
         (Kind::Paste, LoginOutcome::Finished { .. }) => Some(pages::page(
             StatusCode::OK,
@@ -408,19 +395,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pending_logins_are_bounded_per_app() {
-        let book = DeviceLogins::default();
+    #[tokio::test]
+    async fn pending_logins_are_bounded_per_app_and_wrong_verifiers_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(":memory:".as_ref(), dir.path())
+            .await
+            .unwrap();
         let started = Started {
             kind: Kind::Device,
             code_challenge: "c".repeat(43),
         };
         for i in 0..MAX_PENDING_PER_APP {
-            book.reserve("a", &format!("ch{i}"), &started).unwrap();
+            reserve(&store, "a", &format!("ch{i}"), &started)
+                .await
+                .unwrap();
         }
-        assert!(book.reserve("a", "one-more", &started).is_err());
-        assert!(book.reserve("b", "other-app", &started).is_ok());
-        book.release("ch0");
-        assert!(book.reserve("a", "one-more", &started).is_ok());
+        let full = reserve(&store, "a", "one-more", &started).await;
+        assert_eq!(full.unwrap_err().0, StatusCode::TOO_MANY_REQUESTS);
+        assert!(reserve(&store, "b", "other-app", &started).await.is_ok());
+        let taken = reserve(&store, "b", "other-app", &started).await;
+        assert_eq!(taken.unwrap_err().0, StatusCode::BAD_REQUEST);
+        forget(&store, None, "ch0").await;
+        assert!(reserve(&store, "a", "one-more", &started).await.is_ok());
+        for _ in 1..MAX_ATTEMPTS {
+            let gate = check(&store, "a", "ch1", Some("wrong")).await.unwrap();
+            assert!(matches!(gate, Gate::Wrong(false)));
+        }
+        let gate = check(&store, "a", "ch1", None).await.unwrap();
+        assert!(matches!(gate, Gate::Wrong(true)), "the last attempt");
+        let gate = check(&store, "a", "ch1", None).await.unwrap();
+        assert!(matches!(gate, Gate::Pass), "forgotten at the limit");
     }
 }

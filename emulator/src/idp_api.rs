@@ -21,14 +21,12 @@ use crate::model::Identity;
 use crate::state::AppState;
 
 /// The identity of the request's bearer token.
-fn identity(shared: &AppState, headers: &HeaderMap) -> Option<Identity> {
-    header(headers, "authorization")
-        .as_deref()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .and_then(|t| shared.provider.identity_for_token(t.trim()))
+async fn identity(shared: &AppState, headers: &HeaderMap) -> Option<Identity> {
+    let authorization = header(headers, "authorization")?;
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))?;
+    crate::oauth::identity_for_token(&*shared.store, token.trim()).await
 }
 
 /// The answer to a request without a valid bearer token.
@@ -42,7 +40,7 @@ fn invalid_token() -> Response {
 
 /// `GET /idp/api/me`.
 pub(crate) async fn me(State(shared): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match identity(&shared, &headers) {
+    match identity(&shared, &headers).await {
         Some(i) => axum::Json(
             json!({ "id": i.id, "name": i.name, "email": i.email, "network": i.network }),
         )
@@ -53,7 +51,7 @@ pub(crate) async fn me(State(shared): State<Arc<AppState>>, headers: HeaderMap) 
 
 /// `GET /idp/api/friends`: nobody.
 pub(crate) async fn friends(State(shared): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match identity(&shared, &headers) {
+    match identity(&shared, &headers).await {
         Some(_) => axum::Json(json!({ "friends": [] })).into_response(),
         None => invalid_token(),
     }
@@ -67,7 +65,7 @@ pub(crate) async fn echo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if identity(&shared, &headers).is_none() {
+    if identity(&shared, &headers).await.is_none() {
         return invalid_token();
     }
     let status = first(&query, "status")

@@ -60,7 +60,9 @@ mod oauth;
 mod pages;
 mod params;
 mod password;
+mod public_url;
 pub mod query;
+mod sent;
 mod snippets;
 mod social_forward;
 mod state;
@@ -178,23 +180,16 @@ impl Emulator {
     }
 
     /// The mails sent so far (password resets), oldest first: the last
-    /// [`OUTBOX_CAP`].
-    pub fn outbox(&self) -> Vec<Mail> {
-        self.shared
-            .outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .of(None)
+    /// [`OUTBOX_CAP`]. Read from the database, so it holds the mails of
+    /// every instance serving it.
+    pub async fn outbox(&self) -> Result<Vec<Mail>, EmulatorError> {
+        Ok(sent::mails(&*self.shared.store, None).await?)
     }
 
     /// The push notifications sent so far (every app's), oldest first: the
-    /// last [`OUTBOX_CAP`].
-    pub fn pushes(&self) -> Vec<Push> {
-        self.shared
-            .pushes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .of(None)
+    /// last [`OUTBOX_CAP`], from the database like [`Emulator::outbox`].
+    pub async fn pushes(&self) -> Result<Vec<Push>, EmulatorError> {
+        Ok(sent::pushes(&*self.shared.store, None).await?)
     }
 
     /// Forgets the recorded requests.
@@ -232,9 +227,14 @@ impl Emulator {
     /// `network`, as its token endpoint issues after a consent (valid for an
     /// hour): for testing clients that take a provider's token, such as
     /// BaasBox's `POST /social/{network}`.
-    pub fn provider_token(&self, network: &str, name: &str, email: &str) -> String {
+    pub async fn provider_token(
+        &self,
+        network: &str,
+        name: &str,
+        email: &str,
+    ) -> Result<String, EmulatorError> {
         let identity = model::Identity::new(&network.to_ascii_lowercase(), name, email);
-        self.shared.provider.token_for(identity)
+        Ok(oauth::token_for(&*self.shared.store, &identity).await?)
     }
 
     /// Starts a session for a user; returns its token (256 random bits, hex).

@@ -25,6 +25,13 @@ struct Args {
     )]
     listen: SocketAddr,
 
+    /// The URL clients reach this emulator at, when it is not the listening
+    /// address (behind a load balancer or reverse proxy): put in redirects,
+    /// provider callbacks and pages. Every instance serving one database
+    /// needs the same one.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+
     /// SQLite database file (created if missing; data survives restarts).
     /// `:memory:` keeps everything in memory. A `postgres://user:pass@host/db`
     /// URL uses PostgreSQL instead (file contents kept there too).
@@ -405,6 +412,9 @@ fn configure(args: &Args) -> Result<EmulatorBuilder, String> {
     builder = snippet_settings(builder, args);
     if let Some(dir) = &args.files_dir {
         builder = builder.files_dir(dir);
+    }
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url);
     }
     if let Some(code) = &args.baasbox_appcode {
         builder = builder

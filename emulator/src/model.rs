@@ -2,8 +2,6 @@
 //! provider, and the mails the emulator "sends". Imports nothing from the
 //! crate.
 
-use std::collections::VecDeque;
-
 use sha2::{Digest, Sha256};
 
 /// A person at an identity provider.
@@ -35,7 +33,7 @@ impl Identity {
 /// A mail the emulator "sent": password resets land here instead of a mailbox.
 ///
 /// `Debug` leaves out the token and the text that carries it.
-#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     /// The application that sent it.
     pub app_id: String,
@@ -63,7 +61,7 @@ impl std::fmt::Debug for Mail {
 
 /// A push notification the emulator "sent": accepted and recorded, since
 /// there is no APNs or FCM here.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Push {
     /// The application that sent it.
     pub app_id: String,
@@ -77,53 +75,6 @@ pub struct Push {
 /// The most mails, and the most pushes, the emulator keeps (the oldest go
 /// first): a flood of resets or pushes must not grow its memory without end.
 pub const OUTBOX_CAP: usize = 1000;
-
-/// Something an app "sent".
-pub(crate) trait Sent: Clone {
-    /// The application that sent it.
-    fn app_id(&self) -> &str;
-}
-
-impl Sent for Mail {
-    fn app_id(&self) -> &str {
-        &self.app_id
-    }
-}
-
-impl Sent for Push {
-    fn app_id(&self) -> &str {
-        &self.app_id
-    }
-}
-
-/// What the emulator "sent" (mails, pushes), oldest first, at most
-/// [`OUTBOX_CAP`].
-pub(crate) struct Outbox<T>(VecDeque<T>);
-
-impl<T> Default for Outbox<T> {
-    fn default() -> Self {
-        Outbox(VecDeque::new())
-    }
-}
-
-impl<T: Sent> Outbox<T> {
-    /// Keeps `item`, dropping the oldest when full.
-    pub(crate) fn record(&mut self, item: T) {
-        if self.0.len() == OUTBOX_CAP {
-            self.0.pop_front();
-        }
-        self.0.push_back(item);
-    }
-
-    /// The items of `app_id` (every app's with `None`), oldest first.
-    pub(crate) fn of(&self, app_id: Option<&str>) -> Vec<T> {
-        self.0
-            .iter()
-            .filter(|item| app_id.is_none_or(|a| item.app_id() == a))
-            .cloned()
-            .collect()
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -141,21 +92,5 @@ mod tests {
         let shown = format!("{mail:?}");
         assert!(shown.contains("ada@example.com"), "{shown}");
         assert!(!shown.contains("reset-secret"), "{shown}");
-    }
-
-    #[test]
-    fn the_outbox_keeps_the_newest() {
-        let mut log = Outbox::default();
-        for i in 0..OUTBOX_CAP + 5 {
-            log.record(Push {
-                app_id: if i % 2 == 0 { "a" } else { "b" }.into(),
-                sender: None,
-                notification: serde_json::json!({ "text": i.to_string() }),
-            });
-        }
-        let all = log.of(None);
-        assert_eq!(all.len(), OUTBOX_CAP);
-        assert_eq!(all[0].notification["text"], "5");
-        assert!(log.of(Some("a")).iter().all(|p| p.app_id == "a"));
     }
 }

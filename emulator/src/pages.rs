@@ -104,6 +104,16 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     )
 }
 
+/// The error page for a storage failure, logged with `what` failed (the
+/// error's text never reaches the browser).
+pub fn storage_failed(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} storage error");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error in the emulator.",
+    )
+}
+
 /// A 302 to `location`.
 pub fn redirect(location: &str) -> Response {
     (

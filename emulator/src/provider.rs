@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::extract::{PathParams, QueryPairs, header};
 use crate::model::Identity;
-use crate::oauth::TOKEN_TTL;
+use crate::oauth::{self, TOKEN_TTL};
 use crate::pages::{self, escape};
 use crate::state::AppState;
 
@@ -101,7 +101,7 @@ pub(crate) async fn authorize(
     path: PathParams,
     QueryPairs(query): QueryPairs,
 ) -> Response {
-    authorize_page(&state, path.get("network"), &query)
+    authorize_page(&state, path.get("network"), &query).await
 }
 
 /// `POST /idp/{network}/consent` (a form).
@@ -110,17 +110,17 @@ pub(crate) async fn consent(
     path: PathParams,
     body: Bytes,
 ) -> Response {
-    consent_answer(&state, path.get("network"), &form(&body))
+    consent_answer(&state, path.get("network"), &form(&body)).await
 }
 
 /// `POST /idp/token` (a form).
 pub(crate) async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    token_answer(&state, &form(&body))
+    token_answer(&state, &form(&body)).await
 }
 
 /// `GET /idp/userinfo` with a bearer token.
 pub(crate) async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    userinfo_answer(&state, header(&headers, "authorization").as_deref())
+    userinfo_answer(&state, header(&headers, "authorization").as_deref()).await
 }
 
 /// `client_id`, `redirect_uri` and `state`, checked, or what is wrong.
@@ -153,7 +153,7 @@ fn title_case(network: &str) -> String {
         .unwrap_or_default()
 }
 
-fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
+async fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Response {
     let (client_id, redirect_uri, state) = match grant_params(shared, q) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
@@ -173,12 +173,17 @@ fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]) -> R
             .cloned()
             .unwrap_or_else(|| ("Test User".into(), "test.user@example.com".into()));
         let identity = Identity::new(network, &name, &email);
-        let code = shared.provider.issue_code(
+        let code = oauth::issue_code(
+            &*shared.store,
             client_id,
             redirect_uri,
             identity,
             code_challenge.map(str::to_owned),
         );
+        let code = match code.await {
+            Ok(code) => code,
+            Err(e) => return pages::storage_failed("provider code", &e),
+        };
         return match with_query(redirect_uri, &[("code", &code), ("state", state)]) {
             Some(location) => pages::redirect(&location),
             None => pages::error(StatusCode::BAD_REQUEST, "redirect_uri is not a URL."),
@@ -241,7 +246,7 @@ fn consent_page(shared: &AppState, network: &str, q: &[(String, String)]) -> Res
     )
 }
 
-fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -> Response {
+async fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -> Response {
     let (client_id, redirect_uri, state) = match grant_params(shared, form) {
         Ok(p) => p,
         Err(why) => return pages::error(StatusCode::BAD_REQUEST, why),
@@ -272,12 +277,17 @@ fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -
                 Identity::new(network, param(form, "name").unwrap_or(email), email)
             }
         };
-        let code = shared.provider.issue_code(
+        let code = oauth::issue_code(
+            &*shared.store,
             client_id,
             redirect_uri,
             identity,
             param(form, "code_challenge").map(str::to_owned),
         );
+        let code = match code.await {
+            Ok(code) => code,
+            Err(e) => return pages::storage_failed("provider code", &e),
+        };
         with_query(redirect_uri, &[("code", &code), ("state", state)])
     };
     match location {
@@ -286,7 +296,7 @@ fn consent_answer(shared: &AppState, network: &str, form: &[(String, String)]) -
     }
 }
 
-fn token_answer(shared: &AppState, form: &[(String, String)]) -> Response {
+async fn token_answer(shared: &AppState, form: &[(String, String)]) -> Response {
     let invalid = |error: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -304,12 +314,12 @@ fn token_answer(shared: &AppState, form: &[(String, String)]) -> Response {
     ) else {
         return invalid("invalid_request");
     };
-    match shared
-        .provider
-        .redeem(code, redirect_uri, client_id, param(form, "code_verifier"))
-    {
+    let verifier = param(form, "code_verifier");
+    match oauth::redeem(&*shared.store, code, redirect_uri, client_id, verifier).await {
         Ok(identity) => {
-            let token = shared.provider.token_for(identity);
+            let Ok(token) = oauth::token_for(&*shared.store, &identity).await else {
+                return invalid("server_error");
+            };
             axum::Json(json!({ "access_token": token, "token_type": "bearer", "expires_in": TOKEN_TTL.as_secs() }))
                 .into_response()
         }
@@ -317,13 +327,15 @@ fn token_answer(shared: &AppState, form: &[(String, String)]) -> Response {
     }
 }
 
-fn userinfo_answer(shared: &AppState, authorization: Option<&str>) -> Response {
-    let identity = authorization
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .and_then(|t| shared.provider.identity_for_token(t.trim()));
+async fn userinfo_answer(shared: &AppState, authorization: Option<&str>) -> Response {
+    let token = authorization.and_then(|h| {
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+    });
+    let identity = match token {
+        Some(t) => oauth::identity_for_token(&*shared.store, t.trim()).await,
+        None => None,
+    };
     match identity {
         Some(i) => axum::Json(
             json!({ "id": i.id, "name": i.name, "email": i.email, "network": i.network }),
@@ -339,20 +351,20 @@ fn userinfo_answer(shared: &AppState, authorization: Option<&str>) -> Response {
 
 /// Exchanges a code with the built-in provider and returns the identity it
 /// stands for and its access token (the broker's server-side step).
-pub(crate) fn exchange_builtin(
+pub(crate) async fn exchange_builtin(
     shared: &AppState,
     code: &str,
     redirect_uri: &str,
     client_id: &str,
 ) -> Result<(Identity, String), &'static str> {
-    let identity = shared
-        .provider
-        .redeem(code, redirect_uri, client_id, None)?;
+    let store = &*shared.store;
+    let identity = oauth::redeem(store, code, redirect_uri, client_id, None).await?;
     // Through a token, as a real provider would be used.
-    let token = shared.provider.token_for(identity);
-    let identity = shared
-        .provider
-        .identity_for_token(&token)
+    let token = oauth::token_for(store, &identity)
+        .await
+        .map_err(|_| "server_error")?;
+    let identity = oauth::identity_for_token(store, &token)
+        .await
         .ok_or("invalid_token")?;
     Ok((identity, token))
 }

@@ -47,11 +47,7 @@ pub(crate) async fn send<L: Level>(
         sender: caller.user_id.clone(),
         notification,
     };
-    state
-        .pushes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .record(push);
+    crate::sent::record_push(&*state.store, &push).await?;
     Ok(json_response(StatusCode::OK, json!({})))
 }
 

@@ -39,11 +39,12 @@ pub(crate) async fn issue(
         .session_user(&app, &hash)
         .await?
         .ok_or_else(refused)?;
-    match shared.tickets.issue(&caller.app_id, &user, &hash) {
+    match crate::tickets::issue(&*shared.store, &caller.app_id, &user, &hash).await {
         Ok(ticket) => Ok(json_response(
             StatusCode::OK,
             json!({ "ticket": ticket, "expires_in": TICKET_TTL.as_secs() }),
         )),
         Err(IssueError::Random(why)) => Err(Fail::internal(&why)),
+        Err(IssueError::Store(e)) => Err(e.into()),
     }
 }

@@ -8,13 +8,10 @@ use std::time::Duration;
 
 use crate::ProviderConfig;
 use crate::hooks::{Fault, RecordLog};
-use crate::model::{Mail, Outbox, Push};
-use crate::oauth::ProviderState;
 use crate::password::{HashGate, PasswordPolicy};
 
 pub(crate) use crate::snippets::Snippet;
 use crate::store::Store;
-use crate::tickets::LinkTickets;
 
 /// Social-login settings of an emulator.
 #[derive(Debug, Clone, Default)]
@@ -47,19 +44,14 @@ pub(crate) struct BaasBoxSettings {
 /// The state behind every route.
 pub(crate) struct AppState {
     /// Every read and write; handlers never see the backend behind it.
+    /// What is in flight between requests (link tickets, device logins,
+    /// the built-in provider's codes and tokens, mails and pushes sent)
+    /// lives there too, so instances sharing a database share it.
     pub store: Arc<dyn Store>,
     /// `http://127.0.0.1:PORT`, for absolute URLs in redirects.
     pub base_url: String,
     pub social: SocialSettings,
     pub baasbox: BaasBoxSettings,
-    pub provider: ProviderState,
-    /// Link tickets in flight (social login, linking).
-    pub tickets: LinkTickets,
-    /// Device and paste-back social logins in flight.
-    pub devices: crate::device::DeviceLogins,
-    pub outbox: Mutex<Outbox<Mail>>,
-    /// Push notifications sent, bounded (there is no APNs or FCM here).
-    pub pushes: Mutex<Outbox<Push>>,
     /// Whether `/_emulator/...` is served over HTTP (opt-in).
     pub test_hooks: bool,
     /// App id → API key; apps are only added at start, so this is read-only.

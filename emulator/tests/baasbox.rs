@@ -174,7 +174,10 @@ async fn social_login_link_list_unlink() {
 
     // Login with a token: a new user with a generated name, then the same
     // user with a new session.
-    let token = emu.provider_token("google", "Test Person", "grace@example.com");
+    let token = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let (s, first, b) =
         Bb::send(bb.req(Method::POST, "/social/google").json(&tokens(&token))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -186,7 +189,10 @@ async fn social_login_link_list_unlink() {
         b["data"]["visibleByRegisteredUsers"]["_social"]["google"]["id"],
         provider_id
     );
-    let again = emu.provider_token("google", "Test Person", "grace@example.com");
+    let again = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let (s, second, b) = Bb::send(bb.req(
         Method::POST,
         &format!("/social/google?oauth_token={again}&oauth_secret={again}"),
@@ -210,7 +216,10 @@ async fn social_login_link_list_unlink() {
     assert_eq!(b["data"][0]["additionalData"]["email"], "grace@example.com");
 
     // Link GitHub, list both, unlink GitHub.
-    let gh = emu.provider_token("github", "Test Person", "grace@example.com");
+    let gh = emu
+        .provider_token("github", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let (s, _, b) = Bb::send(
         bb.req(Method::PUT, "/social/github")
             .header("X-BB-SESSION", &session)
@@ -254,7 +263,10 @@ async fn social_login_link_list_unlink() {
 
     // Another user cannot link Grace's Google identity.
     let other = bb.signup("alan").await;
-    let grace_again = emu.provider_token("google", "Test Person", "grace@example.com");
+    let grace_again = emu
+        .provider_token("google", "Test Person", "grace@example.com")
+        .await
+        .unwrap();
     let (s, _, b) = Bb::send(
         bb.req(Method::PUT, "/social/google")
             .header("X-BB-SESSION", &other)
@@ -270,7 +282,10 @@ async fn social_login_link_list_unlink() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A password user may unlink their only network: the password remains.
-    let alans = emu.provider_token("facebook", "Test Person", "alan@example.com");
+    let alans = emu
+        .provider_token("facebook", "Test Person", "alan@example.com")
+        .await
+        .unwrap();
     let (s, _, _) = Bb::send(
         bb.req(Method::PUT, "/social/facebook")
             .header("X-BB-SESSION", &other)
@@ -290,7 +305,10 @@ async fn social_login_link_list_unlink() {
 async fn social_route_errors() {
     let emu = emulator().await;
     let bb = Bb { emu: &emu };
-    let token = emu.provider_token("google", "Test Person", "x@example.com");
+    let token = emu
+        .provider_token("google", "Test Person", "x@example.com")
+        .await
+        .unwrap();
     let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode, &str)> = vec![
         (
             "unknown network",
@@ -485,7 +503,10 @@ async fn sessions_and_links_survive_a_restart() {
     let emu = start().await;
     let bb = Bb { emu: &emu };
     let session = bb.signup("ada").await;
-    let token = emu.provider_token("github", "Ada", "ada@example.com");
+    let token = emu
+        .provider_token("github", "Ada", "ada@example.com")
+        .await
+        .unwrap();
     let (s, _, _) = Bb::send(
         bb.req(Method::PUT, "/social/github")
             .header("X-BB-SESSION", &session)
@@ -543,7 +564,10 @@ async fn a_configured_real_provider_validates_tokens() {
         .await
         .unwrap();
     let bb = Bb { emu: &emu };
-    let real = provider.provider_token("github", "Linus", "linus@example.com");
+    let real = provider
+        .provider_token("github", "Linus", "linus@example.com")
+        .await
+        .unwrap();
     let (s, _, b) = Bb::send(bb.req(Method::POST, "/social/github").json(&tokens(&real))).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let expected_id = &sha256_hex(b"linus@example.com")[..16];
@@ -552,11 +576,17 @@ async fn a_configured_real_provider_validates_tokens() {
         expected_id
     );
     // B's own built-in provider is not the authority for GitHub any more.
-    let local = emu.provider_token("github", "Linus", "linus@example.com");
+    let local = emu
+        .provider_token("github", "Linus", "linus@example.com")
+        .await
+        .unwrap();
     let (s, _, b) = Bb::send(bb.req(Method::POST, "/social/github").json(&tokens(&local))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     // Other networks still use the built-in provider.
-    let google = emu.provider_token("google", "Linus", "linus@example.com");
+    let google = emu
+        .provider_token("google", "Linus", "linus@example.com")
+        .await
+        .unwrap();
     let (s, _, _) = Bb::send(
         bb.req(Method::POST, "/social/google")
             .json(&tokens(&google)),

@@ -29,7 +29,7 @@ async fn outbox_is_not_served_unless_test_hooks_are_on() {
         .await
         .unwrap();
     assert!(reset.status().is_success());
-    assert_eq!(emu.outbox().len(), 1);
+    assert_eq!(emu.outbox().await.unwrap().len(), 1);
     for path in [
         "/_emulator/app/outbox",
         "/%5Femulator/app/outbox",
@@ -43,7 +43,10 @@ async fn outbox_is_not_served_unless_test_hooks_are_on() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         let body = r.text().await.unwrap();
-        assert!(!body.contains(&emu.outbox()[0].token), "{path}");
+        assert!(
+            !body.contains(&emu.outbox().await.unwrap()[0].token),
+            "{path}"
+        );
     }
 
     let on = support::builder()
@@ -173,7 +176,7 @@ async fn a_password_change_or_reset_ends_every_session() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let token = emu.outbox().pop().unwrap().token;
+    let token = emu.outbox().await.unwrap().pop().unwrap().token;
     let (status, _) = APP
         .call(
             &emu,

@@ -38,7 +38,7 @@ async fn a_documented_notification_is_recorded() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({}));
-    let pushes = emu.pushes();
+    let pushes = emu.pushes().await.unwrap();
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].app_id, "app");
     assert_eq!(pushes[0].sender, None);
@@ -56,7 +56,10 @@ async fn a_documented_notification_is_recorded() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(emu.pushes()[1].sender.as_deref(), Some(user.as_str()));
+    assert_eq!(
+        emu.pushes().await.unwrap()[1].sender.as_deref(),
+        Some(user.as_str())
+    );
 
     // The test hook shows this app's pushes only.
     App("other", "other-key")
@@ -112,7 +115,10 @@ async fn every_malformed_field_is_a_400_naming_it() {
         let (status, _) = CM.call(&emu, Method::POST, "push", Some(raw)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{raw}");
     }
-    assert!(emu.pushes().is_empty(), "nothing refused is recorded");
+    assert!(
+        emu.pushes().await.unwrap().is_empty(),
+        "nothing refused is recorded"
+    );
 }
 
 #[tokio::test]
@@ -126,5 +132,5 @@ async fn a_push_needs_the_key_and_at_user_level_a_session() {
         .call(&emu, Method::POST, "user/push", Some(r#"{"text": "hi"}"#))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(emu.pushes().is_empty());
+    assert!(emu.pushes().await.unwrap().is_empty());
 }

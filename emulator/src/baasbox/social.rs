@@ -94,10 +94,8 @@ impl BbCall {
                         invalid()
                     })?
             }
-            None => self
-                .state
-                .provider
-                .identity_for_token(&token)
+            None => crate::oauth::identity_for_token(&*self.state.store, &token)
+                .await
                 .filter(|i| i.network.eq_ignore_ascii_case(network))
                 .ok_or_else(invalid)?,
         };

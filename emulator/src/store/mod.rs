@@ -12,6 +12,8 @@ use crate::model::Identity;
 
 mod acl;
 pub(crate) mod decide;
+mod error;
+mod flight;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -19,6 +21,12 @@ pub(crate) mod values;
 
 pub(crate) use acl::access_ids;
 pub use acl::{AclWrite, NewAcl, SharedObject};
+pub use error::{StoreError, StoreResult};
+pub use flight::{
+    DeviceEntry, DeviceLimits, Grant, InFlight, NewTicket, Reserved, SentKind, TicketLimits,
+    TicketOf,
+};
+pub(crate) use flight::{as_i64, identity_json, identity_of};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -26,28 +34,12 @@ pub use types::{
 };
 pub use values::FileBody;
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The backend (the database) failed.
-    #[error(transparent)]
-    Backend(Box<dyn std::error::Error + Send + Sync>),
-    /// Reading or writing file contents failed.
-    #[error("file storage: {0}")]
-    Io(#[from] std::io::Error),
-    /// The request cannot be done as asked (no such user, a newer schema...).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-/// What a [`Store`] method returns.
-pub type StoreResult<T> = Result<T, StoreError>;
-
 /// Every read and write the emulator makes. Methods are async; each write is
 /// atomic (one transaction where it touches several rows). Session and reset
-/// tokens arrive as their SHA-256 only.
+/// tokens arrive as their SHA-256 only. What is in flight between requests
+/// (tickets, device logins, provider codes, the outbox) is [`InFlight`].
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: InFlight + Send + Sync {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

@@ -178,6 +178,54 @@ CREATE TABLE file_chunks (
 );
 ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 ",
+    // 3: what is in flight between requests (store/flight.rs), shared by
+    // every instance: link tickets, device and paste-back logins, the
+    // built-in provider's codes and tokens (all by SHA-256), and the mails
+    // and pushes "sent".
+    "
+CREATE TABLE link_tickets (
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ticket_sha256  TEXT NOT NULL UNIQUE,
+    app_id         TEXT NOT NULL,
+    user_id        TEXT NOT NULL,
+    session_sha256 TEXT NOT NULL,
+    expires_ms     BIGINT NOT NULL
+);
+CREATE INDEX link_tickets_by_user ON link_tickets (app_id, user_id);
+CREATE INDEX link_tickets_by_expiry ON link_tickets (expires_ms);
+CREATE TABLE device_logins (
+    challenge_sha256 TEXT PRIMARY KEY,
+    app_id           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    code_challenge   TEXT NOT NULL,
+    expires_ms       BIGINT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    settled          BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX device_logins_by_app ON device_logins (app_id);
+CREATE TABLE idp_codes (
+    code_sha256    TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    identity       TEXT NOT NULL,
+    code_challenge TEXT,
+    expires_ms     BIGINT NOT NULL
+);
+CREATE INDEX idp_codes_by_expiry ON idp_codes (expires_ms);
+CREATE TABLE idp_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    identity     TEXT NOT NULL,
+    expires_ms   BIGINT NOT NULL
+);
+CREATE INDEX idp_tokens_by_expiry ON idp_tokens (expires_ms);
+CREATE TABLE sent (
+    seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind   TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    item   TEXT NOT NULL
+);
+CREATE INDEX sent_by_kind ON sent (kind, seq);
+",
 ];
 
 /// The schema version this code writes.

@@ -11,6 +11,7 @@ mod acl;
 mod baasbox;
 mod db;
 mod files;
+mod flight;
 mod locks;
 mod migrate;
 mod objects;

@@ -185,6 +185,54 @@ CREATE TABLE IF NOT EXISTS provider_tokens (
     PRIMARY KEY (app_id, user_id, network)
 );
 ",
+    // 7: what is in flight between requests, so several instances can share
+    // the database (store/flight.rs): link tickets, device and paste-back
+    // logins, the built-in provider's codes and tokens (all by SHA-256),
+    // and the mails and pushes "sent".
+    "
+CREATE TABLE IF NOT EXISTS link_tickets (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_sha256  TEXT NOT NULL UNIQUE,
+    app_id         TEXT NOT NULL,
+    user_id        TEXT NOT NULL,
+    session_sha256 TEXT NOT NULL,
+    expires_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS link_tickets_by_user ON link_tickets (app_id, user_id);
+CREATE INDEX IF NOT EXISTS link_tickets_by_expiry ON link_tickets (expires_ms);
+CREATE TABLE IF NOT EXISTS device_logins (
+    challenge_sha256 TEXT PRIMARY KEY,
+    app_id           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    code_challenge   TEXT NOT NULL,
+    expires_ms       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    settled          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS device_logins_by_app ON device_logins (app_id);
+CREATE TABLE IF NOT EXISTS idp_codes (
+    code_sha256    TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    identity       TEXT NOT NULL,
+    code_challenge TEXT,
+    expires_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idp_codes_by_expiry ON idp_codes (expires_ms);
+CREATE TABLE IF NOT EXISTS idp_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    identity     TEXT NOT NULL,
+    expires_ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idp_tokens_by_expiry ON idp_tokens (expires_ms);
+CREATE TABLE IF NOT EXISTS sent (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind   TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    item   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sent_by_kind ON sent (kind, seq);
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.

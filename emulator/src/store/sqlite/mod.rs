@@ -10,6 +10,7 @@ mod baasbox;
 mod db;
 mod file_identity;
 mod files;
+mod flight;
 mod migrate;
 mod objects;
 mod provider_tokens;

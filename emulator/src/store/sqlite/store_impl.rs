@@ -42,7 +42,7 @@ impl SqliteStore {
 
     /// Runs `f` on the database on a blocking thread: SQLite calls and file
     /// moves block, and must not stall the async workers.
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Db) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
