@@ -14,10 +14,12 @@ mod acl;
 // Not wired into `Emulator::start` yet: the `Store` implementation lands next.
 #[allow(dead_code, unused_imports)]
 pub mod postgres;
+mod search;
 pub mod sqlite;
 mod types;
 
 pub use acl::{AclWrite, NewAcl, SharedObject};
+pub use search::{ObjectSearch, SearchPage, scan};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -133,6 +135,18 @@ pub trait Store: Send + Sync {
         owner: &str,
         keys: Option<&[String]>,
     ) -> StoreResult<Vec<(String, Value)>>;
+    /// One page of the namespace's objects (and files) that match, sorted,
+    /// with the number of matches. By default the whole namespace is loaded
+    /// and evaluated in Rust ([`scan`]); a backend may narrow it in SQL
+    /// first, but the Rust evaluator decides what matches.
+    async fn search_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        search: &ObjectSearch,
+    ) -> StoreResult<SearchPage> {
+        scan(self, app_id, owner, search).await
+    }
     /// Writes objects; `merge` deep-merges into existing values.
     async fn put_objects(
         &self,

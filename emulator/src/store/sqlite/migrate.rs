@@ -185,6 +185,12 @@ CREATE TABLE IF NOT EXISTS provider_tokens (
     PRIMARY KEY (app_id, user_id, network)
 );
 ",
+    // 7: searches by class use an index (`search.rs` writes this exact
+    // expression, so the planner can match it).
+    "
+CREATE INDEX IF NOT EXISTS objects_by_class
+    ON objects (app_id, owner, json_extract(value, '$.__class__'));
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::db::Db;
 use crate::model::Identity;
 use crate::store::{
-    AclWrite, BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin, PendingLogin,
-    SharedObject, SocialUser, Store, StoreError, StoreResult, UnlinkOutcome, Written,
+    AclWrite, BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin, ObjectSearch,
+    PendingLogin, SearchPage, SharedObject, SocialUser, Store, StoreError, StoreResult,
+    UnlinkOutcome, Written,
 };
 
 /// The SQLite [`Store`].
@@ -211,6 +212,16 @@ impl Store for SqliteStore {
         );
         self.run(move |db| db.get_objects(&a, &o, k.as_deref()))
             .await
+    }
+
+    async fn search_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        search: &ObjectSearch,
+    ) -> StoreResult<SearchPage> {
+        let (a, o, s) = (app_id.to_owned(), owner.to_owned(), search.clone());
+        self.run(move |db| db.search_objects(&a, &o, &s)).await
     }
 
     async fn put_objects(
