@@ -13,7 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::store::StoreError;
 
 /// How many read connections a database file gets.
-pub(super) const READERS: usize = 4;
+pub(super) const READERS: usize = 8;
 
 /// How long a read waits for a free connection before it is refused.
 pub(super) const WAIT: Duration = Duration::from_secs(10);
