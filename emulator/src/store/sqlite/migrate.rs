@@ -186,10 +186,11 @@ CREATE TABLE IF NOT EXISTS provider_tokens (
 );
 ",
     // 7: searches by class use an index (`search.rs` writes this exact
-    // expression, so the planner can match it).
+    // expression, so the planner can match it; values that are not JSON,
+    // from older versions, index as NULL).
     "
-CREATE INDEX IF NOT EXISTS objects_by_class
-    ON objects (app_id, owner, json_extract(value, '$.__class__'));
+CREATE INDEX IF NOT EXISTS objects_by_class ON objects
+    (app_id, owner, json_extract(CASE WHEN json_valid(value) THEN value END, '$.__class__'));
 ",
 ];
 

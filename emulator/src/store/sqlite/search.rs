@@ -102,6 +102,11 @@ fn exact_page(
     Ok(SearchPage { items, total })
 }
 
+/// The stored JSON, or NULL for a value that is not JSON (stored by an
+/// older version; the evaluator reads it as a string, which has no fields):
+/// `json_extract` would fail on it. Migration 7's index is on this form.
+const DOC: &str = "CASE WHEN json_valid(value) THEN value END";
+
 /// A JSON path of plain identifiers, as an SQL string literal.
 fn path(parts: &[String]) -> String {
     format!("'$.{}'", parts.join("."))
@@ -145,6 +150,7 @@ fn bind(args: &mut Vec<Sql>, value: Sql) -> String {
 }
 
 fn render_atom(atom: &Atom, args: &mut Vec<Sql>) -> String {
+    let doc = DOC;
     let field = |t: &Target| match t {
         Target::Field(parts) => Some(path(parts)),
         Target::Key => None,
@@ -158,28 +164,28 @@ fn render_atom(atom: &Atom, args: &mut Vec<Sql>) -> String {
             let v = bind(args, Sql::from(s.clone()));
             // The extract first: the form the class index is on.
             format!(
-                "json_extract(value, {p}) {} {v} AND json_type(value, {p}) = 'text'",
+                "json_extract({doc}, {p}) {} {v} AND json_type({doc}, {p}) = 'text'",
                 op_sql(*op)
             )
         }
         Atom::Bool(t, b) => match field(t) {
-            Some(p) => format!("json_type(value, {p}) = '{b}'"),
+            Some(p) => format!("json_type({doc}, {p}) = '{b}'"),
             None => "0".into(),
         },
         Atom::Null(t) => match field(t) {
-            Some(p) => format!("json_type(value, {p}) = 'null'"),
+            Some(p) => format!("json_type({doc}, {p}) = 'null'"),
             None => "0".into(),
         },
         Atom::Number(t, lo, hi) => match field(t) {
             Some(p) => {
-                let mut sql = format!("json_type(value, {p}) IN ('integer', 'real')");
+                let mut sql = format!("json_type({doc}, {p}) IN ('integer', 'real')");
                 if let Some(lo) = lo {
                     let v = bind(args, Sql::from(*lo));
-                    sql += &format!(" AND json_extract(value, {p}) >= {v}");
+                    sql += &format!(" AND json_extract({doc}, {p}) >= {v}");
                 }
                 if let Some(hi) = hi {
                     let v = bind(args, Sql::from(*hi));
-                    sql += &format!(" AND json_extract(value, {p}) <= {v}");
+                    sql += &format!(" AND json_extract({doc}, {p}) <= {v}");
                 }
                 sql
             }
@@ -192,6 +198,7 @@ fn render_atom(atom: &Atom, args: &mut Vec<Sql>) -> String {
 /// order (missing/null < booleans < numbers < strings < arrays < objects);
 /// `None` when a field's path is not plain.
 fn sql_order(sort: &[(String, bool)]) -> Option<String> {
+    let doc = DOC;
     let mut terms = Vec::new();
     for (field, desc) in sort {
         let dir = if *desc { "DESC" } else { "ASC" };
@@ -205,14 +212,14 @@ fn sql_order(sort: &[(String, bool)]) -> Option<String> {
         }
         let p = path(&parts);
         terms.push(format!(
-            "CASE json_type(value, {p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 \
+            "CASE json_type({doc}, {p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 \
              WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 \
              WHEN 'array' THEN 4 WHEN 'object' THEN 5 ELSE 0 END {dir}"
         ));
         terms.push(format!(
-            "CASE WHEN json_type(value, {p}) IN ('true', 'false', 'integer', 'real') \
-             THEN CAST(json_extract(value, {p}) AS REAL) \
-             ELSE json_extract(value, {p}) END {dir}"
+            "CASE WHEN json_type({doc}, {p}) IN ('true', 'false', 'integer', 'real') \
+             THEN CAST(json_extract({doc}, {p}) AS REAL) \
+             ELSE json_extract({doc}, {p}) END {dir}"
         ));
     }
     terms.push("key ASC".into());
@@ -223,6 +230,7 @@ fn sql_order(sort: &[(String, bool)]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::query::parse;
+    use serde_json::Value;
 
     fn where_of(q: &str) -> (String, Vec<Sql>) {
         let mut args = vec![Sql::from("a".to_owned()), Sql::from("o".to_owned())];
@@ -249,6 +257,34 @@ mod tests {
             plan.iter().any(|p| p.contains("objects_by_class")),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn values_that_are_not_json_have_no_fields() {
+        let db = Db::open(std::path::Path::new(":memory:")).unwrap();
+        db.conn()
+            .execute(
+                "INSERT INTO objects VALUES ('a', 'o', 'old', 'not json', 0, 0),
+                 ('a', 'o', 'new', '{\"a\": \"x\"}', 0, 0)",
+                [],
+            )
+            .unwrap();
+        let search = |q: &str, sort: &str| ObjectSearch {
+            query: Some(parse(q).unwrap()),
+            sort: vec![(sort.to_owned(), false)],
+            skip: 0,
+            limit: Some(10),
+            count: true,
+        };
+        let page = db
+            .search_objects("a", "o", &search(r#"[a != "x"]"#, "a"))
+            .unwrap();
+        assert_eq!(page.items, vec![("old".into(), Value::from("not json"))]);
+        assert_eq!(page.total, 1);
+        let page = db
+            .search_objects("a", "o", &search(r#"[a = "x"]"#, "a"))
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
     }
 
     #[test]
