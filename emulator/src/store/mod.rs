@@ -19,7 +19,7 @@ pub mod sqlite;
 mod types;
 
 pub use acl::{AclWrite, NewAcl, SharedObject};
-pub use search::{ObjectSearch, SearchPage, scan};
+pub use search::{ObjectSearch, SearchPage};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -137,15 +137,19 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<(String, Value)>>;
     /// One page of the namespace's objects (and files) that match, sorted,
     /// with the number of matches. By default the whole namespace is loaded
-    /// and evaluated in Rust ([`scan`]); a backend may narrow it in SQL
-    /// first, but the Rust evaluator decides what matches.
+    /// and evaluated in Rust; a backend may narrow it in SQL first, but the
+    /// Rust evaluator decides what matches.
     async fn search_objects(
         &self,
         app_id: &str,
         owner: &str,
         search: &ObjectSearch,
     ) -> StoreResult<SearchPage> {
-        scan(self, app_id, owner, search).await
+        let mut collector = search.collector();
+        for (key, value) in self.get_objects(app_id, owner, None).await? {
+            collector.offer(key, value);
+        }
+        Ok(collector.finish())
     }
     /// Writes objects; `merge` deep-merges into existing values.
     async fn put_objects(

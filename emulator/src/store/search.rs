@@ -1,4 +1,4 @@
-//! Searching one namespace: what handlers ask [`Store::search_objects`]
+//! Searching one namespace: what handlers ask `Store::search_objects`
 //! for ([`ObjectSearch`]: a query, a sort and a page), what they get back
 //! ([`SearchPage`]), and the bounded [`Collector`] that evaluates candidates
 //! in Rust and keeps only what the page needs.
@@ -7,7 +7,6 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::{Store, StoreResult};
 use crate::query::{self, Query};
 
 /// A search of one namespace (its objects and files).
@@ -110,18 +109,4 @@ impl Collector<'_> {
             total: self.total,
         }
     }
-}
-
-/// The search every backend has: load the namespace, evaluate in Rust.
-pub async fn scan<S: Store + ?Sized>(
-    store: &S,
-    app_id: &str,
-    owner: &str,
-    search: &ObjectSearch,
-) -> StoreResult<SearchPage> {
-    let mut collector = search.collector();
-    for (key, value) in store.get_objects(app_id, owner, None).await? {
-        collector.offer(key, value);
-    }
-    Ok(collector.finish())
 }
