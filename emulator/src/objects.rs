@@ -225,6 +225,38 @@ impl Ctx {
         sharing::visible(&self.state, &self.app_id, user, &self.query, own).await
     }
 
+    /// Whether the listing includes objects ACLs share with the caller.
+    fn includes_shared(&self) -> Result<bool, Fail> {
+        sharing::includes_shared(self.user_id.as_deref(), &self.query)
+    }
+
+    /// One sorted page of the caller's own matches, searched by the store.
+    async fn search_own(
+        &self,
+        query: Option<query::Query>,
+    ) -> Result<(Vec<(String, Value)>, usize), Fail> {
+        let search = self.params.search(query);
+        let page = (self.state.store)
+            .search_objects(&self.app_id, &self.owner, &search)
+            .await?;
+        Ok((page.items, page.total))
+    }
+
+    /// The keys of all the caller's own objects that match `query`.
+    async fn matching_keys(&self, query: query::Query) -> Result<Vec<String>, Fail> {
+        let search = crate::store::ObjectSearch {
+            query: Some(query),
+            sort: Vec::new(),
+            skip: 0,
+            limit: None,
+            count: false,
+        };
+        let page = (self.state.store)
+            .search_objects(&self.app_id, &self.owner, &search)
+            .await?;
+        Ok(page.items.into_iter().map(|(k, _)| k).collect())
+    }
+
     /// Objects shared with the caller under the `keys` not in `found`.
     async fn shared_keys(
         &self,
@@ -254,6 +286,7 @@ impl Ctx {
                 let total = found.len();
                 (found, total)
             }
+            None if !self.includes_shared()? => self.search_own(None).await?,
             None => {
                 let all = self.load_visible().await?;
                 self.params.page(all)
@@ -317,12 +350,7 @@ impl Ctx {
             self.load(None).await?.into_iter().map(|(k, _)| k).collect()
         } else if let Some(q) = first(&self.query, "q") {
             let query = query::parse(q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
-            self.load(None)
-                .await?
-                .into_iter()
-                .filter(|(k, v)| query.matches(k, v))
-                .map(|(k, _)| k)
-                .collect()
+            self.matching_keys(query).await?
         } else {
             return Err(Fail::new(
                 StatusCode::BAD_REQUEST,
@@ -360,6 +388,13 @@ impl Ctx {
         };
         let query = query::parse(&q).map_err(|e| Fail::new(StatusCode::BAD_REQUEST, e))?;
         let geo = GeoSearch::parse(&self.query)?;
+        if !query.has_near() && !self.includes_shared()? {
+            let (page, total) = self.search_own(Some(query)).await?;
+            let success = page.into_iter().collect();
+            return self
+                .envelope(StatusCode::OK, success, Map::new(), Some(total))
+                .await;
+        }
         let (matching, distances) = geo.filter(&query, self.load_visible().await?);
         let (page, total) = self.params.page(matching);
         let meta = geo.meta(&page, &distances);

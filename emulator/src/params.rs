@@ -116,6 +116,17 @@ impl ServerParams {
         Ok(p)
     }
 
+    /// A store search with these params' sort, skip, limit and count.
+    pub(crate) fn search(&self, query: Option<query::Query>) -> crate::store::ObjectSearch {
+        crate::store::ObjectSearch {
+            query,
+            sort: self.sort.clone(),
+            skip: self.skip,
+            limit: usize::try_from(self.limit).ok(),
+            count: self.count,
+        }
+    }
+
     /// Sorts, counts and pages a list.
     pub(crate) fn page(&self, mut items: Vec<(String, Value)>) -> (Vec<(String, Value)>, usize) {
         if !self.sort.is_empty() {

@@ -59,6 +59,16 @@ fn ambiguous_error(key: &str) -> Value {
     json!({"code": 409, "message": message})
 }
 
+/// Whether a listing or search includes objects shared with the caller
+/// (`shared`/`shared_only` at user level); a wrong flag value is refused.
+pub(crate) fn includes_shared(
+    user: Option<&str>,
+    query: &[(String, String)],
+) -> Result<bool, Fail> {
+    let (include, only) = (flag(query, "shared")?, flag(query, "shared_only")?);
+    Ok(user.is_some() && (include || only))
+}
+
 /// The objects a listing or search starts from: the caller's own, plus
 /// (`shared=true`) or only (`shared_only=true`) the other users' objects
 /// shared with the caller for reading. App level: the own objects.

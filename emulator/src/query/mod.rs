@@ -19,6 +19,7 @@ mod eval;
 pub mod geo;
 mod order;
 mod parse;
+pub mod plan;
 #[cfg(test)]
 mod tests;
 

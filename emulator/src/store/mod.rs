@@ -15,6 +15,7 @@ pub(crate) mod decide;
 mod error;
 mod flight;
 pub mod postgres;
+mod search;
 pub mod sqlite;
 mod types;
 pub(crate) mod values;
@@ -27,6 +28,7 @@ pub use flight::{
     TicketOf,
 };
 pub(crate) use flight::{as_i64, identity_json, identity_of};
+pub use search::{ObjectSearch, SearchPage};
 pub(crate) use types::now_ms;
 pub use types::{
     BbLink, BbUser, FileMeta, LinkOutcome, LoginOutcome, NewLogin, PendingLogin, SocialUser,
@@ -126,6 +128,22 @@ pub trait Store: InFlight + Send + Sync {
         owner: &str,
         keys: Option<&[String]>,
     ) -> StoreResult<Vec<(String, Value)>>;
+    /// One page of the namespace's objects (and files) that match, sorted,
+    /// with the number of matches. By default the whole namespace is loaded
+    /// and evaluated in Rust; a backend may narrow it in SQL first, but the
+    /// Rust evaluator decides what matches.
+    async fn search_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        search: &ObjectSearch,
+    ) -> StoreResult<SearchPage> {
+        let mut collector = search.collector();
+        for (key, value) in self.get_objects(app_id, owner, None).await? {
+            collector.offer(key, value);
+        }
+        Ok(collector.finish())
+    }
     /// Writes objects; `merge` deep-merges into existing values.
     async fn put_objects(
         &self,

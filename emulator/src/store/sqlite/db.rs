@@ -1,4 +1,5 @@
-//! The database handle: one SQLite connection behind a mutex, opened and
+//! The database handle: one writer connection behind a mutex and, for a
+//! database file, a pool of read connections (`pool.rs`); opened and
 //! migrated here; the other files of this module add its statements.
 
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, params};
 
 use super::migrate;
+use super::pool::{READERS, ReadConn, Readers, WAIT};
 use crate::store::StoreError;
 
 impl From<rusqlite::Error> for StoreError {
@@ -18,6 +20,8 @@ impl From<rusqlite::Error> for StoreError {
 /// The database.
 pub struct Db {
     conn: Mutex<Connection>,
+    /// Read-only connections to a database file (`None` in memory).
+    readers: Option<Readers>,
     /// Where file contents live (`blobs/`, `tmp/`); `None` until set.
     pub(super) files_dir: Option<PathBuf>,
 }
@@ -28,7 +32,7 @@ impl Db {
         let conn = if path.as_os_str() == ":memory:" {
             Connection::open_in_memory()?
         } else {
-            if !path.to_string_lossy().starts_with("file:") {
+            if !is_uri(path) {
                 create_private(path)?;
             }
             let conn = Connection::open(path)?;
@@ -39,8 +43,14 @@ impl Db {
         let mut conn = conn;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate::migrate(&mut conn)?;
+        let readers = if path.as_os_str() == ":memory:" || is_uri(path) {
+            None
+        } else {
+            Some(Readers::open(path, READERS, WAIT)?)
+        };
         Ok(Db {
             conn: Mutex::new(conn),
+            readers,
             files_dir: None,
         })
     }
@@ -59,6 +69,16 @@ impl Db {
         // A panic while holding the lock cannot leave SQLite half-written
         // (transactions roll back), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for reads: a pooled read-only one for a database file
+    /// (never waiting for the writer or other readers), else the one
+    /// connection.
+    pub(super) fn read(&self) -> Result<ReadConn<'_>, StoreError> {
+        match &self.readers {
+            Some(readers) => Ok(ReadConn::Pooled(readers.get()?)),
+            None => Ok(ReadConn::Writer(self.conn())),
+        }
     }
 
     /// Whether the database can be read and written now: reads the schema
@@ -111,6 +131,12 @@ impl Db {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Whether `path` is an SQLite URI (`file:...`): it may name a database
+/// in memory, which separate read connections would not share.
+fn is_uri(path: &Path) -> bool {
+    path.to_string_lossy().starts_with("file:")
 }
 
 /// Creates a missing database file as 0600 on Unix: it holds password and

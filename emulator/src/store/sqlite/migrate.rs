@@ -233,6 +233,13 @@ CREATE TABLE IF NOT EXISTS sent (
 );
 CREATE INDEX IF NOT EXISTS sent_by_kind ON sent (kind, seq);
 ",
+    // 8: searches by class use an index (`search.rs` writes this exact
+    // expression, so the planner can match it; values that are not JSON,
+    // from older versions, index as NULL).
+    "
+CREATE INDEX IF NOT EXISTS objects_by_class ON objects
+    (app_id, owner, json_extract(CASE WHEN json_valid(value) THEN value END, '$.__class__'));
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.

@@ -1,5 +1,6 @@
-//! The SQLite backend: one connection behind a mutex, used from blocking
-//! threads; every multi-row write in a transaction. The schema is kept by
+//! The SQLite backend: one writer connection behind a mutex plus a pool of
+//! read connections (WAL), used from blocking threads; searches narrowed in
+//! SQL (`search.rs`); every multi-row write in a transaction. The schema is kept by
 //! numbered migrations (`migrate.rs`).
 //!
 //! The [`Store`](super::Store) implementation (`store_impl.rs`) is the one
@@ -13,7 +14,9 @@ mod files;
 mod flight;
 mod migrate;
 mod objects;
+mod pool;
 mod provider_tokens;
+mod search;
 mod social;
 mod store_impl;
 mod users;

@@ -18,7 +18,7 @@ impl Db {
         owner: &str,
         keys: Option<&[String]>,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut out = Vec::new();
         match keys {
             None => {

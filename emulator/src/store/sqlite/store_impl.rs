@@ -12,7 +12,8 @@ use super::file_identity::FileIdentity;
 use crate::model::Identity;
 use crate::store::{
     AclWrite, BbLink, BbUser, FileBody, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin,
-    PendingLogin, SharedObject, SocialUser, Store, StoreError, StoreResult, UnlinkOutcome, Written,
+    ObjectSearch, PendingLogin, SearchPage, SharedObject, SocialUser, Store, StoreError,
+    StoreResult, UnlinkOutcome, Written,
 };
 
 /// The SQLite [`Store`].
@@ -225,6 +226,16 @@ impl Store for SqliteStore {
         );
         self.run(move |db| db.get_objects(&a, &o, k.as_deref()))
             .await
+    }
+
+    async fn search_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        search: &ObjectSearch,
+    ) -> StoreResult<SearchPage> {
+        let (a, o, s) = (app_id.to_owned(), owner.to_owned(), search.clone());
+        self.run(move |db| db.search_objects(&a, &o, &s)).await
     }
 
     async fn put_objects(

@@ -55,7 +55,7 @@ impl Db {
         token_sha256: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT user_id FROM sessions
                  WHERE token_sha256 = ?1 AND app_id = ?2 AND expires_ms > ?3",

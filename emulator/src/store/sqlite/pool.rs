@@ -1,0 +1,140 @@
+//! Read connections: a small pool of read-only SQLite connections to a
+//! database file in WAL mode, so that readers wait neither for each other
+//! nor for the writer (each sees the last committed state when it starts).
+//! A database in memory has no pool: its reads use the one connection.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::store::StoreError;
+
+/// How many read connections a database file gets.
+pub(super) const READERS: usize = 8;
+
+/// How long a read waits for a free connection before it is refused.
+pub(super) const WAIT: Duration = Duration::from_secs(10);
+
+/// The free read connections.
+pub(super) struct Readers {
+    free: Mutex<Vec<Connection>>,
+    returned: Condvar,
+    wait: Duration,
+}
+
+impl Readers {
+    /// Opens `n` read-only connections to the database file at `path`; a
+    /// read waits at most `wait` for one.
+    pub(super) fn open(path: &Path, n: usize, wait: Duration) -> Result<Self, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let free = (0..n)
+            .map(|_| {
+                let conn = Connection::open_with_flags(path, flags)?;
+                conn.busy_timeout(Duration::from_secs(5))?;
+                Ok(conn)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Readers {
+            free: Mutex::new(free),
+            returned: Condvar::new(),
+            wait,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Connection>> {
+        // The list is only pushed to and popped from: never half-changed.
+        self.free.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A free connection, waiting a bounded time for one.
+    pub(super) fn get(&self) -> Result<Reader<'_>, StoreError> {
+        let free = self.lock();
+        let (mut free, timeout) = self
+            .returned
+            .wait_timeout_while(free, self.wait, |f| f.is_empty())
+            .unwrap_or_else(|p| p.into_inner());
+        match free.pop() {
+            Some(conn) => Ok(Reader {
+                pool: self,
+                conn: Some(conn),
+            }),
+            None if timeout.timed_out() => Err(StoreError::Invalid(format!(
+                "the database is busy: no read connection became free within {} ms",
+                self.wait.as_millis()
+            ))),
+            None => Err(StoreError::Invalid("no read connection".into())),
+        }
+    }
+}
+
+/// A read connection, given back to the pool when dropped.
+pub(super) struct Reader<'a> {
+    pool: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes the connection out.
+        self.conn.as_ref().expect("a reader holds its connection")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.lock().push(conn);
+            self.pool.returned.notify_one();
+        }
+    }
+}
+
+/// A connection to read with: a pooled reader, or the writer's connection
+/// (a database in memory).
+pub(super) enum ReadConn<'a> {
+    /// From the pool.
+    Pooled(Reader<'a>),
+    /// The one connection.
+    Writer(MutexGuard<'a, Connection>),
+}
+
+impl Deref for ReadConn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            ReadConn::Pooled(r) => r,
+            ReadConn::Writer(w) => w,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_are_reused_and_a_busy_pool_refuses_in_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        Connection::open(&path).unwrap();
+        let pool = Readers::open(&path, 1, Duration::from_millis(20)).unwrap();
+        let first = pool.get().unwrap();
+        first.query_row("SELECT 1", [], |_| Ok(())).unwrap();
+        let e = pool.get().err().unwrap().to_string();
+        assert!(e.contains("no read connection became free"), "{e}");
+        drop(first);
+        assert!(pool.get().is_ok(), "given back when dropped");
+        let e = Readers::open(&dir.path().join("no/such/dir"), 1, WAIT)
+            .err()
+            .unwrap();
+        assert!(!e.to_string().is_empty());
+    }
+}
