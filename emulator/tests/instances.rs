@@ -311,3 +311,33 @@ async fn the_binary_takes_a_public_url() {
         "{to}"
     );
 }
+
+/// `CLOUDMINE_EMULATOR_PUBLIC_URL` sets it as the flag does (every flag has
+/// its variable), so a container's instances can share it.
+#[tokio::test]
+async fn the_binary_takes_a_public_url_from_the_environment() {
+    use support::binary::Running;
+    let args = [
+        "--app",
+        "app:instances-key",
+        "--db",
+        ":memory:",
+        "--test-idp",
+    ];
+    let running = Running::start_env(
+        &args,
+        &[("CLOUDMINE_EMULATOR_PUBLIC_URL", "https://env.example.com")],
+    );
+    let url = format!(
+        "{}/v1/app/{APP}/account/social/login?service=github&apikey={KEY}&challenge={}",
+        running.base,
+        challenge(10)
+    );
+    let start = http().get(url).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let to = start.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with("https://env.example.com/idp/github/authorize?"),
+        "{to}"
+    );
+}
