@@ -1,15 +1,17 @@
-//! Two emulators serving one SQLite database, as two instances behind a
+//! Two emulators serving one database (a SQLite file, or one PostgreSQL
+//! schema with `CLOUDMINE_TEST_DB=postgres`), as two instances behind a
 //! load balancer would (issue 17): what one keeps between requests — link
 //! tickets, device logins, the built-in provider's codes and tokens, the
 //! outbox — the other finds, because it lives in the database. B is given
 //! A's address as its public URL, so both put the same callback in their
 //! redirects; the test sends each step to the instance it names.
 
-use cloudmine_emulator::{Emulator, EmulatorError};
+use cloudmine_emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 mod support;
+use support::shared::Pair;
 use support::user::User;
 use support::{App, challenge, http, json_of, location, message};
 
@@ -20,40 +22,17 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE_OF_VERIFIER: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-struct Pair {
-    a: Emulator,
-    b: Emulator,
-    _dir: tempfile::TempDir,
-}
-
-async fn instance(db: &std::path::Path, public: Option<&str>) -> Emulator {
-    let mut builder = Emulator::builder()
+fn configure(builder: EmulatorBuilder) -> EmulatorBuilder {
+    builder
         .app(APP, KEY)
-        .database(db)
         .identity("Mary", "mary.gh@example.com")
         .auto_consent(true)
-        .test_hooks(true);
-    if let Some(url) = public {
-        builder = builder.public_url(url);
-    }
-    builder.start().await.unwrap()
+        .test_hooks(true)
 }
 
-/// A and B on the same database file; B's public URL is A's.
+/// A and B on one database of the tests' backend; B's public URL is A's.
 async fn pair() -> Pair {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
-    let a = instance(&db, None).await;
-    let b = instance(&db, Some(&a.base_url())).await;
-    Pair { a, b, _dir: dir }
-}
-
-impl Pair {
-    /// `url` (on A, as every redirect names A) sent to B instead.
-    fn on_b(&self, url: &str) -> String {
-        assert!(url.starts_with(&self.a.base_url()), "{url}");
-        url.replacen(&self.a.base_url(), &self.b.base_url(), 1)
-    }
+    Pair::start(configure).await
 }
 
 #[tokio::test]
@@ -329,6 +308,36 @@ async fn the_binary_takes_a_public_url() {
     let to = start.headers()["location"].to_str().unwrap();
     assert!(
         to.starts_with("https://cm.example.com/idp/github/authorize?"),
+        "{to}"
+    );
+}
+
+/// `CLOUDMINE_EMULATOR_PUBLIC_URL` sets it as the flag does (every flag has
+/// its variable), so a container's instances can share it.
+#[tokio::test]
+async fn the_binary_takes_a_public_url_from_the_environment() {
+    use support::binary::Running;
+    let args = [
+        "--app",
+        "app:instances-key",
+        "--db",
+        ":memory:",
+        "--test-idp",
+    ];
+    let running = Running::start_env(
+        &args,
+        &[("CLOUDMINE_EMULATOR_PUBLIC_URL", "https://env.example.com")],
+    );
+    let url = format!(
+        "{}/v1/app/{APP}/account/social/login?service=github&apikey={KEY}&challenge={}",
+        running.base,
+        challenge(10)
+    );
+    let start = http().get(url).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let to = start.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with("https://env.example.com/idp/github/authorize?"),
         "{to}"
     );
 }

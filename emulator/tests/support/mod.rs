@@ -11,6 +11,7 @@ use cloudmine_emulator::{Emulator, EmulatorBuilder};
 pub mod binary;
 pub mod log;
 pub mod postgres;
+pub mod shared;
 pub mod social;
 pub mod stub;
 pub mod user;
