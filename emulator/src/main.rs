@@ -29,7 +29,7 @@ struct Args {
     /// address (behind a load balancer or reverse proxy): put in redirects,
     /// provider callbacks and pages. Every instance serving one database
     /// needs the same one.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "CLOUDMINE_EMULATOR_PUBLIC_URL")]
     public_url: Option<String>,
 
     /// SQLite database file (created if missing; data survives restarts).
