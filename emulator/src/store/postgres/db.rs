@@ -28,6 +28,27 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 /// Connections the pool keeps at most.
 const POOL_SIZE: usize = 16;
 
+/// How long one statement may run before the server cancels it
+/// (`statement_timeout`, set on every connection of the pool).
+const STATEMENT_TIMEOUT: &str = "30s";
+
+/// Session settings every pooled connection starts with: no statement
+/// runs longer than [`STATEMENT_TIMEOUT`] and none waits for a lock longer
+/// than [`super::locks::LOCK_WAIT`], so nothing waits for ever. Options the
+/// URL already sets come first; these win over them.
+fn bounded(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
+    let mine = format!(
+        "-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={}",
+        super::locks::LOCK_WAIT
+    );
+    let options = match config.get_options() {
+        Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {mine}"),
+        _ => mine,
+    };
+    config.options(&options);
+    config
+}
+
 /// The PostgreSQL database: a pool of connections.
 #[derive(Clone)]
 pub struct Pg {
@@ -49,7 +70,7 @@ impl Pg {
     /// server's version and applies the missing migrations. Errors name the
     /// problem (unreachable, too old, a newer schema) without the password.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let config = super::url::parse(url)?;
+        let config = bounded(super::url::parse(url)?);
         let manager = Manager::from_config(
             config,
             NoTls,

@@ -7,7 +7,8 @@
 //! Step 1 is the SQLite schema of the same day (`sqlite/migrate.rs` steps
 //! 1–6) in PostgreSQL types: object values are kept as the text clients
 //! sent (key order and number spelling preserved) with a `jsonb` copy
-//! generated from it for queries and indexes.
+//! generated from it for queries and indexes (with `\u0000` escapes,
+//! which `jsonb` refuses, read as U+FFFD in that copy only).
 
 use crate::store::{StoreError, StoreResult};
 
@@ -61,7 +62,12 @@ CREATE TABLE objects (
     owner   TEXT NOT NULL,
     key     TEXT NOT NULL,
     value   TEXT NOT NULL,
-    doc     JSONB GENERATED ALWAYS AS (value::jsonb) STORED,
+    -- The copy for queries and indexes: jsonb cannot hold U+0000, so a
+    -- `\\u0000` escape becomes U+FFFD here (escaped backslashes are first
+    -- spelt `\\u005c` so `\\\\u0000`, a backslash then text, is left alone);
+    -- `value` keeps the exact text.
+    doc     JSONB GENERATED ALWAYS AS
+                (replace(replace(value, '\\\\', '\\u005c'), '\\u0000', '\\ufffd')::jsonb) STORED,
     created BIGINT NOT NULL,
     updated BIGINT NOT NULL,
     PRIMARY KEY (app_id, owner, key)

@@ -5,17 +5,30 @@ use serde_json::Value;
 use tokio_postgres::Transaction;
 
 use super::db::Pg;
+use super::locks::{begin, lock_email};
 use crate::store::values::{StoredUser, deep_merge, parse_stored, sealed_key, user_profile_value};
 use crate::store::{StoreResult, now_ms};
 
 /// Serialises the writes that check an app's emails and usernames are free
-/// (account creation, credential changes), across every instance.
-pub(super) async fn lock_names(tx: &Transaction<'_>, app_id: &str) -> StoreResult<()> {
+/// (account creation, credential changes), across every instance. When an
+/// email is given its lock (`locks::lock_email`, the one a social first
+/// login takes) is taken too, after the app's: a sign-up racing a social
+/// first login with the same email waits for it and then finds the email
+/// taken. Social logins take only the email lock, so the order cannot
+/// deadlock.
+pub(super) async fn lock_names(
+    tx: &Transaction<'_>,
+    app_id: &str,
+    email: Option<&str>,
+) -> StoreResult<()> {
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext('cloudmine-users:' || $1::text))",
         &[&app_id],
     )
     .await?;
+    if let Some(email) = email {
+        lock_email(tx, app_id, email).await?;
+    }
     Ok(())
 }
 
@@ -98,8 +111,8 @@ impl Pg {
         profile: &Value,
     ) -> StoreResult<bool> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_names(&tx, app_id).await?;
+        let tx = begin(&mut client).await?;
+        lock_names(&tx, app_id, email).await?;
         if taken(&tx, app_id, None, email, username).await? {
             return Ok(false);
         }
@@ -220,8 +233,8 @@ impl Pg {
         username: Option<&str>,
     ) -> StoreResult<bool> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        lock_names(&tx, app_id).await?;
+        let tx = begin(&mut client).await?;
+        lock_names(&tx, app_id, email).await?;
         if taken(&tx, app_id, Some(user_id), email, username).await? {
             return Ok(false);
         }
