@@ -231,3 +231,47 @@ async fn slow_downloads_do_not_hold_the_database_pool() {
     let (_, first) = stalled.pop().unwrap();
     assert_eq!(first.bytes().await.unwrap().len(), BIG);
 }
+
+#[tokio::test]
+async fn a_file_replaced_mid_download_is_never_mixed() {
+    let emu = emulator().await;
+    let resp = CM
+        .request(&emu, Method::PUT, "binary/swap")
+        .body(vec![b'o'; BIG])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let client = support::http();
+    let reading = CM
+        .request_via(&client, &emu.base_url(), Method::GET, "binary/swap")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reading.status(), StatusCode::OK);
+    let resp = CM
+        .request(&emu, Method::PUT, "binary/swap")
+        .body(vec![b'n'; BIG])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    // The old content, or a prefix of it cut short: never the new bytes.
+    match reading.bytes().await {
+        Ok(got) => {
+            assert!(got.len() <= BIG);
+            assert!(got.iter().all(|b| *b == b'o'), "mixed content");
+        }
+        Err(e) => assert!(!e.is_status(), "{e}"),
+    }
+    let (s, whole) = {
+        let r = CM
+            .request(&emu, Method::GET, "binary/swap")
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.bytes().await.unwrap())
+    };
+    assert_eq!(s, StatusCode::OK);
+    assert!(whole.len() == BIG && whole.iter().all(|b| *b == b'n'));
+}
