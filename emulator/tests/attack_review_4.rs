@@ -275,3 +275,24 @@ async fn a_file_replaced_mid_download_is_never_mixed() {
     assert_eq!(s, StatusCode::OK);
     assert!(whole.len() == BIG && whole.iter().all(|b| *b == b'n'));
 }
+
+#[tokio::test]
+async fn a_public_url_with_line_breaks_or_credentials_is_refused_and_not_echoed() {
+    for bad in [
+        "https://cm.example.com/\r\nSet-Cookie: stolen=1",
+        "https://cm.example.com/\tx",
+        "javascript:alert(1)",
+        "https://user:hunter2-secret@cm.example.com",
+    ] {
+        let e = support::builder()
+            .app(CM.0, CM.1)
+            .public_url(bad)
+            .start()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("public URL"), "{bad:?}: {e}");
+        assert!(!e.contains("hunter2") && !e.contains("Set-Cookie"), "{e}");
+    }
+}
