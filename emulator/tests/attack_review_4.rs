@@ -296,3 +296,96 @@ async fn a_public_url_with_line_breaks_or_credentials_is_refused_and_not_echoed(
         assert!(!e.contains("hunter2") && !e.contains("Set-Cookie"), "{e}");
     }
 }
+
+const OTHER: App = App("other", "attack-review-4-other-secret");
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// One instance on `db` (a SQLite file, or the test PostgreSQL schema).
+async fn instance(db: &str, public: Option<&str>) -> Emulator {
+    let mut builder = cloudmine_emulator::Emulator::builder()
+        .app(CM.0, CM.1)
+        .app(OTHER.0, OTHER.1)
+        .database(db)
+        .identity("Mary", "mary.gh@example.com");
+    if let Some(url) = public {
+        builder = builder.public_url(url);
+    }
+    builder.start().await.unwrap()
+}
+
+/// A database two instances (and a restart) can share.
+fn shared_db(dir: &std::path::Path) -> String {
+    let pg = support::postgres::requested()
+        .then(support::postgres::fresh_url)
+        .flatten();
+    pg.unwrap_or_else(|| dir.join("shared.db").display().to_string())
+}
+
+async fn ticket(emu: &Emulator, user: &User) -> String {
+    let (s, body) = json_of(
+        CM.request(emu, Method::POST, "account/social/ticket")
+            .header("x-cloudmine-sessiontoken", &user.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    body["ticket"].as_str().unwrap().to_owned()
+}
+
+/// The status of a social-login start with this ticket.
+async fn start_with(app: App, emu: &Emulator, n: u32, ticket: &str) -> StatusCode {
+    let c = support::challenge(n);
+    let url = app.start_url(emu, &c, "github", Some(REDIRECT), &[("ticket", ticket)]);
+    support::http().get(url).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_ticket_is_single_use_across_instances_apps_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shared_db(dir.path());
+    let a = instance(&db, None).await;
+    let b = instance(&db, Some(&a.base_url())).await;
+    let mary = User::seeded(&a, CM, "mary@example.com").await;
+
+    // App A's ticket on app B, on either instance: refused.
+    let foreign = ticket(&a, &mary).await;
+    assert_eq!(
+        start_with(OTHER, &b, 1, &foreign).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        start_with(OTHER, &a, 2, &foreign).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Twelve redemptions at once, half on each instance: exactly one wins.
+    let raced = ticket(&b, &mary).await;
+    let mut starts = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let emu = if i % 2 == 0 { &a } else { &b };
+        let c = support::challenge(10 + i);
+        let url = CM.start_url(emu, &c, "github", Some(REDIRECT), &[("ticket", &raced)]);
+        starts.spawn(async move { support::http().get(url).send().await.unwrap().status() });
+    }
+    let statuses = starts.join_all().await;
+    let won = statuses.iter().filter(|s| s.is_redirection()).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.is_redirection() || *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+
+    // After both instances restart, the spent ticket stays spent.
+    drop((a, b));
+    let c = instance(&db, None).await;
+    assert_eq!(
+        start_with(CM, &c, 40, &raced).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = ticket(&c, &mary).await;
+    assert!(start_with(CM, &c, 41, &fresh).await.is_redirection());
+}
