@@ -7,6 +7,10 @@ use serde_json::Value;
 use crate::fail::Fail;
 use crate::query;
 
+/// The most `sort` params one request may have (each is a comparison
+/// per pair of objects, and an `ORDER BY` term when SQL sorts).
+pub const MAX_SORT_FIELDS: usize = 32;
+
 /// Query parameters that are CloudMine's, not a snippet's.
 pub(crate) const SERVER_PARAMS: &[&str] = &[
     "limit",
@@ -97,6 +101,12 @@ impl ServerParams {
                         return Err(Fail::new(
                             StatusCode::BAD_REQUEST,
                             "invalid sort: empty field",
+                        ));
+                    }
+                    if p.sort.len() == MAX_SORT_FIELDS {
+                        return Err(Fail::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("invalid sort: more than {MAX_SORT_FIELDS} sort fields"),
                         ));
                     }
                     p.sort.push((field.to_owned(), desc));

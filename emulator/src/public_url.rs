@@ -4,8 +4,13 @@
 //! handler.
 
 /// `url` checked and without its trailing `/`: `http` or `https`, a host,
-/// no credentials, query or fragment. `Err` says what is wrong.
+/// no credentials, query, fragment or control characters. `Err` says what is wrong.
 pub(crate) fn checked(url: &str) -> Result<String, String> {
+    // The URL parser drops tabs and line breaks silently: a pasted value
+    // with them is an operator's mistake, not a URL to guess at.
+    if url.trim().chars().any(char::is_control) {
+        return Err("the public URL must not hold control characters (CR, LF, tab)".into());
+    }
     let parsed =
         url::Url::parse(url.trim()).map_err(|e| format!("the public URL is not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -43,6 +48,8 @@ mod tests {
             "https://user:pw@cm.example.com",
             "https://cm.example.com/?a=1",
             "https://cm.example.com/#x",
+            "https://cm.example.com/\r\nSet-Cookie: a=b",
+            "https://cm.exa\tmple.com",
         ] {
             assert!(checked(bad).is_err(), "{bad}");
         }

@@ -51,14 +51,22 @@ fn rank(v: Option<&Value>) -> u8 {
 pub fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .unwrap_or(0.0)
-            .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            sort_number(x).total_cmp(&sort_number(y))
+        }
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
         _ => Ordering::Equal,
     })
+}
+
+/// A number as `sort` orders it: `-0` is `0` (they are equal, as `=`
+/// says and as SQL orders them), so equal numbers fall back to the key.
+fn sort_number(n: &serde_json::Number) -> f64 {
+    match n.as_f64() {
+        Some(f) if f != 0.0 => f,
+        _ => 0.0,
+    }
 }
 
 /// The value a sort field selects (`__id__` is the key).

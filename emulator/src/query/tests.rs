@@ -323,3 +323,16 @@ fn sort_order_is_total() {
         ]
     );
 }
+
+#[test]
+fn minus_zero_sorts_as_zero() {
+    let (minus, zero) = (json!(-0.0), json!(0));
+    assert_eq!(
+        compare(Some(&minus), Some(&zero)),
+        std::cmp::Ordering::Equal
+    );
+    assert_eq!(
+        compare(Some(&json!(-1e-300)), Some(&minus)),
+        std::cmp::Ordering::Less
+    );
+}

@@ -2,26 +2,26 @@
 //! (`bytea` rows of [`CHUNK`] bytes, deleted with their file by a cascade),
 //! so instances share no filesystem. An upload is spooled to a private
 //! temporary file first, then copied in chunks in the transaction that
-//! commits it; a download streams the chunks from one snapshot.
+//! commits it; downloads are in `download.rs`.
 
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio_postgres::{Row, Transaction};
 
 use super::db::Pg;
-use crate::store::{FileBody, FileMeta, StoreError, StoreResult, Written, now_ms};
+use crate::store::{FileMeta, StoreError, StoreResult, Written, now_ms};
 
 /// Bytes per `file_chunks` row.
 pub(super) const CHUNK: usize = 256 * 1024;
 
 /// How long a download may wait for its reader to take the next chunk
-/// before its database connection is given back.
-const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// before the download ends.
+pub(super) const STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-const COLUMNS: &str = "key, sha256, size, content_type, filename, created, updated";
+pub(super) const COLUMNS: &str = "key, sha256, size, content_type, filename, created, updated";
 
-fn meta_from_row(r: &Row) -> FileMeta {
+pub(super) fn meta_from_row(r: &Row) -> FileMeta {
     FileMeta {
         key: r.get(0),
         sha256: r.get(1),
@@ -194,94 +194,4 @@ impl Pg {
             Written::Created
         })
     }
-
-    /// A file's metadata and its content, streamed: a task holds one
-    /// connection in a repeatable-read transaction (so a file replaced
-    /// meanwhile is still read whole, as it was) and writes the chunks into
-    /// a pipe one at a time; a reader that stops taking them for
-    /// [`STALL_LIMIT`] ends the task.
-    pub(super) async fn read_file(
-        &self,
-        app_id: &str,
-        owner: &str,
-        key: &str,
-    ) -> StoreResult<Option<(FileMeta, FileBody)>> {
-        let client = self.client().await?;
-        let (found_tx, found_rx) = tokio::sync::oneshot::channel();
-        let (reader, writer) = tokio::io::duplex(CHUNK);
-        let ids = [app_id.to_owned(), owner.to_owned(), key.to_owned()];
-        tokio::spawn(async move {
-            let mut client = client;
-            if let Err(e) = stream_file(&mut client, ids, found_tx, writer).await {
-                tracing::warn!(error = %e, "a file download stopped");
-            }
-        });
-        let found = found_rx
-            .await
-            .map_err(|_| StoreError::Invalid("the file reader stopped".into()))??;
-        Ok(found.map(|meta| {
-            let body: FileBody = Box::pin(reader);
-            (meta, body)
-        }))
-    }
-}
-
-type Found = tokio::sync::oneshot::Sender<StoreResult<Option<FileMeta>>>;
-
-/// Reads one file's metadata (sent on `found`) and then its chunks into
-/// `out`, in one snapshot.
-async fn stream_file(
-    client: &mut deadpool_postgres::Object,
-    [app_id, owner, key]: [String; 3],
-    found: Found,
-    mut out: tokio::io::DuplexStream,
-) -> StoreResult<()> {
-    let meta = async {
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let row = tx
-            .query_opt(
-                &format!(
-                    "SELECT {COLUMNS} FROM files WHERE app_id = $1 AND owner = $2 AND key = $3"
-                ),
-                &[&app_id, &owner, &key],
-            )
-            .await?;
-        StoreResult::Ok((tx, row.as_ref().map(meta_from_row)))
-    }
-    .await;
-    let (tx, meta) = match meta {
-        Ok(found_meta) => found_meta,
-        Err(e) => {
-            let _ = found.send(Err(e));
-            return Ok(());
-        }
-    };
-    let present = meta.is_some();
-    if found.send(Ok(meta)).is_err() || !present {
-        return Ok(());
-    }
-    let chunk = tx
-        .prepare(
-            "SELECT data FROM file_chunks WHERE app_id = $1 AND owner = $2 AND key = $3 AND seq = $4",
-        )
-        .await?;
-    for seq in 0i32.. {
-        let Some(row) = tx.query_opt(&chunk, &[&app_id, &owner, &key, &seq]).await? else {
-            break;
-        };
-        let data: &[u8] = row.get(0);
-        match tokio::time::timeout(STALL_LIMIT, out.write_all(data)).await {
-            Ok(Ok(())) => {}
-            // The client went away, or stopped reading.
-            Ok(Err(_)) | Err(_) => return Ok(()),
-        }
-    }
-    out.shutdown().await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -10,6 +10,7 @@
 mod acl;
 mod baasbox;
 mod db;
+mod download;
 mod files;
 mod flight;
 mod locks;
