@@ -5,7 +5,11 @@
 //! `shared=true` and nothing shared it is the same namespace loaded and
 //! evaluated in Rust. Every query form, sort and page is asked both ways
 //! over HTTP and the answers compared, before and after a file joins the
-//! objects; deletes by query remove exactly the Rust matches.
+//! objects; deletes by query remove exactly the Rust matches. With
+//! `CLOUDMINE_TEST_DB=postgres` the same runs on PostgreSQL (jsonb), and
+//! a second data set covers what jsonb treats apart: numbers beside their
+//! text, big integers, quoted and non-ASCII keys, deep paths, strings in
+//! byte order and a NUL in a query.
 
 use cloudmine_emulator::Emulator;
 use reqwest::{Method, StatusCode};
@@ -19,11 +23,16 @@ const APP: &str = "app";
 const KEY: &str = "pushdown-test-secret";
 const CM: App = App(APP, KEY);
 
-/// An emulator on a database file (so reads use the read pool).
+/// An emulator on a database file (so reads use the read pool), or on a
+/// fresh PostgreSQL schema with `CLOUDMINE_TEST_DB=postgres`.
 async fn emulator(dir: &std::path::Path) -> Emulator {
-    Emulator::builder()
+    let builder = if support::postgres::requested() {
+        support::builder()
+    } else {
+        Emulator::builder().database(dir.join("db.sqlite"))
+    };
+    builder
         .app(APP, KEY)
-        .database(dir.join("db.sqlite"))
         .files_dir(dir.join("files"))
         .start()
         .await
@@ -151,9 +160,20 @@ async fn ask(emu: &Emulator, user: &User, path: &str) -> (Vec<String>, Value) {
 
 /// Every query and page, searched both ways, and every page listed both ways.
 async fn compare_all(emu: &Emulator, user: &User) -> usize {
+    compare(emu, user, QUERIES, PAGES).await
+}
+
+/// `queries` by `pages` searched both ways, and `pages` listed both ways;
+/// how many searches found something.
+async fn compare(
+    emu: &Emulator,
+    user: &User,
+    queries: &[&str],
+    pages: &[&[(&str, &str)]],
+) -> usize {
     let mut nonempty = 0;
-    for q in QUERIES {
-        for extra in PAGES {
+    for q in queries {
+        for extra in pages {
             let pushed = ask(emu, user, &url("search", Some(q), extra, false)).await;
             let rust = ask(emu, user, &url("search", Some(q), extra, true)).await;
             assert_eq!(pushed.0, rust.0, "order of {q} {extra:?}");
@@ -161,7 +181,7 @@ async fn compare_all(emu: &Emulator, user: &User) -> usize {
             nonempty += usize::from(!pushed.0.is_empty());
         }
     }
-    for extra in PAGES {
+    for extra in pages {
         let pushed = ask(emu, user, &url("text", None, extra, false)).await;
         let rust = ask(emu, user, &url("text", None, extra, true)).await;
         assert_eq!(pushed.0, rust.0, "order of text {extra:?}");
@@ -205,6 +225,110 @@ async fn every_query_form_sort_and_page_answers_as_the_evaluator_does() {
     .await;
     assert_eq!(keys, ["k00"]);
     compare_all(&emu, &user).await;
+}
+
+/// Values jsonb keeps apart from their look-alikes, keys and strings whose
+/// byte order differs from a locale's, and paths through arrays.
+fn odd_data() -> Value {
+    json!({
+        "n1": {"n": 10, "s": "10", "deep": {"a": {"b": {"c": "x"}}}, "é": "accent"},
+        "n2": {"n": "10", "s": 10, "deep": {"a": {"b": {"c": 1}}}},
+        "n3": {"n": 10.0, "deep": {"a": [{"b": {"c": "x"}}]}},
+        "n4": {"n": 1e300, "s": "É"},
+        "n5": {"n": -1e-300, "s": "z", "deep": {"a": {"b": null}}},
+        "n6": {"n": 9007199254740993_u64, "s": "a'b"},
+        "n7": {"n": 9007199254740992_u64, "s": "a\"b"},
+        "n8": {"n": 18446744073709551615_u64, "s": "ключ"},
+        "n9": {"n": -9223372036854775808_i64, "s": "😀"},
+        "it's": {"n": 1, "s": "quote key"},
+        "ключ": {"n": 2, "s": "unicode key"},
+        "a\"b": {"n": 3, "s": "Z", "deep": {"a": {"b": {"c": "x", "d": true}}}},
+        "é": {"n": true, "s": ""},
+        "E": {"n": null, "s": "e", "deep": {"a": "x"}},
+        "x.y": {"deep": {"a": {"b": {"c": "y"}}}, "n": false},
+    })
+}
+
+const ODD_QUERIES: &[&str] = &[
+    "[n = 10]",
+    r#"[n = "10"]"#,
+    r#"[n > "1"]"#,
+    "[n >= 10]",
+    "[n < 10]",
+    "[n != 10]",
+    "[n = 9007199254740993]",
+    "[n = 9007199254740992]",
+    "[n > 9007199254740992]",
+    "[n = 18446744073709551615]",
+    "[n < -9223372036854775807]",
+    "[n > 100000000000000000000]",
+    "[n = true]",
+    "[n != true]",
+    "[n = null]",
+    "[n < 0.5]",
+    r#"[s > "Z"]"#,
+    r#"[s < "é"]"#,
+    r#"[s >= "É"]"#,
+    r#"[s = "a'b"]"#,
+    r#"[s = "a\"b"]"#,
+    r#"[s = "ключ"]"#,
+    r#"[s != "😀"]"#,
+    r#"[s = 10]"#,
+    r#"[deep.a.b.c = "x"]"#,
+    r#"[deep.a.b.c != "x"]"#,
+    "[deep.a.b.c = 1]",
+    "[deep.a.b = null]",
+    "[deep.a.b != null]",
+    "[deep.a.b.d = true]",
+    r#"[deep.a = "x"]"#,
+    r#"[__id__ > "z"]"#,
+    r#"[__id__ = "it's"]"#,
+    r#"[__id__ < "é"]"#,
+    r#"[__id__ = "a\"b"]"#,
+    "[s = \"a\0b\"]",
+    "[s > \"a\0\"]",
+    "[__id__ != \"n\0\"]",
+    r#"[s = "a'b" or n = true]"#,
+];
+
+const ODD_PAGES: &[&[(&str, &str)]] = &[
+    &[],
+    &[("sort", "n")],
+    &[("sort", "n:desc"), ("limit", "3"), ("skip", "1")],
+    &[("sort", "s"), ("limit", "4")],
+    &[("sort", "s:desc")],
+    &[("sort", "__id__:desc"), ("limit", "5")],
+    &[("sort", "deep.a.b.c"), ("sort", "s")],
+    &[("limit", "2"), ("skip", "1")],
+];
+
+#[tokio::test]
+async fn jsonb_look_alikes_big_numbers_and_odd_keys_answer_as_the_evaluator_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator(dir.path()).await;
+    let user = User::sign_up(&emu, CM, "odd@example.com").await;
+    let (s, b) = user.call(&emu, Method::PUT, "text", Some(odd_data())).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let nonempty = compare(&emu, &user, ODD_QUERIES, ODD_PAGES).await;
+    assert!(nonempty > ODD_QUERIES.len() * 4, "{nonempty}");
+    // Spot checks that the comparison sees what jsonb could confuse.
+    let q = Some(r#"[n = "10"]"#);
+    let (keys, _) = ask(&emu, &user, &url("search", q, &[], false)).await;
+    assert_eq!(keys, ["n2"]);
+    let q = Some("[n = 9007199254740993]");
+    let (keys, _) = ask(&emu, &user, &url("search", q, &[("sort", "__id__")], false)).await;
+    assert_eq!(keys, ["n6", "n7"], "numbers compare as f64, as in Rust");
+    let (keys, _) = ask(
+        &emu,
+        &user,
+        &url("search", Some("[s = \"a\0b\"]"), &[], false),
+    )
+    .await;
+    assert!(keys.is_empty(), "{keys:?}");
+    let q = Some(r#"[s > "Z"]"#);
+    let (keys, _) = ask(&emu, &user, &url("search", q, &[("sort", "s")], false)).await;
+    let bytewise = ["n7", "n6", "E", "it's", "ключ", "n5", "n4", "n8", "n9"];
+    assert_eq!(keys, bytewise, "strings sort in byte order");
 }
 
 #[tokio::test]

@@ -137,6 +137,24 @@ pub fn plain(part: &str) -> bool {
     !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The sort fields as targets a database can order by (`__id__` is the
+/// key), each with whether it is descending; `None` when a field's path is
+/// not plain. Ties, and no sort, go by key (the caller adds it).
+pub fn sort_targets(sort: &[(String, bool)]) -> Option<Vec<(Target, bool)>> {
+    sort.iter()
+        .map(|(field, desc)| {
+            if field == "__id__" {
+                return Some((Target::Key, *desc));
+            }
+            let parts: Vec<String> = field.split('.').map(str::to_owned).collect();
+            parts
+                .iter()
+                .all(|p| plain(p))
+                .then_some((Target::Field(parts), *desc))
+        })
+        .collect()
+}
+
 fn condition(c: &Condition) -> Plan {
     let Test::Compare(op, value) = &c.test else {
         return Plan::prefilter(Filter::True); // `near`: Rust measures it

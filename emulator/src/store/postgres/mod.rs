@@ -17,6 +17,7 @@ mod locks;
 mod migrate;
 mod objects;
 mod provider_tokens;
+mod search;
 mod sessions;
 mod social;
 mod store_impl;

@@ -135,6 +135,15 @@ impl Store for Pg {
         self.read_objects(app_id, owner, keys).await
     }
 
+    async fn search_objects(
+        &self,
+        app_id: &str,
+        owner: &str,
+        search: &crate::store::ObjectSearch,
+    ) -> StoreResult<crate::store::SearchPage> {
+        self.search(app_id, owner, search).await
+    }
+
     async fn put_objects(
         &self,
         app_id: &str,

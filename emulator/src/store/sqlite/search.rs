@@ -11,7 +11,7 @@ use rusqlite::{Connection, params_from_iter};
 use super::db::Db;
 use super::files;
 use crate::query::Op;
-use crate::query::plan::{Atom, Filter, Plan, Target};
+use crate::query::plan::{Atom, Filter, Plan, Target, sort_targets};
 use crate::store::values::parse_stored;
 use crate::store::{ObjectSearch, SearchPage, StoreError};
 
@@ -200,16 +200,15 @@ fn render_atom(atom: &Atom, args: &mut Vec<Sql>) -> String {
 fn sql_order(sort: &[(String, bool)]) -> Option<String> {
     let doc = DOC;
     let mut terms = Vec::new();
-    for (field, desc) in sort {
-        let dir = if *desc { "DESC" } else { "ASC" };
-        if field == "__id__" {
-            terms.push(format!("key {dir}"));
-            continue;
-        }
-        let parts: Vec<String> = field.split('.').map(str::to_owned).collect();
-        if !parts.iter().all(|p| crate::query::plan::plain(p)) {
-            return None;
-        }
+    for (target, desc) in sort_targets(sort)? {
+        let dir = if desc { "DESC" } else { "ASC" };
+        let parts = match target {
+            Target::Key => {
+                terms.push(format!("key {dir}"));
+                continue;
+            }
+            Target::Field(parts) => parts,
+        };
         let p = path(&parts);
         terms.push(format!(
             "CASE json_type({doc}, {p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 \
