@@ -52,6 +52,58 @@ pub enum Filter {
     Or(Vec<Filter>),
 }
 
+/// How one SQL dialect writes a [`Filter`]: its boolean literals, a
+/// negation in which NULL (a missing field) counts as false, and one check
+/// with its values bound as parameters. [`Filter::render`] writes the rest
+/// (the `AND`/`OR` structure) for every backend.
+pub trait SqlDialect {
+    /// A bound parameter's value.
+    type Arg;
+    /// The condition that always holds.
+    const TRUE: &'static str;
+    /// The condition that never holds.
+    const FALSE: &'static str;
+    /// The negation of `inner`, NULL counting as false before negating.
+    fn not(inner: &str) -> String;
+    /// One check, its values appended to `args`.
+    fn atom(atom: &Atom, args: &mut Vec<Self::Arg>) -> String;
+}
+
+impl Filter {
+    /// The filter as an SQL condition in dialect `D`, its values appended
+    /// to `args`.
+    pub fn render<D: SqlDialect>(&self, args: &mut Vec<D::Arg>) -> String {
+        match self {
+            Filter::True => D::TRUE.into(),
+            Filter::False => D::FALSE.into(),
+            Filter::Atom(atom) => D::atom(atom, args),
+            Filter::Not(inner) => D::not(&inner.render::<D>(args)),
+            Filter::And(all) => Filter::join::<D>(all, " AND ", args),
+            Filter::Or(any) => Filter::join::<D>(any, " OR ", args),
+        }
+    }
+
+    fn join<D: SqlDialect>(filters: &[Filter], with: &str, args: &mut Vec<D::Arg>) -> String {
+        let parts: Vec<String> = filters
+            .iter()
+            .map(|f| format!("({})", f.render::<D>(args)))
+            .collect();
+        parts.join(with)
+    }
+}
+
+/// An operator as SQL writes it.
+pub fn op_sql(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "<>",
+        Op::Lt => "<",
+        Op::Gt => ">",
+        Op::Le => "<=",
+        Op::Ge => ">=",
+    }
+}
+
 /// A query as a filter, with whether the filter is exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {

@@ -23,7 +23,7 @@ use tokio_postgres::{IsolationLevel, Transaction};
 use super::db::Pg;
 use super::files;
 use crate::query::Op;
-use crate::query::plan::{Atom, Filter, Plan, Target, sort_targets};
+use crate::query::plan::{Atom, Filter, Plan, SqlDialect, Target, op_sql, sort_targets};
 use crate::store::values::parse_stored;
 use crate::store::{ObjectSearch, SearchPage, StoreResult};
 
@@ -56,7 +56,7 @@ impl Pg {
             .await?;
         tx.batch_execute(STATEMENT_TIMEOUT).await?;
         let mut args: Vec<Arg> = vec![Box::new(app_id.to_owned()), Box::new(owner.to_owned())];
-        let filter = render(&plan.filter, &mut args);
+        let filter = plan.filter.render::<Dialect>(&mut args);
         let sort = plan.exact.then(|| sort_targets(&search.sort)).flatten();
         let sort = match sort {
             Some(sort) if !has_files(&tx, app_id, owner).await? => {
@@ -229,35 +229,18 @@ fn bind(args: &mut Vec<Arg>, value: Arg) -> String {
     format!("${}", args.len())
 }
 
-/// The filter as an SQL condition, its values appended to `args`.
-fn render(filter: &Filter, args: &mut Vec<Arg>) -> String {
-    match filter {
-        Filter::True => "TRUE".into(),
-        Filter::False => "FALSE".into(),
-        Filter::Atom(atom) => render_atom(atom, args),
-        // NULL (a missing field) must count as false before negating.
-        Filter::Not(inner) => format!("NOT COALESCE(({}), FALSE)", render(inner, args)),
-        Filter::And(all) => join(all, " AND ", args),
-        Filter::Or(any) => join(any, " OR ", args),
+/// PostgreSQL's way of writing a [`Filter`].
+struct Dialect;
+
+impl SqlDialect for Dialect {
+    type Arg = Arg;
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
+    fn not(inner: &str) -> String {
+        format!("NOT COALESCE(({inner}), FALSE)")
     }
-}
-
-fn join(filters: &[Filter], with: &str, args: &mut Vec<Arg>) -> String {
-    let parts: Vec<String> = filters
-        .iter()
-        .map(|f| format!("({})", render(f, args)))
-        .collect();
-    parts.join(with)
-}
-
-fn op_sql(op: Op) -> &'static str {
-    match op {
-        Op::Eq => "=",
-        Op::Ne => "<>",
-        Op::Lt => "<",
-        Op::Gt => ">",
-        Op::Le => "<=",
-        Op::Ge => ">=",
+    fn atom(atom: &Atom, args: &mut Vec<Arg>) -> String {
+        render_atom(atom, args)
     }
 }
 

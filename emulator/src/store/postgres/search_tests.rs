@@ -7,7 +7,9 @@ use crate::query::parse;
 
 fn where_of(q: &str) -> (String, usize) {
     let mut args: Vec<Arg> = vec![Box::new("a".to_owned()), Box::new("o".to_owned())];
-    let filter = render(&Plan::of(&parse(q).unwrap()).filter, &mut args);
+    let filter = Plan::of(&parse(q).unwrap())
+        .filter
+        .render::<Dialect>(&mut args);
     (filter, args.len())
 }
 
@@ -73,7 +75,9 @@ async fn explain(pg: &Pg, q: &str) -> String {
         .await
         .unwrap();
     let mut args: Vec<Arg> = vec![Box::new("app".to_owned()), Box::new("o".to_owned())];
-    let filter = render(&Plan::of(&parse(q).unwrap()).filter, &mut args);
+    let filter = Plan::of(&parse(q).unwrap())
+        .filter
+        .render::<Dialect>(&mut args);
     let sql = format!(
         "EXPLAIN SELECT key, value FROM objects WHERE app_id = $1 AND owner = $2 AND ({filter})"
     );

@@ -10,8 +10,7 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::db::Db;
 use super::files;
-use crate::query::Op;
-use crate::query::plan::{Atom, Filter, Plan, Target, sort_targets};
+use crate::query::plan::{Atom, Plan, SqlDialect, Target, op_sql, sort_targets};
 use crate::store::values::parse_stored;
 use crate::store::{ObjectSearch, SearchPage, StoreError};
 
@@ -29,7 +28,7 @@ impl Db {
             .map_or_else(Plan::everything, Plan::of);
         let conn = self.read()?;
         let mut args = vec![Sql::from(app_id.to_owned()), Sql::from(owner.to_owned())];
-        let filter = render(&plan.filter, &mut args);
+        let filter = plan.filter.render::<Dialect>(&mut args);
         let order = (plan.exact && !has_files(&conn, app_id, owner)?)
             .then(|| sql_order(&search.sort))
             .flatten();
@@ -112,35 +111,18 @@ fn path(parts: &[String]) -> String {
     format!("'$.{}'", parts.join("."))
 }
 
-/// The filter as an SQL condition, its values appended to `args`.
-fn render(filter: &Filter, args: &mut Vec<Sql>) -> String {
-    match filter {
-        Filter::True => "1".into(),
-        Filter::False => "0".into(),
-        Filter::Atom(atom) => render_atom(atom, args),
-        // NULL (a missing field) must count as false before negating.
-        Filter::Not(inner) => format!("NOT IFNULL(({}), 0)", render(inner, args)),
-        Filter::And(all) => join(all, " AND ", args),
-        Filter::Or(any) => join(any, " OR ", args),
+/// SQLite's way of writing a [`Filter`](crate::query::plan::Filter).
+struct Dialect;
+
+impl SqlDialect for Dialect {
+    type Arg = Sql;
+    const TRUE: &'static str = "1";
+    const FALSE: &'static str = "0";
+    fn not(inner: &str) -> String {
+        format!("NOT IFNULL(({inner}), 0)")
     }
-}
-
-fn join(filters: &[Filter], with: &str, args: &mut Vec<Sql>) -> String {
-    let parts: Vec<String> = filters
-        .iter()
-        .map(|f| format!("({})", render(f, args)))
-        .collect();
-    parts.join(with)
-}
-
-fn op_sql(op: Op) -> &'static str {
-    match op {
-        Op::Eq => "=",
-        Op::Ne => "<>",
-        Op::Lt => "<",
-        Op::Gt => ">",
-        Op::Le => "<=",
-        Op::Ge => ">=",
+    fn atom(atom: &Atom, args: &mut Vec<Sql>) -> String {
+        render_atom(atom, args)
     }
 }
 
@@ -233,7 +215,9 @@ mod tests {
 
     fn where_of(q: &str) -> (String, Vec<Sql>) {
         let mut args = vec![Sql::from("a".to_owned()), Sql::from("o".to_owned())];
-        let filter = render(&Plan::of(&parse(q).unwrap()).filter, &mut args);
+        let filter = Plan::of(&parse(q).unwrap())
+            .filter
+            .render::<Dialect>(&mut args);
         (filter, args)
     }
 
