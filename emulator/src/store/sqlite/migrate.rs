@@ -240,6 +240,14 @@ CREATE INDEX IF NOT EXISTS sent_by_kind ON sent (kind, seq);
 CREATE INDEX IF NOT EXISTS objects_by_class ON objects
     (app_id, owner, json_extract(CASE WHEN json_valid(value) THEN value END, '$.__class__'));
 ",
+    // 9: the class index also orders by key. Without the key, a search's
+    // `ORDER BY key LIMIT n` made the planner walk the primary key through
+    // the whole namespace instead (200,000 rows read for 50).
+    "
+DROP INDEX IF EXISTS objects_by_class;
+CREATE INDEX IF NOT EXISTS objects_by_class_key ON objects
+    (app_id, owner, json_extract(CASE WHEN json_valid(value) THEN value END, '$.__class__'), key);
+",
 ];
 
 /// Steps 1–4: the schema as it was when migrations were introduced.
