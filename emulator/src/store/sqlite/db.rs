@@ -1,14 +1,16 @@
 //! The database handle: one writer connection behind a mutex and, for a
-//! database file, a pool of read connections (`pool.rs`); opened and
-//! migrated here; the other files of this module add its statements.
+//! database file, a pool of read connections (`pool.rs`) and a checkpointer
+//! (`checkpoint.rs`); opened and migrated here; the other files of this
+//! module add its statements.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, params};
 
+use super::checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use super::migrate;
-use super::pool::{READERS, ReadConn, Readers, WAIT};
+use super::pool::{self, READERS, ReadConn, Readers, STATEMENT_CACHE, WAIT};
 use crate::store::StoreError;
 
 impl From<rusqlite::Error> for StoreError {
@@ -24,6 +26,8 @@ pub struct Db {
     readers: Option<Readers>,
     /// Where file contents live (`blobs/`, `tmp/`); `None` until set.
     pub(super) files_dir: Option<PathBuf>,
+    /// Checkpoints the log of a database file (stopped when dropped).
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl Db {
@@ -38,20 +42,28 @@ impl Db {
             let conn = Connection::open(path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // Checkpoints run on their own thread (`checkpoint.rs`).
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
             conn
         };
         let mut conn = conn;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate::migrate(&mut conn)?;
-        let readers = if path.as_os_str() == ":memory:" || is_uri(path) {
-            None
+        let (readers, checkpointer) = if path.as_os_str() == ":memory:" || is_uri(path) {
+            (None, None)
         } else {
-            Some(Readers::open(path, READERS, WAIT)?)
+            (
+                Some(Readers::open(path, READERS, WAIT)?),
+                Some(Checkpointer::start(path)?),
+            )
         };
         Ok(Db {
             conn: Mutex::new(conn),
             readers,
             files_dir: None,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -71,13 +83,20 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The writer's connection; without waiting for it inside
+    /// [`pool::without_waiting`].
+    pub(super) fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        pool::lock_writer(&self.conn)
+    }
+
     /// A connection for reads: a pooled read-only one for a database file
     /// (never waiting for the writer or other readers), else the one
-    /// connection.
+    /// connection; without waiting for either inside
+    /// [`pool::without_waiting`].
     pub(super) fn read(&self) -> Result<ReadConn<'_>, StoreError> {
         match &self.readers {
             Some(readers) => Ok(ReadConn::Pooled(readers.get()?)),
-            None => Ok(ReadConn::Writer(self.conn())),
+            None => Ok(ReadConn::Writer(pool::lock_writer(&self.conn)?)),
         }
     }
 

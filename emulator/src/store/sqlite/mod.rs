@@ -8,6 +8,7 @@
 
 mod acl;
 mod baasbox;
+mod checkpoint;
 mod db;
 mod file_identity;
 mod files;
