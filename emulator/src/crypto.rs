@@ -26,7 +26,35 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     try_random_hex(bytes).unwrap_or_default()
 }
 
-/// An id for one answer (`x-request-id`).
+/// An id for one answer (`x-request-id`): 32 hex digits, a random prefix
+/// drawn once per process then a counter, unique without a call to the OS
+/// generator per answer (the id is a label, not a secret).
 pub(crate) fn request_id() -> String {
-    try_random_hex(16).unwrap_or_else(|_| "0".repeat(32))
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut buf = [0u8; 8];
+        // Without the OS generator the ids stay unique within the process.
+        let _ = getrandom::fill(&mut buf);
+        u64::from_le_bytes(buf)
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix:016x}{n:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_32_hex_digits_and_never_repeat() {
+        let ids: Vec<String> = (0..1000).map(|_| request_id()).collect();
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        assert_eq!(ids[0][..16], ids[999][..16], "one prefix per process");
+    }
 }

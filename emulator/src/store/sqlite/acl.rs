@@ -25,10 +25,8 @@ pub(super) fn sync_access(
     if owner.is_empty() {
         return Ok(());
     }
-    conn.execute(
-        "DELETE FROM object_access WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
-        params![app_id, owner, key],
-    )?;
+    conn.prepare_cached("DELETE FROM object_access WHERE app_id = ?1 AND owner = ?2 AND key = ?3")?
+        .execute(params![app_id, owner, key])?;
     let Some(value) = value else { return Ok(()) };
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO object_access (app_id, owner, key, acl_id) VALUES (?1, ?2, ?3, ?4)",

@@ -61,11 +61,8 @@ pub(super) fn get(
 
 fn referenced(tx: &Transaction<'_>, sha256: &str) -> Result<bool, StoreError> {
     Ok(tx
-        .query_row(
-            "SELECT 1 FROM files WHERE sha256 = ?1 LIMIT 1",
-            [sha256],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM files WHERE sha256 = ?1 LIMIT 1")?
+        .query_row([sha256], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -79,11 +76,10 @@ pub(super) fn delete_key(
     orphans: &mut Orphans,
 ) -> Result<bool, StoreError> {
     let sha: Option<String> = tx
-        .query_row(
+        .prepare_cached(
             "DELETE FROM files WHERE app_id = ?1 AND owner = ?2 AND key = ?3 RETURNING sha256",
-            params![app_id, owner, key],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![app_id, owner, key], |r| r.get(0))
         .optional()?;
     match sha {
         Some(sha) => {

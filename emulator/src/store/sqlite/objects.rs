@@ -66,7 +66,7 @@ impl Db {
         objects: &serde_json::Map<String, Value>,
         merge: bool,
     ) -> Result<Vec<(String, Written)>, StoreError> {
-        let mut conn = self.conn();
+        let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let now = now_ms();
         let mut out = Vec::with_capacity(objects.len());
@@ -74,11 +74,10 @@ impl Db {
         for (key, value) in objects {
             let replaced_file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
             let existing: Option<String> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT value FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
-                    params![app_id, owner, key],
-                    |r| r.get(0),
-                )
+                )?
+                .query_row(params![app_id, owner, key], |r| r.get(0))
                 .optional()?;
             let written = match existing {
                 Some(text) => {
@@ -89,20 +88,32 @@ impl Db {
                     } else {
                         value.clone()
                     };
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE objects SET value = ?4, updated = ?5
                          WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
-                        params![app_id, owner, key, new_value.to_string(), now],
-                    )?;
+                    )?
+                    .execute(params![
+                        app_id,
+                        owner,
+                        key,
+                        new_value.to_string(),
+                        now
+                    ])?;
                     acl::sync_access(&tx, app_id, owner, key, Some(&new_value))?;
                     Written::Updated
                 }
                 None => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO objects (app_id, owner, key, value, created, updated)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                        params![app_id, owner, key, value.to_string(), now],
-                    )?;
+                    )?
+                    .execute(params![
+                        app_id,
+                        owner,
+                        key,
+                        value.to_string(),
+                        now
+                    ])?;
                     acl::sync_access(&tx, app_id, owner, key, Some(value))?;
                     if replaced_file {
                         Written::Updated

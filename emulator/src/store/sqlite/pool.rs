@@ -3,9 +3,10 @@
 //! nor for the writer (each sees the last committed state when it starts).
 //! A database in memory has no pool: its reads use the one connection.
 
+use std::cell::Cell;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -15,8 +16,63 @@ use crate::store::StoreError;
 /// How many read connections a database file gets.
 pub(super) const READERS: usize = 8;
 
+/// How many prepared statements each connection keeps (searches add
+/// their own, so more than rusqlite's 16).
+pub(super) const STATEMENT_CACHE: usize = 64;
+
 /// How long a read waits for a free connection before it is refused.
 pub(super) const WAIT: Duration = Duration::from_secs(10);
+
+thread_local! {
+    /// Set while a read runs on an async worker ([`without_waiting`]).
+    static NO_WAIT: Cell<bool> = const { Cell::new(false) };
+    /// Set when a read under [`without_waiting`] found no free connection.
+    static WOULD_WAIT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` so that no connection it takes is waited for: `None`, with
+/// nothing done, when one would have had to wait (`f` must take its
+/// connection before doing anything). Short reads and writes use it to run
+/// on the calling async worker instead of a blocking thread.
+pub(super) fn without_waiting<T>(
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Option<Result<T, StoreError>> {
+    /// Leaves the thread as it was found, also when `f` panics.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            NO_WAIT.set(false);
+        }
+    }
+    NO_WAIT.set(true);
+    WOULD_WAIT.set(false);
+    let reset = Reset;
+    let done = f();
+    drop(reset);
+    (!WOULD_WAIT.replace(false)).then_some(done)
+}
+
+/// The error a read gives when it would have had to wait under
+/// [`without_waiting`] (the caller retries on a blocking thread).
+fn would_wait() -> StoreError {
+    WOULD_WAIT.set(true);
+    StoreError::Invalid("no read connection is free right now".into())
+}
+
+/// The writer's connection (for a write, or a read of a database in
+/// memory): without waiting under [`without_waiting`].
+pub(super) fn lock_writer(
+    conn: &Mutex<Connection>,
+) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    if !NO_WAIT.get() {
+        return Ok(conn.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    match conn.try_lock() {
+        Ok(guard) => Ok(guard),
+        Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+        Err(TryLockError::WouldBlock) => Err(would_wait()),
+    }
+}
 
 /// The free read connections.
 pub(super) struct Readers {
@@ -36,6 +92,7 @@ impl Readers {
             .map(|_| {
                 let conn = Connection::open_with_flags(path, flags)?;
                 conn.busy_timeout(Duration::from_secs(5))?;
+                conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(conn)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -54,6 +111,14 @@ impl Readers {
     /// A free connection, waiting a bounded time for one.
     pub(super) fn get(&self) -> Result<Reader<'_>, StoreError> {
         let free = self.lock();
+        if NO_WAIT.get() {
+            let mut free = free;
+            let conn = free.pop().ok_or_else(would_wait)?;
+            return Ok(Reader {
+                pool: self,
+                conn: Some(conn),
+            });
+        }
         let (mut free, timeout) = self
             .returned
             .wait_timeout_while(free, self.wait, |f| f.is_empty())

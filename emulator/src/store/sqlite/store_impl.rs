@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::db::Db;
 use super::file_identity::FileIdentity;
+use super::pool;
 use crate::model::Identity;
 use crate::store::{
     AclWrite, BbLink, BbUser, FileBody, FileMeta, LinkOutcome, LoginOutcome, NewAcl, NewLogin,
@@ -52,7 +53,21 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Invalid(format!("the database task failed: {e}")))?
     }
+
+    /// Runs a short call (a session, objects by key, a small write) on the
+    /// calling async worker when its connection is free at once: it takes
+    /// microseconds (reads never wait for the writer over WAL; checkpoints
+    /// run elsewhere), so it does not pay for two thread switches. `None`,
+    /// with nothing done, when the connection is busy: the caller then goes
+    /// through [`SqliteStore::run`].
+    fn now<T>(&self, f: impl FnOnce(&Db) -> StoreResult<T>) -> Option<StoreResult<T>> {
+        pool::without_waiting(|| f(&self.db))
+    }
 }
+
+/// The most keys a `get_objects` or `put_objects` handles on the async
+/// worker (more is not a short call).
+const SHORT: usize = 64;
 
 fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
@@ -183,6 +198,9 @@ impl Store for SqliteStore {
     }
 
     async fn session_user(&self, app_id: &str, token_sha256: &str) -> StoreResult<Option<String>> {
+        if let Some(done) = self.now(|db| db.session_user(app_id, token_sha256)) {
+            return done;
+        }
         let (a, t) = (app_id.to_owned(), token_sha256.to_owned());
         self.run(move |db| db.session_user(&a, &t)).await
     }
@@ -219,6 +237,11 @@ impl Store for SqliteStore {
         owner: &str,
         keys: Option<&[String]>,
     ) -> StoreResult<Vec<(String, Value)>> {
+        if keys.is_some_and(|k| k.len() <= SHORT)
+            && let Some(done) = self.now(|db| db.get_objects(app_id, owner, keys))
+        {
+            return done;
+        }
         let (a, o, k) = (
             app_id.to_owned(),
             owner.to_owned(),
@@ -245,6 +268,11 @@ impl Store for SqliteStore {
         objects: &Map<String, Value>,
         merge: bool,
     ) -> StoreResult<Vec<(String, Written)>> {
+        if objects.len() <= SHORT
+            && let Some(done) = self.now(|db| db.put_objects(app_id, owner, objects, merge))
+        {
+            return done;
+        }
         let (a, o, m) = (app_id.to_owned(), owner.to_owned(), objects.clone());
         self.run(move |db| db.put_objects(&a, &o, &m, merge)).await
     }

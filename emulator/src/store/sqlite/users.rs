@@ -54,14 +54,13 @@ impl Db {
         app_id: &str,
         token_sha256: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .read()?
-            .query_row(
-                "SELECT user_id FROM sessions
-                 WHERE token_sha256 = ?1 AND app_id = ?2 AND expires_ms > ?3",
-                params![token_sha256, app_id, now_ms()],
-                |r| r.get(0),
-            )
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id FROM sessions
+             WHERE token_sha256 = ?1 AND app_id = ?2 AND expires_ms > ?3",
+        )?;
+        Ok(stmt
+            .query_row(params![token_sha256, app_id, now_ms()], |r| r.get(0))
             .optional()?)
     }
 
