@@ -4,12 +4,14 @@
 //! ```text
 //! cargo bench --bench emulator_mixed
 //! CLOUDMINE_BENCH_DB=postgres://… CLOUDMINE_BENCH_INSTANCES=2 cargo bench --bench emulator_mixed
+//! CLOUDMINE_BENCH_CLIENT=conn cargo bench --bench emulator_mixed   # the lean load generator
 //! ```
 //!
 //! Prints a Markdown table: throughput and p50/p99 latency of the mix,
 //! against a GET-only load from the same clients in the same run (the
-//! ceiling the mix is compared with). `BENCH_SCALE` multiplies the
-//! request counts.
+//! ceiling the mix is compared with). `CLOUDMINE_BENCH_REQUESTS` sets the
+//! requests each client sends a round (default 500), `BENCH_SCALE`
+//! multiplies them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +21,10 @@ use serde_json::json;
 
 #[path = "support/cluster.rs"]
 mod cluster;
-use cluster::{BenchUser, Cluster, client, ms, percentile, request, scale, seed, timed};
+use cluster::{BenchUser, Cluster, client, ms, percentile, requests_per_client, scale, seed};
+#[path = "support/sender.rs"]
+mod sender;
+use sender::Sender;
 
 const CLIENTS: usize = 64;
 const USERS: usize = 16;
@@ -46,28 +51,22 @@ fn object(i: usize, version: u64) -> serde_json::Value {
 }
 
 /// One request of the mix (or a GET only); its latency.
-async fn one(
-    c: &reqwest::Client,
-    base: &str,
-    user: &BenchUser,
-    rng: &mut Rng,
-    mixed: bool,
-) -> Duration {
+async fn one(sender: &mut Sender, user: &BenchUser, rng: &mut Rng, mixed: bool) -> Duration {
     let roll = if mixed { rng.below(100) } else { 0 };
     let i = rng.below(OBJECTS);
-    let req = if roll < 60 {
-        request(c, base, user, Method::GET, &format!("text?keys=k{i:07}"))
+    let (method, path, body) = if roll < 60 {
+        (Method::GET, format!("text?keys=k{i:07}"), None)
     } else if roll < 90 {
         let body = json!({ format!("k{i:07}"): object(i, rng.next()) });
-        request(c, base, user, Method::PUT, "text").body(body.to_string())
+        (Method::PUT, "text".to_owned(), Some(body.to_string()))
     } else {
         let q = format!(
             "search?q=%5B__class__%20%3D%20%22c{:02}%22%5D&limit=10",
             i % 50
         );
-        request(c, base, user, Method::GET, &q)
+        (Method::GET, q, None)
     };
-    timed(req).await
+    sender.send(method, &path, &user.token, body).await
 }
 
 /// `per_client` requests from each of the clients; (req/s, sorted latencies).
@@ -82,12 +81,12 @@ async fn load(
     for k in 0..CLIENTS {
         let (users, base) = (Arc::clone(users), cluster.base(k).to_owned());
         tasks.push(tokio::spawn(async move {
-            let c = client();
+            let mut sender = Sender::new(&base).await;
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (k as u64 + 1));
             let user = &users[k % USERS];
             let mut out = Vec::with_capacity(per_client);
             for _ in 0..per_client {
-                out.push(one(&c, &base, user, &mut rng, mixed).await);
+                out.push(one(&mut sender, user, &mut rng, mixed).await);
             }
             out
         }));
@@ -112,7 +111,7 @@ async fn main() {
         users.push(user);
     }
     let users = Arc::new(users);
-    let per_client = 500 * scale();
+    let per_client = requests_per_client(500) * scale();
     load(&cluster, &users, per_client / 5, true).await; // warm-up
     let (mut mix, mut gets) = (Vec::new(), Vec::new());
     for round in 0..3 {
@@ -135,7 +134,12 @@ async fn main() {
     gets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (m, g) = (&mix[1], &gets[1]);
     println!(
-        "{USERS} users × {OBJECTS} objects, {CLIENTS} clients, {}, {} instance(s), {} requests a round, median of 3 rounds",
+        "{USERS} users × {OBJECTS} objects, {CLIENTS} clients ({}), {}, {} instance(s), {} requests a round, median of 3 rounds",
+        if sender::lean() {
+            "one hyper connection each"
+        } else {
+            "reqwest"
+        },
         cluster.database,
         cluster.bases.len(),
         m.1.len()

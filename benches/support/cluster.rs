@@ -45,6 +45,8 @@ impl Cluster {
                 .app(APP, KEY)
                 .database(&database)
                 .files_dir(dir.path().join(format!("files{i}")))
+                // As the binary runs: the test hooks' request log is off.
+                .record_requests(false)
                 .start()
                 .await
                 .expect("emulator");
@@ -157,6 +159,22 @@ pub fn scale() -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1)
+}
+
+/// `CLOUDMINE_BENCH_REQUESTS`: requests each client sends a round
+/// (`default` when unset), so a slow backend's run still ends.
+pub fn requests_per_client(default: usize) -> usize {
+    std::env::var("CLOUDMINE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+/// Starts a new peak for `VmHWM` (Linux: `5` to `/proc/self/clear_refs`);
+/// elsewhere nothing.
+pub fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// A `/proc/self/status` figure in MB (`VmRSS`, `VmHWM`); 0 elsewhere.
