@@ -234,3 +234,31 @@ async fn the_port_is_released_after_success_and_after_denial() {
         denial.port
     );
 }
+
+/// "One listener per login": two logins in flight at once on one client
+/// are not refused; each has a listener (a port) of its own and completes
+/// on its own callback, and the client keeps one of the two sessions.
+#[tokio::test]
+async fn two_logins_at_once_each_have_their_own_listener() {
+    let emu = emulator_with(true).await;
+    let ws = client(&emu);
+    let (first, second) = (Seen::default(), Seen::default());
+    let login = |seen: &Seen| {
+        ws.login_social(SocialNetwork::Github)
+            .opener(browser(seen, false))
+            .timeout(Duration::from_secs(60))
+    };
+    let (a, b) = tokio::join!(
+        std::future::IntoFuture::into_future(login(&first)),
+        std::future::IntoFuture::into_future(login(&second))
+    );
+    let (a, b) = (a.expect("the first login"), b.expect("the second login"));
+    let (seen_a, seen_b) = (first.visit().await, second.visit().await);
+    assert_ne!(seen_a.port, seen_b.port, "one listener for two logins");
+    assert_eq!((seen_a.page_status, seen_b.page_status), (200, 200));
+    let kept = ws.session_token().expect("a session").secret().to_owned();
+    assert!(
+        kept == a.session_token().secret() || kept == b.session_token().secret(),
+        "the client keeps one of the two sessions"
+    );
+}
