@@ -7,7 +7,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::api_version::ApiVersion;
-use crate::client::{Client, default_http_client};
+use crate::client::{Client, default_http_client, own_http_client};
 use crate::error::{Error, Result};
 use crate::options::{
     AppLevel, DEFAULT_API_ROOT, DEFAULT_TIMEOUT, Options, Patch, Setting, patch_setters, setter_arg,
@@ -52,8 +52,10 @@ impl WebServiceBuilder {
     }
 
     /// Uses this `reqwest::Client` instead of building one (to share a
-    /// connection pool or proxy settings). Build it with redirects disabled:
-    /// the SDK never follows redirects with credentials.
+    /// connection pool or proxy settings). Build it with
+    /// `.redirect(reqwest::redirect::Policy::none())`: the SDK never follows
+    /// redirects with credentials, and `build()` refuses a client that would
+    /// (`Error::InvalidOptions` naming `http_client`).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -75,7 +77,7 @@ impl WebServiceBuilder {
     pub(crate) fn into_client(self) -> Result<Client> {
         let options = self.options()?;
         let http = match self.http_client {
-            Some(client) => client,
+            Some(client) => own_http_client(client)?,
             None => default_http_client()?,
         };
         #[cfg(feature = "keyring")]

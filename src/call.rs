@@ -178,6 +178,15 @@ impl<T> ApiCall<T> {
         prepare(&self.client, request, self.overrides.as_deref()).map(|p| p.info())
     }
 
+    /// The `reqwest::Request` this call would send now (unit tests only).
+    #[cfg(test)]
+    pub(crate) fn built(&self) -> Result<reqwest::Request> {
+        let request = self.request.clone()?;
+        let prepared = prepare(&self.client, request, self.overrides.as_deref())?;
+        let (request, _, _) = prepared.into_request(self.client.http(), "")?;
+        Ok(request)
+    }
+
     /// Overrides options for this call only (on top of earlier overrides).
     pub fn options(mut self, options: CallOptions) -> Self {
         self.overrides

@@ -104,6 +104,24 @@ pub(crate) fn default_http_client() -> Result<reqwest::Client> {
         })
 }
 
+/// A client given to `http_client`, accepted only when it never follows
+/// redirects: reqwest keeps the SDK's `X-CloudMine-*` and BaasBox headers
+/// on a redirect to another host, so a client that follows one would hand
+/// the API key and the session to whoever the server points at. reqwest
+/// shows a policy other than its default (10 redirects) in the client's
+/// `Debug`, the only place it can be read; the text is searched and
+/// dropped, never shown (it can name a proxy's credentials).
+pub(crate) fn own_http_client(client: reqwest::Client) -> Result<reqwest::Client> {
+    if format!("{client:?}").contains(r#"redirect_policy: "Policy(None)""#) {
+        return Ok(client);
+    }
+    Err(Error::invalid_option(
+        "http_client",
+        "must not follow redirects: build it with \
+         .redirect(reqwest::redirect::Policy::none())",
+    ))
+}
+
 impl Client {
     pub(crate) fn new(
         options: Options,

@@ -101,6 +101,9 @@ mod trace;
 mod transport;
 mod users;
 mod web_service;
+// Unit tests of the secret headers a CloudMine call sends.
+#[cfg(test)]
+mod sensitive_headers;
 
 pub use abort::AbortHandle;
 pub use acl::{Acl, AclList, Acls, Permission, Permissions, Segments};

@@ -269,10 +269,45 @@ async fn a_failing_store_is_a_typed_error_not_a_silent_fallback() {
         e.to_string().contains("keyring") && e.to_string().contains("session_store"),
         "says which store and what to do: {e}"
     );
+    assert_logged_out(&ws).await;
     let e = ws.restore().await.unwrap_err();
     assert!(e.is_session_store(), "{e}");
     // Logout still clears locally, and reports the store it could not clear.
     let e = ws.users().logout().await.unwrap_err();
     assert!(e.is_session_store(), "{e}");
     assert!(ws.session_token().is_none());
+}
+
+/// A login that could not be saved left nothing behind: no token, calls go
+/// to the application level, and the account's own call is refused.
+async fn assert_logged_out(ws: &WebService) {
+    assert!(
+        ws.session_token().is_none(),
+        "a login that cannot be saved must leave the client logged out"
+    );
+    let info = ws.objects().get(["car"]).request_info().unwrap();
+    assert!(
+        !info.url().contains("/user/") && info.header("X-CloudMine-SessionToken").is_none(),
+        "an objects call after the failed login is still user-scoped: {info}"
+    );
+    let e = ws.users().me().await.unwrap_err();
+    assert_eq!(e.status(), Some(401), "the account call is refused: {e}");
+}
+
+#[tokio::test]
+async fn a_social_login_that_cannot_be_saved_fails_and_leaves_no_session() {
+    let emu = cloudmine_emulator::Emulator::builder()
+        .app(APP, KEY)
+        .auto_consent(true)
+        .start()
+        .await
+        .unwrap();
+    let ws = saving(&emu, Locked);
+    let e = ws
+        .login_social(SocialNetwork::Github)
+        .opener(HttpOpener::new())
+        .await
+        .unwrap_err();
+    assert!(e.is_session_store(), "{e}");
+    assert_logged_out(&ws).await;
 }

@@ -421,3 +421,44 @@ async fn list_get_search_and_delete() {
         .unwrap();
     assert_eq!(left.keys().len(), 1);
 }
+
+/// What a reset answer shows: status, body and every header but the two
+/// that differ on every answer (`date`, `x-request-id`).
+fn shown(r: &cloudmine::Response) -> (u16, String, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    headers.sort();
+    let body = String::from_utf8_lossy(r.raw()).into_owned();
+    (r.status(), body, headers)
+}
+
+#[tokio::test]
+async fn password_resets_answer_the_same_for_known_and_unknown_addresses() {
+    let emu = strict_emulator().await;
+    let ws = signed_up(&emu, "grace@example.com").await;
+    let known = ws
+        .users()
+        .reset_password("grace@example.com")
+        .await
+        .unwrap();
+    let unknown = ws
+        .users()
+        .reset_password("nobody-here@example.com")
+        .await
+        .unwrap();
+    let (known, unknown) = (shown(&known), shown(&unknown));
+    assert_eq!(known.0, unknown.0, "the status tells the addresses apart");
+    assert_eq!(known.1, unknown.1, "the body tells the addresses apart");
+    assert_eq!(known.2, unknown.2, "the headers tell the addresses apart");
+    // Only the known address got a mail: the answers are the same, not the work.
+    let mails = emu.outbox().await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "grace@example.com");
+}

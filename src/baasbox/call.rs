@@ -330,3 +330,33 @@ fn process(
     };
     (processed, after)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app code and the session token are marked sensitive on the
+    /// request a BaasBox call sends (reqwest and hyper never print them).
+    #[test]
+    fn baasbox_secret_headers_are_marked_sensitive() {
+        let bb = BaasBox::builder()
+            .base_url("http://127.0.0.1:1")
+            .app_code("the-app-code")
+            .build()
+            .unwrap();
+        let request = BbRequest::new(Method::GET, &["me"]).with_session();
+        let url = bb.url(&request.segments).unwrap();
+        let token = SessionToken::new("the-session-token");
+        let built = build(&bb, &request, url, Some(&token)).unwrap();
+        for (name, secret) in [
+            (APPCODE_HEADER, "the-app-code"),
+            (SESSION_HEADER, "the-session-token"),
+        ] {
+            let value = built.headers().get(name).expect(name);
+            assert_eq!(value.as_bytes(), secret.as_bytes());
+            assert!(value.is_sensitive(), "{name}");
+        }
+        let shown = format!("{:?}", built.headers());
+        assert!(!shown.contains("the-app-code") && !shown.contains("the-session-token"));
+    }
+}

@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::client::default_http_client;
+use crate::client::{default_http_client, own_http_client};
 use crate::error::{Error, Result};
 use crate::secret::SessionToken;
 use crate::session::Holder;
@@ -102,8 +102,10 @@ impl BaasBoxBuilder {
         self
     }
 
-    /// A `reqwest::Client` of your own (proxies, certificates…). Redirects
-    /// should stay off: the SDK's own client never follows them.
+    /// A `reqwest::Client` of your own (proxies, certificates…), built with
+    /// `.redirect(reqwest::redirect::Policy::none())`: the SDK never follows
+    /// redirects, and `build()` refuses a client that would
+    /// (`Error::InvalidOptions` naming `http_client`).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -147,7 +149,7 @@ impl BaasBoxBuilder {
             (None, false) => None,
         };
         let client = match self.client {
-            Some(c) => c,
+            Some(c) => own_http_client(c)?,
             None => default_http_client()?,
         };
         Ok(BaasBox {

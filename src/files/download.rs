@@ -80,11 +80,7 @@ impl PartFile {
             .unwrap_or(Path::new("."));
         let suffix = &crate::objects::new_key()[..12];
         let temp = dir.join(format!(".{}.{suffix}.part", name.to_string_lossy()));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| Error::file("create", &temp, e))?;
+        let file = open_new(&temp)?;
         Ok((PartFile { path: Some(temp) }, file))
     }
 
@@ -102,6 +98,16 @@ impl PartFile {
         }
         Ok(())
     }
+}
+
+/// Creates `path` afresh (`O_CREAT|O_EXCL`): never opens, follows or
+/// truncates a file or symlink already there.
+fn open_new(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::file("create", path, e))
 }
 
 impl Drop for PartFile {
@@ -449,5 +455,36 @@ impl FileStream {
         };
         self.failed = Some(error.clone());
         Err(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_new;
+
+    /// A file or a symlink planted under a `.part` name is refused, and
+    /// neither it nor what the link points at is touched.
+    #[test]
+    fn a_part_file_is_created_afresh_never_over_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join(".a.bin.planted.part");
+        std::fs::write(&planted, b"keep me").unwrap();
+        let e = open_new(&planted).unwrap_err();
+        assert!(e.is_file(), "{e}");
+        assert_eq!(std::fs::read(&planted).unwrap(), b"keep me");
+        #[cfg(unix)]
+        {
+            let victim = dir.path().join("victim");
+            std::fs::write(&victim, b"victim").unwrap();
+            let link = dir.path().join(".a.bin.link.part");
+            std::os::unix::fs::symlink(&victim, &link).unwrap();
+            assert!(open_new(&link).unwrap_err().is_file());
+            assert_eq!(std::fs::read(&victim).unwrap(), b"victim");
+            let dangling = dir.path().join(".a.bin.dangling.part");
+            let nowhere = dir.path().join("nowhere");
+            std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+            assert!(open_new(&dangling).unwrap_err().is_file());
+            assert!(!nowhere.exists(), "a dangling link was followed");
+        }
     }
 }
