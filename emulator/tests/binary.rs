@@ -124,6 +124,12 @@ fn help_lists_every_flag() {
                 "--help lacks the alias --{alias}"
             );
         }
+        // Every flag has its variable, named after it (docs/EMULATOR.md).
+        let expected = format!(
+            "CLOUDMINE_EMULATOR_{}",
+            long.to_uppercase().replace('-', "_")
+        );
+        assert_eq!(env.as_deref(), Some(expected.as_str()), "{flag}'s variable");
         if let Some(env) = env {
             assert!(
                 text.contains(&format!("env: {env}")),
