@@ -65,7 +65,8 @@ fn each_predicate_names_one_variant() {
     let option = Error::invalid_option("limit", "negative");
     let argument = Error::invalid_argument("keys", "empty");
     let blocking = Error::BlockingInRuntime;
-    let preds: [(&str, fn(&Error) -> bool); 3] = [
+    type Predicate = fn(&Error) -> bool;
+    let preds: [(&str, Predicate); 3] = [
         ("options", Error::is_invalid_options),
         ("argument", Error::is_invalid_argument),
         ("blocking", Error::is_blocking_in_runtime),
