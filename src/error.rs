@@ -446,12 +446,44 @@ impl Error {
         matches!(self, Error::Decode { .. })
     }
 
-    /// True for invalid options or arguments: nothing was sent.
+    /// True for invalid options or arguments: nothing was sent. Tell the
+    /// two apart with [`is_invalid_options`](Self::is_invalid_options) and
+    /// [`is_invalid_argument`](Self::is_invalid_argument).
     pub fn is_invalid(&self) -> bool {
-        matches!(
-            self,
-            Error::InvalidOptions { .. } | Error::InvalidArgument { .. }
-        )
+        self.is_invalid_options() || self.is_invalid_argument()
+    }
+
+    /// True when an option is missing or has a value the SDK refuses
+    /// ([`Error::InvalidOptions`]); nothing was sent.
+    ///
+    /// ```
+    /// let e = cloudmine::WebService::builder().api_key("k").build().unwrap_err();
+    /// assert!(e.is_invalid_options() && !e.is_invalid_argument());
+    /// ```
+    pub fn is_invalid_options(&self) -> bool {
+        matches!(self, Error::InvalidOptions { .. })
+    }
+
+    /// True when an argument of a call cannot be sent as given
+    /// ([`Error::InvalidArgument`]: no keys, a key with a comma…); nothing
+    /// was sent.
+    ///
+    /// ```
+    /// # async fn demo() -> cloudmine::Result<()> {
+    /// let ws = cloudmine::WebService::new("app", "key")?;
+    /// let e = ws.objects().get(Vec::<String>::new()).await.unwrap_err();
+    /// assert!(e.is_invalid_argument() && !e.is_invalid_options());
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self, Error::InvalidArgument { .. })
+    }
+
+    /// True when a blocking call (`.wait()`) was made inside an async runtime.
+    pub fn is_blocking_in_runtime(&self) -> bool {
+        matches!(self, Error::BlockingInRuntime)
     }
 
     /// True when `restore()` found nothing saved.
@@ -516,64 +548,4 @@ impl Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_error_display_lists_messages() {
-        let e = Error::Status {
-            status: 404,
-            messages: vec!["unknown application".into()],
-            body: Box::new(Value::Null),
-            raw: bytes::Bytes::new(),
-            method: "GET".into(),
-            url: "http://127.0.0.1:1/v1/app/x/text".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "GET http://127.0.0.1:1/v1/app/x/text failed with HTTP 404: unknown application"
-        );
-        assert!(e.is_not_found());
-        assert!(!e.is_unauthorized());
-        assert_eq!(e.server_messages(), ["unknown application".to_string()]);
-    }
-
-    #[test]
-    fn remote_text_is_escaped_and_bounded_when_shown() {
-        let e = Error::Login {
-            code: "server_error\u{7}".into(),
-            description: "\u{1b}[31mred\r\nforged line\u{202e}".into(),
-        };
-        let shown = e.to_string();
-        assert_eq!(
-            shown,
-            "social login failed: \\u{1b}[31mred\\u{d}\\u{a}forged line\\u{202e} (server_error\\u{7})"
-        );
-        assert!(!shown.chars().any(char::is_control));
-        let long = Error::Decode {
-            what: "x".into(),
-            message: "a".repeat(5000),
-        };
-        assert!(long.to_string().len() < 1100, "bounded");
-        assert!(long.to_string().ends_with("(4000 more characters)"));
-    }
-
-    #[test]
-    fn key_errors_display() {
-        let mut errors = BTreeMap::new();
-        errors.insert(
-            "a".to_string(),
-            KeyError {
-                status: 404,
-                message: "key does not exist".into(),
-            },
-        );
-        let e = Error::Keys { errors };
-        assert_eq!(
-            e.to_string(),
-            "1 key(s) failed: \"a\": key does not exist (404)"
-        );
-        assert_eq!(e.key_errors().map(|m| m.len()), Some(1));
-        assert_eq!(e.status(), None);
-    }
-}
+mod tests;

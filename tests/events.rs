@@ -46,8 +46,11 @@ async fn created_201() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    assert_eq!(r.success(), &json!({"new": "created"}));
     assert_eq!(log.names(), ["created", "201", "success", "complete"]);
     assert_complete_once_last(&log);
+    assert_eq!(log.data("success").unwrap(), json!({"new": "created"}));
+    assert_eq!(log.data("created").unwrap(), json!({"new": "created"}));
 }
 
 #[tokio::test]
@@ -126,6 +129,10 @@ async fn servererror_500_keeps_the_body() {
     assert_eq!(e.status(), Some(500));
     assert_eq!(log.names(), ["servererror", "500", "error", "complete"]);
     assert_complete_once_last(&log);
+    let body = log.data("500").unwrap();
+    assert_eq!(log.data("servererror").unwrap(), body);
+    assert_eq!(log.data("error").unwrap(), json!({"500": body}));
+    assert_eq!(e.body_text().unwrap(), body.to_string());
 }
 
 #[tokio::test]
@@ -212,9 +219,12 @@ async fn invalid_options_fire_error_and_complete_without_a_request() {
 #[tokio::test]
 async fn panicking_handler_does_not_stop_complete() {
     let emu = emulator().await;
+    let ws = client(&emu);
+    ws.objects().set("a", json!({"x": 1})).await.unwrap();
     let completes = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&completes);
-    let r = client(&emu)
+    let log = EventLog::default();
+    let call = ws
         .objects()
         .get_all()
         .on(Event::Success, |_: &Value, _: &CallInfo| {
@@ -222,10 +232,16 @@ async fn panicking_handler_does_not_stop_complete() {
         })
         .on(Event::Complete, move |_: &Value, _: &CallInfo| {
             c.fetch_add(1, Ordering::SeqCst);
-        })
-        .await;
-    assert!(r.is_ok());
+        });
+    let r = log
+        .attach(call)
+        .await
+        .expect("a handler's panic is not the call's error");
+    assert_eq!(r.success(), &json!({"a": {"x": 1}}));
     assert_eq!(completes.load(Ordering::SeqCst), 1);
+    // The handlers after the panicking one still ran, in order.
+    assert_eq!(log.names(), ["ok", "200", "success", "complete"]);
+    assert_eq!(log.data("success").unwrap(), json!({"a": {"x": 1}}));
 }
 
 #[tokio::test]
@@ -235,7 +251,8 @@ async fn channel_handlers_and_off() {
     ws.objects().set("a", json!(1)).await.unwrap();
     let (tx, rx) = mpsc::channel::<EventMessage>();
     let (atx, mut arx) = tokio::sync::mpsc::unbounded_channel::<EventMessage>();
-    ws.objects()
+    let r = ws
+        .objects()
         .get(["a", "b"])
         .on(Event::Success, tx.clone())
         .on(Event::Error, tx.clone())
@@ -245,29 +262,57 @@ async fn channel_handlers_and_off() {
         .off(Event::Ok)
         .await
         .unwrap();
-    let got: Vec<Event> = rx.try_iter().map(|m| m.event).collect();
-    assert_eq!(got, [Event::Success, Event::Error, Event::Complete]);
+    assert_eq!(r.success(), &json!({"a": 1}));
+    assert_eq!(r.key_errors()["b"].status, 404);
+    let missing = json!({"errors": ["key does not exist"]});
+    let got: Vec<(Event, Value)> = rx.try_iter().map(|m| (m.event, m.data)).collect();
+    assert_eq!(
+        got,
+        [
+            (Event::Success, json!({"a": 1})),
+            (Event::Error, json!({"404": {"b": missing.clone()}})),
+            (
+                Event::Complete,
+                json!({"success": {"a": 1}, "errors": {"404": {"b": missing}}})
+            ),
+        ]
+    );
     let first = arx.try_recv().unwrap();
     assert_eq!(first.event, Event::Status(200));
     assert_eq!(first.call.status(), Some(200));
+    assert_eq!(first.data, json!({"a": 1}));
     assert!(arx.try_recv().is_err(), "off(Ok) removed the Ok handler");
 }
 
 #[tokio::test]
 async fn once_fires_once_and_emit_triggers_handlers() {
     let emu = emulator().await;
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = Arc::clone(&hits);
-    let mut call =
-        client(&emu)
-            .objects()
-            .get_all()
-            .once(Event::Success, move |_: &Value, _: &CallInfo| {
-                h.fetch_add(1, Ordering::SeqCst);
-            });
+    let ws = client(&emu);
+    ws.objects().set("a", json!(1)).await.unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let once = Arc::clone(&seen);
+    let every = Arc::clone(&seen);
+    let mut call = ws
+        .objects()
+        .get_all()
+        .once(Event::Success, move |data: &Value, _: &CallInfo| {
+            once.lock().unwrap().push(("once", data.clone()));
+        })
+        .on(Event::Success, move |data: &Value, _: &CallInfo| {
+            every.lock().unwrap().push(("on", data.clone()));
+        });
     call.emit(Event::Success, &json!({"manual": true}));
-    call.await.unwrap();
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "a once handler fires once");
+    let r = call.await.unwrap();
+    assert_eq!(r.success(), &json!({"a": 1}));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            ("once", json!({"manual": true})),
+            ("on", json!({"manual": true})),
+            ("on", json!({"a": 1})),
+        ],
+        "emit reaches the handlers with its data; a once handler fires once"
+    );
 }
 
 #[tokio::test]

@@ -702,3 +702,115 @@ async fn dropping_a_stream_mid_way_fires_abort_then_complete() {
         .collect();
     assert_eq!(tail, ["abort", "error", "complete"]);
 }
+
+/// How many pieces the slowed transfers send, of `PIECE` bytes each, with
+/// `PAUSE` between them: at least 100 × 5 ms, so several 50 ms intervals.
+const PIECES: usize = 100;
+const PIECE: usize = 1024;
+const PAUSE: Duration = Duration::from_millis(5);
+const INTERVAL: Duration = Duration::from_millis(50);
+
+/// Checks the progress events of a slowed transfer that took `elapsed`: at
+/// most one per interval (plus the first and the final one), more than the
+/// first and final ones alone, increasing, and ending at the full size.
+fn check_bounded_progress(log: &EventLog, elapsed: Duration) {
+    let total = (PIECES * PIECE) as u64;
+    let progress: Vec<Progress> = log
+        .all("progress")
+        .iter()
+        .map(|d| Progress::from_data(d).unwrap())
+        .collect();
+    let bound = (elapsed.as_millis() / INTERVAL.as_millis()) as usize + 2;
+    assert!(
+        progress.len() <= bound,
+        "{} progress events in {elapsed:?} at one per {INTERVAL:?}: {progress:?}",
+        progress.len()
+    );
+    assert!(progress.len() >= 3, "several intervals: {progress:?}");
+    assert!(
+        progress.windows(2).all(|w| w[0].done < w[1].done),
+        "{progress:?}"
+    );
+    assert_eq!(
+        progress.last(),
+        Some(&Progress {
+            done: total,
+            total: Some(total)
+        })
+    );
+}
+
+/// A server that answers every request with `PIECES × PIECE` bytes, one
+/// piece per `PAUSE`.
+async fn slow_body_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    use tokio::io::AsyncReadExt;
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                    PIECES * PIECE
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                for _ in 0..PIECES {
+                    let _ = socket.write_all(&[b'p'; PIECE]).await;
+                    tokio::time::sleep(PAUSE).await;
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The progress rate with a realistic interval (50 ms) over transfers slowed
+/// to span several intervals: counts, not timings.
+#[tokio::test]
+async fn progress_at_a_realistic_interval_is_bounded_by_the_elapsed_time() {
+    let emu = emulator().await;
+    let ws = client(&emu);
+    // An upload whose source yields one piece per pause.
+    let (mut writer, reader) = tokio::io::duplex(PIECE);
+    tokio::spawn(async move {
+        for _ in 0..PIECES {
+            writer.write_all(&[b'u'; PIECE]).await.unwrap();
+            tokio::time::sleep(PAUSE).await;
+        }
+    });
+    let log = EventLog::default();
+    let call = ws
+        .files()
+        .upload(Source::reader(reader, Some((PIECES * PIECE) as u64)))
+        .key("slow")
+        .progress_interval(INTERVAL);
+    let started = std::time::Instant::now();
+    let info = log.attach(call).await.unwrap();
+    check_bounded_progress(&log, started.elapsed());
+    assert_eq!(info.size, Some((PIECES * PIECE) as u64));
+
+    // A download from a server that sends one piece per pause.
+    let dir = tempfile::tempdir().unwrap();
+    let slow = client_for(&slow_body_server().await);
+    let log = EventLog::default();
+    let call = slow
+        .files()
+        .download_to("slow", dir.path().join("slow"))
+        .progress_interval(INTERVAL);
+    let started = std::time::Instant::now();
+    log.attach(call).await.unwrap();
+    check_bounded_progress(&log, started.elapsed());
+    assert_eq!(
+        std::fs::read(dir.path().join("slow")).unwrap(),
+        vec![b'p'; PIECES * PIECE]
+    );
+}

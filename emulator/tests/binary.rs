@@ -28,30 +28,117 @@ fn terminate(mut running: Running) {
     assert!(exit.success(), "graceful exit on SIGTERM: {exit:?}");
 }
 
+/// Every `#[arg(..)]` of `emulator/src/main.rs`, read at test time: its long
+/// flag (`long = "x"`, or the field's name in kebab case for a bare `long`),
+/// its visible aliases and its environment variable.
+fn declared_flags() -> Vec<(String, Vec<String>, Option<String>)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/main.rs");
+    let source = std::fs::read_to_string(path).unwrap();
+    let mut flags = Vec::new();
+    let mut rest = source.as_str();
+    while let Some(at) = rest.find("#[arg(") {
+        let body_start = at + "#[arg(".len();
+        let mut depth = 1;
+        let mut end = body_start;
+        for (i, c) in rest[body_start..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = body_start + i;
+                break;
+            }
+        }
+        assert!(depth == 0, "unclosed #[arg( in main.rs");
+        let attr = &rest[body_start..end];
+        // The field the attribute belongs to: the next `name: Type`.
+        let after = &rest[end..];
+        let field_line = after
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("//"))
+            .unwrap();
+        let field = field_line.split(':').next().unwrap().trim();
+        let quoted = |key: &str| -> Vec<String> {
+            attr.split(',')
+                .map(str::trim)
+                .filter_map(|part| part.strip_prefix(key))
+                .map(|v| {
+                    v.trim_start()
+                        .trim_start_matches('=')
+                        .trim()
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .collect()
+        };
+        let long = quoted("long =")
+            .pop()
+            .unwrap_or_else(|| field.trim_start_matches("pub ").replace('_', "-"));
+        assert!(
+            attr.split(',').any(|p| p.trim().starts_with("long")),
+            "{field}: no long flag"
+        );
+        let aliases = quoted("visible_alias");
+        let env = quoted("env").pop();
+        flags.push((long, aliases, env));
+        rest = &rest[end..];
+    }
+    flags
+}
+
+/// Derived from main.rs, so a flag added without showing in `--help` fails.
 #[test]
 fn help_lists_every_flag() {
+    let flags = declared_flags();
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/main.rs")).unwrap();
+    assert_eq!(
+        flags.len(),
+        source.matches("#[arg(").count(),
+        "every #[arg( parsed"
+    );
+    assert!(
+        flags.len() >= 30,
+        "the parser found only {} flags",
+        flags.len()
+    );
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for flag in [
-        "--listen",
-        "--db",
-        "--app",
-        "--max-body-bytes",
-        "APP_ID:API_KEY",
-        "--auto-consent",
-        "--test-idp",
-        "--identity",
-        "NAME:EMAIL",
-        "--no-redirect-support",
-        "--provider-config",
-        "--header-timeout",
-        "--body-timeout",
-        "--idle-timeout",
-        "--max-connections",
-        "--min-password-length",
-    ] {
-        assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
+    let shown: std::collections::BTreeSet<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']' || c == '=')
+        .collect();
+    for (long, aliases, env) in &flags {
+        let flag = format!("--{long}");
+        assert!(
+            shown.contains(flag.as_str()),
+            "--help lacks {flag}:\n{text}"
+        );
+        for alias in aliases {
+            assert!(
+                text.contains(&format!("--{alias}")),
+                "--help lacks the alias --{alias}"
+            );
+        }
+        // Every flag has its variable, named after it (docs/EMULATOR.md).
+        let expected = format!(
+            "CLOUDMINE_EMULATOR_{}",
+            long.to_uppercase().replace('-', "_")
+        );
+        assert_eq!(env.as_deref(), Some(expected.as_str()), "{flag}'s variable");
+        if let Some(env) = env {
+            assert!(
+                text.contains(&format!("env: {env}")),
+                "--help lacks {env} for {flag}"
+            );
+        }
+    }
+    for value_name in ["APP_ID:API_KEY", "NAME:EMAIL"] {
+        assert!(text.contains(value_name), "--help lacks {value_name}");
     }
 }
 
