@@ -14,11 +14,22 @@ use support::{http, sha256_hex};
 
 const APP_CODE: &str = "1234567890";
 
+/// The BaasBox front end with its default (long) session lifetime.
 async fn emulator() -> Emulator {
     support::builder()
         .app("cm-app", "cm-key")
         .baasbox(APP_CODE)
-        .baasbox_session_ttl(Duration::from_secs(2))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// The same with sessions that last `ttl`: only for the expiry test.
+async fn short_lived(ttl: Duration) -> Emulator {
+    support::builder()
+        .app("cm-app", "cm-key")
+        .baasbox(APP_CODE)
+        .baasbox_session_ttl(ttl)
         .start()
         .await
         .unwrap()
@@ -87,7 +98,7 @@ async fn app_code_is_required_and_checked() {
 }
 
 #[tokio::test]
-async fn password_login_me_logout_and_expiry() {
+async fn password_login_me_and_logout() {
     let emu = emulator().await;
     let bb = Bb { emu: &emu };
     let first = bb.signup("ada").await;
@@ -154,16 +165,35 @@ async fn password_login_me_logout_and_expiry() {
     assert_eq!(b["data"], "user logged out");
     let (s, _, _) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", &session)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
 
-    // Sessions expire (2 s here).
-    let (_, session, _) = Bb::send(login("long enough password")).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (s, _, b) = Bb::send(
-        bb.req(Method::GET, "/me")
-            .header("X-BB-SESSION", session.unwrap()),
+#[tokio::test]
+async fn sessions_expire() {
+    // A short lifetime, and polling until the expiry is observed (no fixed
+    // sleep that a loaded machine could outrun).
+    let emu = short_lived(Duration::from_secs(1)).await;
+    let bb = Bb { emu: &emu };
+    bb.signup("ada").await;
+    let (s, session, b) = Bb::send(
+        bb.req(Method::POST, "/login")
+            .json(&json!({"username": "ada", "password": "long enough password"})),
     )
     .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let session = session.unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let b = loop {
+        let (s, _, b) = Bb::send(bb.req(Method::GET, "/me").header("X-BB-SESSION", &session)).await;
+        if s == StatusCode::UNAUTHORIZED {
+            break b;
+        }
+        assert_eq!(s, StatusCode::OK, "valid until it expires: {b}");
+        assert!(
+            std::time::Instant::now() < until,
+            "the session never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(b["bb_code"], "40101");
 }
 
@@ -483,7 +513,14 @@ async fn the_prefix_is_configurable_and_cloudmine_still_answers() {
         .baasbox_prefix("/v1")
         .start()
         .await;
-    assert!(bad.is_err());
+    match bad {
+        Err(cloudmine_emulator::EmulatorError::Config(message)) => assert!(
+            message.contains("BaasBox prefix \"/v1\""),
+            "{message}"
+        ),
+        Err(e) => panic!("a prefix of /v1 is a configuration error, not {e}"),
+        Ok(_) => panic!("a prefix of /v1 is refused"),
+    }
 }
 
 #[tokio::test]
