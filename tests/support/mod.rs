@@ -4,6 +4,7 @@
 pub mod attacks;
 pub mod browser;
 pub mod logs;
+pub mod skip;
 pub mod static_site;
 
 use std::sync::{Arc, Mutex};
