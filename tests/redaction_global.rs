@@ -52,6 +52,15 @@ async fn cloudmine_accounts(emu: &Emulator) -> Vec<String> {
     ws.users().reset_password(EMAIL).await.unwrap();
     let reset = emu.outbox().await.unwrap().pop().unwrap().token;
     ws.users().confirm_reset(&reset, NEW_PASSWORD).await.unwrap();
+    // Used up: the error names the call's URL, never the token.
+    let e = ws
+        .users()
+        .confirm_reset(&reset, NEW_PASSWORD)
+        .await
+        .unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains("password/reset/[redacted]"), "{shown}");
+    assert!(!shown.contains(&reset), "the reset token in an error: {shown}");
     vec![token, reset]
 }
 
