@@ -51,7 +51,10 @@ async fn cloudmine_accounts(emu: &Emulator) -> Vec<String> {
     assert!(e.is_unauthorized(), "{e}");
     ws.users().reset_password(EMAIL).await.unwrap();
     let reset = emu.outbox().await.unwrap().pop().unwrap().token;
-    ws.users().confirm_reset(&reset, NEW_PASSWORD).await.unwrap();
+    ws.users()
+        .confirm_reset(&reset, NEW_PASSWORD)
+        .await
+        .unwrap();
     // Used up: the error names the call's URL, never the token.
     let e = ws
         .users()
@@ -60,7 +63,10 @@ async fn cloudmine_accounts(emu: &Emulator) -> Vec<String> {
         .unwrap_err();
     let shown = format!("{e} {e:?}");
     assert!(shown.contains("password/reset/[redacted]"), "{shown}");
-    assert!(!shown.contains(&reset), "the reset token in an error: {shown}");
+    assert!(
+        !shown.contains(&reset),
+        "the reset token in an error: {shown}"
+    );
     vec![token, reset]
 }
 
@@ -132,11 +138,7 @@ fn emulator_lines(logs: &str) -> Vec<&str> {
             .split_whitespace()
             .map(|f| f.split('=').next().unwrap_or_default())
             .collect();
-        assert_eq!(
-            names,
-            ["method", "path", "status", "latency_ms"],
-            "{line}"
-        );
+        assert_eq!(names, ["method", "path", "status", "latency_ms"], "{line}");
     }
     lines
 }
@@ -188,13 +190,24 @@ async fn no_secret_or_query_string_in_any_thread_s_logs() {
 
     for (i, secret) in secrets.iter().enumerate() {
         assert!(!secret.is_empty());
-        assert!(!logs.contains(secret.as_str()), "secret #{i} is in the logs:\n{logs}");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "secret #{i} is in the logs:\n{logs}"
+        );
     }
-    for marker in ["canary=", "session_token=", "apikey=", "code_verifier", "code="] {
+    for marker in [
+        "canary=",
+        "session_token=",
+        "apikey=",
+        "code_verifier",
+        "code=",
+    ] {
         assert!(!logs.contains(marker), "{marker} in the logs:\n{logs}");
     }
     for word in logs.split_whitespace() {
-        let url_like = ["://", "path=", "url=", "uri="].iter().any(|m| word.contains(m))
+        let url_like = ["://", "path=", "url=", "uri="]
+            .iter()
+            .any(|m| word.contains(m))
             || word.starts_with('/');
         assert!(!(url_like && word.contains('?')), "a query string: {word}");
     }

@@ -190,7 +190,10 @@ async fn timeout_releases_the_port_and_drop_too() {
         if let Some(held) = port.lock().unwrap().take() {
             break held;
         }
-        assert!(std::time::Instant::now() < until, "the opener was never called");
+        assert!(
+            std::time::Instant::now() < until,
+            "the opener was never called"
+        );
     };
     assert!(
         std::net::TcpListener::bind(("127.0.0.1", held)).is_err(),
@@ -199,8 +202,7 @@ async fn timeout_releases_the_port_and_drop_too() {
     // Dropping waits a bounded time for the listener's thread; poll for
     // the port with a generous deadline rather than demand it by then.
     drop(future);
-    support::bind_within(held, support::DEADLINE)
-        .expect("port released when the login is dropped");
+    support::bind_within(held, support::DEADLINE).expect("port released when the login is dropped");
     assert_eq!(*names.lock().unwrap(), ["abort", "complete"]);
     drop(log);
 }

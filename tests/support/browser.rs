@@ -19,7 +19,6 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-sync",
 ];
 
-
 /// An executable on `$PATH`.
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

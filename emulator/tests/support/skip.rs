@@ -24,10 +24,7 @@ pub fn in_ci() -> bool {
 
 /// The running test's name (libtest names each test's thread after it).
 pub fn current_test() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_owned()
+    std::thread::current().name().unwrap_or("a test").to_owned()
 }
 
 /// Prints `SKIPPED: <test>: <reason>` to stderr, uncaptured.
