@@ -454,7 +454,8 @@ pub(crate) fn prepare(
         .map_err(|()| Error::invalid_option("api_root", "cannot hold a path"))?
         .pop_if_empty()
         .extend(&request.segments);
-    let display_url = url.as_str().to_owned();
+    // What events, errors and logs show: no query yet, no reset token.
+    let display_url = crate::trace::loggable(url.as_str()).into_owned();
 
     // Endpoint parameters first, then the server params.
     let mut server: Vec<(&'static str, String)> = Vec::new();

@@ -11,6 +11,7 @@
 //! - `cloudmine.login` (INFO): `step` (`listener_start`, `browser_open`,
 //!   `callback`, `status`), plus `port`, `opened` or `outcome` where they apply.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -20,12 +21,32 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
 /// The path of `url` (no scheme, host or query); `url` itself when it does
-/// not parse, cut at its first `?` or `#`.
+/// not parse, cut at its first `?` or `#`. A reset token in it is
+/// `[redacted]` (see [`loggable`]).
 pub(crate) fn path_of(url: &str) -> String {
-    match url::Url::parse(url) {
+    let path = match url::Url::parse(url) {
         Ok(u) => u.path().to_owned(),
         Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+    };
+    loggable(&path).into_owned()
+}
+
+/// `url` (or a path) as it may be logged: the password-reset token of
+/// `…/password/reset/{token}` (`Users::confirm_reset`), which resets the
+/// password, becomes `[redacted]`.
+pub(crate) fn loggable(url: &str) -> Cow<'_, str> {
+    const MARK: &str = "/password/reset/";
+    let Some(at) = url.find(MARK) else {
+        return Cow::Borrowed(url);
+    };
+    let start = at + MARK.len();
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |n| start + n);
+    if start == end {
+        return Cow::Borrowed(url);
     }
+    Cow::Owned(format!("{}[redacted]{}", &url[..start], &url[end..]))
 }
 
 /// Whose data a CloudMine path reaches: `user` for `/v1/app/{id}/user/…`,
@@ -126,6 +147,22 @@ mod tests {
             "/v1/app/a/user/text"
         );
         assert_eq!(path_of("not a url?token=s"), "not a url");
+    }
+
+    #[test]
+    fn reset_tokens_are_redacted() {
+        assert_eq!(
+            path_of("http://h:1/v1/app/a/account/password/reset/t0k3n?x=1"),
+            "/v1/app/a/account/password/reset/[redacted]"
+        );
+        assert_eq!(
+            loggable("http://h:1/v1/app/a/account/password/reset/t0k3n"),
+            "http://h:1/v1/app/a/account/password/reset/[redacted]"
+        );
+        assert_eq!(
+            loggable("http://h:1/v1/app/a/account/password/reset"),
+            "http://h:1/v1/app/a/account/password/reset"
+        );
     }
 
     #[test]

@@ -1,4 +1,9 @@
 //! Secrets never appear in Debug, Display, errors or tracing output.
+//!
+//! The capture here is per thread, so the tests run on a current-thread
+//! runtime (every task on the test's thread). What other threads log (a
+//! multi-thread runtime's workers, the login listener, blocking threads)
+//! is captured globally in `tests/redaction_global.rs`.
 
 mod support;
 
@@ -10,7 +15,7 @@ use serde_json::{Value, json};
 use support::logs::capture_logs;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "current_thread")]
 async fn no_secret_in_logs_errors_or_debug() {
     let (capture, _guard) = capture_logs();
 
@@ -71,7 +76,7 @@ async fn no_secret_in_logs_errors_or_debug() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "current_thread")]
 async fn no_token_or_password_in_logs_of_the_accounts_flow() {
     let (capture, _guard) = capture_logs();
 

@@ -267,10 +267,9 @@ fn node_present() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var("CI").as_deref() != Ok("true"),
-        "node is required on CI"
-    );
+    if !found {
+        support::skip::skip_or_fail("node is not on PATH (JavaScript snippets need it)");
+    }
     found
 }
 

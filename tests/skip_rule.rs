@@ -1,0 +1,33 @@
+//! The CI rule of `support::skip`: which values of `$CI` make a missing
+//! dependency a failure instead of a visible skip.
+
+#[allow(dead_code)]
+#[path = "support/skip.rs"]
+mod skip;
+
+#[test]
+fn ci_is_any_value_but_empty_false_or_zero() {
+    for ci in ["true", "TRUE", "1", "yes", "github", "False-ish", "on"] {
+        assert!(skip::is_ci_value(Some(ci)), "{ci:?} means CI");
+    }
+    for not in [
+        None,
+        Some(""),
+        Some(" "),
+        Some("0"),
+        Some("false"),
+        Some("FALSE"),
+        Some("False"),
+    ] {
+        assert!(!skip::is_ci_value(not), "{not:?} is not CI");
+    }
+}
+
+#[test]
+fn the_emulator_tests_use_the_same_rule() {
+    assert_eq!(
+        include_str!("support/skip.rs"),
+        include_str!("../emulator/tests/support/skip.rs"),
+        "tests/support/skip.rs and emulator/tests/support/skip.rs must stay the same file"
+    );
+}
