@@ -109,7 +109,10 @@ async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
 async fn nothing_ran(c: &Client, what: &str) {
     let title = c.title().await.unwrap();
     assert_ne!(title, "pwned", "{what}: a stored script set the title");
-    assert!(title.ends_with("CloudMine emulator"), "{what}: title {title}");
+    assert!(
+        title.ends_with("CloudMine emulator"),
+        "{what}: title {title}"
+    );
     let flag = c
         .execute("return window.__pwned === undefined;", vec![])
         .await

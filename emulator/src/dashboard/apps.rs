@@ -9,20 +9,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::auth::Session;
 use super::layout::{answer, failed, page, refusal, segment};
-use super::{Dash, PREFIX};
+use super::session::Session;
+use super::shared::{Dash, PREFIX};
 use crate::store::{ObjectSearch, StoreResult};
 
 /// The most files whose sizes are added up for one app's storage figure.
 const SIZE_SCAN_CAP: usize = 10_000;
 
-/// `Ok` when `app` is one of the emulator's apps; else the 404 page.
-pub(crate) fn known(dash: &Dash, app: &str, session: &Session) -> Result<(), Response> {
+/// `None` when `app` is one of the emulator's apps; else the 404 page.
+pub(crate) fn unknown(dash: &Dash, app: &str, session: &Session) -> Option<Response> {
     if dash.app.apps.contains_key(app) {
-        return Ok(());
+        return None;
     }
-    Err(refusal(
+    Some(refusal(
         StatusCode::NOT_FOUND,
         "Unknown application",
         &format!("There is no application {app:?} in this emulator."),

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::auth::Session;
 use super::layout::refusal;
+use super::session::Session;
 use crate::crypto::constant_time_eq;
 
 /// A form body's fields (the first value of each name).
@@ -42,13 +42,13 @@ pub(crate) fn field(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
-/// `Ok` when the form carries the session's token; else the 403 page.
-pub(crate) fn check(session: &Session, form: &Form) -> Result<(), Response> {
+/// `None` when the form carries the session's token; else the 403 page.
+pub(crate) fn refused(session: &Session, form: &Form) -> Option<Response> {
     let given = form.get("csrf").unwrap_or_default();
     if !given.is_empty() && constant_time_eq(given.as_bytes(), session.csrf.as_bytes()) {
-        return Ok(());
+        return None;
     }
-    Err(refusal(
+    Some(refusal(
         StatusCode::FORBIDDEN,
         "Refused",
         "This form was sent without this session's CSRF token (or with a wrong one), so \

@@ -12,12 +12,12 @@ use axum::response::Response;
 use maud::html;
 use serde_json::Value;
 
-use super::apps::{bytes_text, files_search, known};
-use super::auth::Session;
+use super::apps::{bytes_text, files_search, unknown};
 use super::csrf::Form;
 use super::layout::{answer, app_nav, failed, page, refusal, segment};
 use super::objects::{PAGE, page_number};
-use super::{Dash, PREFIX};
+use super::session::Session;
+use super::shared::{Dash, PREFIX};
 
 /// `GET /_dashboard/app/{app}/files[?page=N]`.
 pub(crate) async fn list(
@@ -26,7 +26,7 @@ pub(crate) async fn list(
     Path(app): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let number = page_number(&Form::parse(raw.unwrap_or_default().as_bytes()));
@@ -72,7 +72,7 @@ pub(crate) async fn download(
     session: Session,
     Path((app, key)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let (meta, file) = match dash.app.store.open_file(&app, "", &key).await {

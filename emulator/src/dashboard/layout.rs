@@ -7,8 +7,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use super::PREFIX;
-use super::auth::Session;
+use super::session::Session;
+use super::shared::PREFIX;
 
 /// The policy every dashboard answer carries: no script at all, styles only
 /// from the dashboard's own stylesheet, forms only posted back to it.

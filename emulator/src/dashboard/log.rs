@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::Dash;
 use super::activity::LOG_CAPACITY;
-use super::auth::Session;
 use super::chart;
 use super::layout::{answer, page};
+use super::session::Session;
+use super::shared::Dash;
 
 /// Requests shown on the page.
 const SHOWN: usize = 200;

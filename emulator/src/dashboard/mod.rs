@@ -30,13 +30,14 @@ mod csrf;
 mod files;
 mod layout;
 mod log;
+mod login;
 mod objects;
+mod session;
+mod shared;
 mod users;
 
-pub(crate) use activity::Activity;
-
-/// Where the dashboard is served.
-pub(crate) const PREFIX: &str = "/_dashboard";
+use activity::Activity;
+use shared::{Dash, PREFIX};
 
 /// The largest form body a dashboard page accepts (an object's JSON).
 const FORM_LIMIT: usize = 1024 * 1024;
@@ -71,15 +72,6 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-/// What every dashboard page shares.
-pub(crate) struct Dash {
-    pub(crate) app: Arc<AppState>,
-    pub(crate) auth: auth::Auth,
-    pub(crate) activity: Arc<Activity>,
-    /// Whether the session cookie is `Secure` (the public URL is https).
-    pub(crate) secure: bool,
 }
 
 /// The API service with the dashboard in front of it.
@@ -121,9 +113,9 @@ fn routes(dash: Arc<Dash>) -> Router {
         .route(&format!("{PREFIX}/"), get(apps::index))
         .route(
             &format!("{PREFIX}/login"),
-            get(auth::form).post(auth::login),
+            get(login::form).post(login::login),
         )
-        .route(&format!("{PREFIX}/logout"), post(auth::logout))
+        .route(&format!("{PREFIX}/logout"), post(login::logout))
         .route(&format!("{PREFIX}/static/style.css"), get(layout::css))
         .route(&format!("{PREFIX}/activity"), get(log::page_handler))
         .route(&app("objects"), get(objects::list))

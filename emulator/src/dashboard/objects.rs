@@ -12,13 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 
-use super::apps::known;
-use super::auth::Session;
+use super::apps::unknown;
 use super::csrf::{self, Form};
 use super::layout::{
     answer, app_nav, failed, page, pretty, preview, query_value, refusal, segment,
 };
-use super::{Dash, PREFIX};
+use super::session::Session;
+use super::shared::{Dash, PREFIX};
 use crate::store::ObjectSearch;
 
 /// Objects per page.
@@ -45,7 +45,7 @@ pub(crate) async fn list(
     Path(app): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let params = Form::parse(raw.unwrap_or_default().as_bytes());
@@ -137,7 +137,7 @@ pub(crate) async fn view(
     Path((app, key)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let keys = [key.clone()];
@@ -169,11 +169,11 @@ pub(crate) async fn save(
     Path((app, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let form = Form::parse(&body);
-    if let Err(refused) = csrf::check(&session, &form) {
+    if let Some(refused) = csrf::refused(&session, &form) {
         return refused;
     }
     let text = form.get("json").unwrap_or_default();
@@ -208,7 +208,7 @@ pub(crate) async fn confirm(
     session: Session,
     Path((app, key)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let url = format!("{}/{}", base(&app), segment(&key));
@@ -234,10 +234,10 @@ pub(crate) async fn delete(
     Path((app, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
-    if let Err(refused) = csrf::check(&session, &Form::parse(&body)) {
+    if let Some(refused) = csrf::refused(&session, &Form::parse(&body)) {
         return refused;
     }
     if let Err(e) = dash.app.store.delete_objects(&app, "", &[key]).await {

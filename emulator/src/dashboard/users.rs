@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde_json::Value;
 
-use super::apps::known;
-use super::auth::Session;
+use super::apps::unknown;
 use super::csrf::{self, Form};
 use super::layout::{answer, app_nav, failed, page, pretty, refusal, segment};
 use super::objects::{PAGE, page_number};
-use super::{Dash, PREFIX};
+use super::session::Session;
+use super::shared::{Dash, PREFIX};
 
 fn base(app: &str) -> String {
     format!("{PREFIX}/app/{}/users", segment(app))
@@ -37,7 +37,7 @@ pub(crate) async fn list(
     Path(app): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let number = page_number(&Form::parse(raw.unwrap_or_default().as_bytes()));
@@ -84,7 +84,7 @@ pub(crate) async fn view(
     session: Session,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let profile = match dash.app.store.user_profile(&app, &id).await {
@@ -129,7 +129,7 @@ pub(crate) async fn confirm(
     session: Session,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
     let url = format!("{}/{}", base(&app), segment(&id));
@@ -152,10 +152,10 @@ pub(crate) async fn delete(
     Path((app, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = known(&dash, &app, &session) {
+    if let Some(r) = unknown(&dash, &app, &session) {
         return r;
     }
-    if let Err(refused) = csrf::check(&session, &Form::parse(&body)) {
+    if let Some(refused) = csrf::refused(&session, &Form::parse(&body)) {
         return refused;
     }
     if let Err(e) = dash.app.store.delete_user(&app, &id).await {

@@ -106,7 +106,7 @@ impl Visitor {
 
     /// `POST {base}{path}` with a form.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let body: String = form_urlencoded::Serializer::new(String::new())
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
         let req = self
@@ -145,7 +145,7 @@ impl Visitor {
 
 /// A key as one percent-encoded path or query segment.
 pub fn key_segment(key: &str) -> String {
-    form_urlencoded::byte_serialize(key.as_bytes())
+    url::form_urlencoded::byte_serialize(key.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
 }
