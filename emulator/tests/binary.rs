@@ -50,6 +50,8 @@ fn help_lists_every_flag() {
         "--idle-timeout",
         "--max-connections",
         "--min-password-length",
+        "--dashboard",
+        "--dashboard-password",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
