@@ -500,3 +500,41 @@ async fn the_request_log_and_chart_show_the_api_traffic_without_secrets() {
         "dashboard pages are not logged"
     );
 }
+
+#[tokio::test]
+async fn one_session_can_be_ended_from_the_users_page() {
+    let emu = start().await;
+    let user = User::sign_up(&emu, CM, "two@example.com").await;
+    let second = support::user::login_ok(&emu, CM, "two@example.com", "pw").await;
+    let other = User::sign_up(&emu, CM, "other@example.com").await;
+    let v = Visitor::logged_in(&emu.base_url()).await;
+    let page = v
+        .get(&format!("/_dashboard/app/dash-app/users/{}", user.id))
+        .await;
+    assert_eq!(page.text.matches("End session").count(), 2, "{}", page.text);
+    assert!(!page.text.contains(&user.token), "never the token itself");
+    let url = format!("/_dashboard/app/dash-app/users/{}/end-session", user.id);
+    let first_sha = support::sha256_hex(user.token.as_bytes());
+    let csrf = v.csrf().await;
+    // Without the token: refused, both sessions live.
+    let refused = v.post(&url, &[("session", &first_sha)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(me(&emu, CM, &user.token).await, StatusCode::OK);
+    // Another user's session, or none: 404, nothing ended.
+    let others = support::sha256_hex(other.token.as_bytes());
+    for wrong in [others.as_str(), "0000", ""] {
+        let page = v.post(&url, &[("csrf", &csrf), ("session", wrong)]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{wrong}");
+    }
+    assert_eq!(me(&emu, CM, &other.token).await, StatusCode::OK);
+    let ended = v
+        .post(&url, &[("csrf", &csrf), ("session", &first_sha)])
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert_eq!(me(&emu, CM, &user.token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&emu, CM, &second).await, StatusCode::OK);
+    let page = v
+        .get(&format!("/_dashboard/app/dash-app/users/{}", user.id))
+        .await;
+    assert_eq!(page.text.matches("End session").count(), 1);
+}

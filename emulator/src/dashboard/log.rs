@@ -49,7 +49,7 @@ pub(crate) async fn page_handler(State(dash): State<Arc<Dash>>, session: Session
 }
 
 /// `HH:MM:SS` of a time in ms since the epoch.
-fn clock(ms: i64) -> String {
+pub(crate) fn clock(ms: i64) -> String {
     let secs = ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }

@@ -131,6 +131,7 @@ fn routes(dash: Arc<Dash>) -> Router {
         .route(&app("files/{key}"), get(files::download))
         .route(&app("users"), get(users::list))
         .route(&app("users/{id}"), get(users::view))
+        .route(&app("users/{id}/end-session"), post(users::end_session))
         .route(
             &app("users/{id}/delete"),
             get(users::confirm).post(users::delete),

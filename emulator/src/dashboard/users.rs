@@ -1,6 +1,7 @@
 //! One app's users: a page of them with email and username; one user's
-//! profile and linked networks; deletion after a confirmation page (which
-//! deletes their data and ends every session of theirs).
+//! profile, linked networks and live sessions (each can be ended); deletion
+//! after a confirmation page (which deletes their data and ends every
+//! session of theirs).
 
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ use super::layout::{answer, app_nav, failed, page, pretty, refusal, segment};
 use super::objects::{PAGE, page_number};
 use super::session::Session;
 use super::shared::{Dash, PREFIX};
+
+/// Sessions listed for one user (and searched when one is ended).
+const MAX_SESSIONS: usize = 100;
 
 fn base(app: &str) -> String {
     format!("{PREFIX}/app/{}/users", segment(app))
@@ -108,8 +112,30 @@ pub(crate) async fn view(
         Some(Value::Object(map)) => map.keys().cloned().collect(),
         _ => Vec::new(),
     };
+    let sessions = match dash.app.store.user_sessions(&app, &id, MAX_SESSIONS).await {
+        Ok(sessions) => sessions,
+        Err(e) => return failed(&e, &session),
+    };
+    let end_url = format!("{}/{}/end-session", base(&app), segment(&id));
     let body = html! {
         (app_nav(&app))
+        h2 { "Sessions" }
+        @if sessions.is_empty() { p class="muted" id="no-sessions" { "No live session." } }
+        table id="sessions" {
+            @for (sha, expires) in &sessions {
+                tr {
+                    td { code { (sha.get(..12).unwrap_or(sha)) "…" } }
+                    td { "expires " (super::log::clock(*expires)) " UTC" }
+                    td {
+                        form method="post" action=(end_url) class="inline" {
+                            (csrf::field(&session))
+                            input type="hidden" name="session" value=(sha);
+                            button type="submit" class="danger" { "End session" }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Linked networks" }
         @if networks.is_empty() { p class="muted" { "None." } }
         ul { @for n in &networks { li { (n) } } }
@@ -162,4 +188,40 @@ pub(crate) async fn delete(
         return failed(&e, &session);
     }
     Redirect::to(&base(&app)).into_response()
+}
+
+/// `POST /_dashboard/app/{app}/users/{id}/end-session`, `session=` the
+/// SHA-256 of one of the user's live sessions: ends it.
+pub(crate) async fn end_session(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path((app, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if let Some(refused) = csrf::refused(&session, &form) {
+        return refused;
+    }
+    let wanted = form.get("session").unwrap_or_default();
+    let store = &dash.app.store;
+    let live = match store.user_sessions(&app, &id, MAX_SESSIONS).await {
+        Ok(live) => live,
+        Err(e) => return failed(&e, &session),
+    };
+    if !live.iter().any(|(sha, _)| sha == wanted) {
+        let message = format!("User {id:?} has no such live session (already ended?).");
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "No such session",
+            &message,
+            Some(&session),
+        );
+    }
+    if let Err(e) = store.delete_session(wanted).await {
+        return failed(&e, &session);
+    }
+    Redirect::to(&format!("{}/{}", base(&app), segment(&id))).into_response()
 }
