@@ -95,6 +95,7 @@ pub(crate) async fn index(State(dash): State<Arc<Dash>>, session: Session) -> Re
             thead { tr {
                 th { "Application" } th class="num" { "Objects" } th class="num" { "Files" }
                 th class="num" { "Users" } th class="num" { "File storage" }
+                @if dash.app.test_hooks { th { "Outbox" } }
             } }
             tbody {
                 @for (id, f) in &rows {
@@ -104,6 +105,9 @@ pub(crate) async fn index(State(dash): State<Arc<Dash>>, session: Session) -> Re
                         td class="num" { a href={ (PREFIX) "/app/" (segment(id)) "/files" } { (f.files) } }
                         td class="num" { a href={ (PREFIX) "/app/" (segment(id)) "/users" } { (f.users) } }
                         td class="num" { (bytes_text(f.bytes)) @if f.partial { " +" } }
+                        @if dash.app.test_hooks {
+                            td { a href={ (PREFIX) "/app/" (segment(id)) "/outbox" } { "outbox" } }
+                        }
                     }
                 }
             }

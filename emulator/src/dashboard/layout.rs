@@ -119,7 +119,7 @@ pub(crate) async fn not_found() -> Response {
 
 /// A path segment, percent-encoded (keys and ids may hold any character).
 pub(crate) fn segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, crate::middleware::ENCODED_IN_SEGMENT).to_string()
 }
 
 /// A query-string value, percent-encoded.

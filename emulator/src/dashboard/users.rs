@@ -116,6 +116,10 @@ pub(crate) async fn view(
         Ok(sessions) => sessions,
         Err(e) => return failed(&e, &session),
     };
+    let acls = match dash.app.store.acls(&app, &id, None).await {
+        Ok(acls) => acls,
+        Err(e) => return failed(&e, &session),
+    };
     let end_url = format!("{}/{}/end-session", base(&app), segment(&id));
     let body = html! {
         (app_nav(&app))
@@ -141,6 +145,12 @@ pub(crate) async fn view(
         ul { @for n in &networks { li { (n) } } }
         h2 { "Profile" }
         pre id="profile" { (pretty(&profile)) }
+        h2 { "ACLs of this user" }
+        @if acls.is_empty() { p class="muted" { "None." } }
+        @for (acl_id, acl) in &acls {
+            h3 { code { (acl_id) } }
+            pre class="acl" { (pretty(acl)) }
+        }
         p { a href={ (base(&app)) "/" (segment(&id)) "/delete" } { "Delete this user…" } }
     };
     answer(
