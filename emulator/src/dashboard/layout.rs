@@ -55,6 +55,7 @@ pub(crate) fn page(title: &str, session: Option<&Session>, body: Markup) -> Mark
                     nav {
                         a href={ (PREFIX) "/" } { "Applications" }
                         a href={ (PREFIX) "/activity" } { "Activity" }
+                        a href={ (PREFIX) "/snippets" } { "Snippets" }
                         @if let Some(s) = session {
                             @if s.can_log_out {
                                 form method="post" action={ (PREFIX) "/logout" } class="inline" {

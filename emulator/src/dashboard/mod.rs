@@ -35,6 +35,7 @@ mod objects;
 mod outbox;
 mod session;
 mod shared;
+mod snippets;
 mod users;
 
 use activity::Activity;
@@ -124,6 +125,7 @@ fn routes(dash: Arc<Dash>) -> Router {
         .route(&format!("{PREFIX}/logout"), post(login::logout))
         .route(&format!("{PREFIX}/static/style.css"), get(layout::css))
         .route(&format!("{PREFIX}/activity"), get(log::page_handler))
+        .route(&format!("{PREFIX}/snippets"), get(snippets::page_handler))
         .route(&app("objects"), get(objects::list))
         .route(
             &app("objects/{key}"),

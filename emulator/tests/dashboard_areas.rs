@@ -1,5 +1,5 @@
-//! The dashboard's outbox page (only with the test hooks) and a user's
-//! ACLs on their page, over real HTTP. `CLOUDMINE_TEST_DB=postgres` runs
+//! The dashboard's smaller areas over real HTTP: the outbox page (only
+//! with the test hooks), a user's ACLs on their page, the snippets page. `CLOUDMINE_TEST_DB=postgres` runs
 //! it on PostgreSQL.
 
 mod support;
@@ -95,4 +95,45 @@ async fn a_users_page_shows_their_acls_escaped() {
         "{}",
         none.text
     );
+}
+
+#[tokio::test]
+async fn the_snippets_page_lists_closures_and_js_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["greet.js", "bad name.js", "notes.txt"] {
+        std::fs::write(dir.path().join(name), "exports.handler = () => 1;").unwrap();
+    }
+    let emu = builder()
+        .app(CM.0, CM.1)
+        .snippet("<b>closure</b>", |_| Ok(json!(1)))
+        .snippets_dir(dir.path())
+        .dashboard_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let v = Visitor::logged_in(&emu.base_url()).await;
+    let page = v.get("/_dashboard/snippets").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_secure("snippets");
+    assert!(
+        page.text.contains("&lt;b&gt;closure&lt;/b&gt;"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<code>greet</code>"), "{}", page.text);
+    assert!(
+        !page.text.contains("bad name") && !page.text.contains("notes"),
+        "{}",
+        page.text
+    );
+    // Without a directory or closures: said so.
+    let bare = builder()
+        .app(CM.0, CM.1)
+        .dashboard_password(PASSWORD)
+        .start()
+        .await
+        .unwrap();
+    let v = Visitor::logged_in(&bare.base_url()).await;
+    let page = v.get("/_dashboard/snippets").await;
+    assert!(page.text.contains("No snippets directory"), "{}", page.text);
 }
