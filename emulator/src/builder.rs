@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::snippets::{self, SnippetInput};
 use crate::{
-    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, health, hooks,
-    middleware, password, router, serve, state, store,
+    DEFAULT_MAX_FILE_BYTES, Emulator, EmulatorError, ProviderConfig, cors, dashboard, health,
+    hooks, middleware, password, router, serve, state, store,
 };
 
 /// Configures and starts an [`Emulator`].
@@ -38,6 +38,7 @@ pub struct EmulatorBuilder {
     limits: serve::Limits,
     /// The URL clients reach this emulator at, when not its own address.
     public_url: Option<String>,
+    dashboard: dashboard::Settings,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -66,6 +67,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("cors_origins", &self.cors.origins)
             .field("baasbox_prefix", &self.baasbox.prefix)
             .field("baasbox", &self.baasbox.app_code.is_some())
+            .field("dashboard", &self.dashboard.enabled())
             .finish()
     }
 }
@@ -102,6 +104,7 @@ impl EmulatorBuilder {
             password_policy: password::PasswordPolicy::default(),
             cors: cors::CorsSettings::default(),
             limits: serve::Limits::default(),
+            dashboard: dashboard::Settings::default(),
         }
     }
 
@@ -399,6 +402,22 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the dashboard under `/_dashboard/` without a login: for a
+    /// developer's own machine, so `start` refuses it unless the listen
+    /// address is loopback. A [`dashboard_password`](Self::dashboard_password)
+    /// puts it behind a login instead (EMULATOR.md "Dashboard").
+    pub fn dashboard(mut self) -> Self {
+        self.dashboard.open = true;
+        self
+    }
+
+    /// Serves the dashboard under `/_dashboard/` behind a login form with
+    /// this password (not empty; kept in memory only, as its SHA-256).
+    pub fn dashboard_password(mut self, password: impl Into<String>) -> Self {
+        self.dashboard.password = Some(password.into());
+        self
+    }
+
     /// Opens the database, binds the address and starts serving.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         self.validate()?;
@@ -441,7 +460,13 @@ impl EmulatorBuilder {
             delay_ms: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
         });
-        let (stop, task) = serve(listener, Arc::clone(&shared), self.limits, &self.cors);
+        let (stop, task) = serve(
+            listener,
+            Arc::clone(&shared),
+            self.limits,
+            &self.cors,
+            self.dashboard,
+        );
         Ok(Emulator {
             local_addr,
             shared,
@@ -453,6 +478,8 @@ impl EmulatorBuilder {
     fn validate(&self) -> Result<(), EmulatorError> {
         self.limits.validate().map_err(EmulatorError::Config)?;
         self.cors.validate().map_err(EmulatorError::Config)?;
+        let dashboard = self.dashboard.validate(self.listen);
+        dashboard.map_err(EmulatorError::Config)?;
         if let Some(url) = &self.public_url {
             crate::public_url::checked(url).map_err(EmulatorError::Config)?;
         }
@@ -549,17 +576,24 @@ fn serve(
     shared: Arc<state::AppState>,
     limits: serve::Limits,
     cors: &cors::CorsSettings,
+    dash: dashboard::Settings,
 ) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
     let store = Arc::clone(&shared.store);
     let routes = router::app(Arc::clone(&shared));
     // Around the whole router, so it sees (and can rewrite) every request
     // before routing.
     let app = tower::Layer::layer(
-        &axum::middleware::from_fn_with_state(shared, middleware::intercept),
+        &axum::middleware::from_fn_with_state(Arc::clone(&shared), middleware::intercept),
         routes,
     );
     // Outermost: a preflight is answered before the key is looked for.
     let app = tower::Layer::layer(&cors.layer(), app);
+    // The dashboard, when on, answers its own paths before the API (no
+    // CloudMine header plays a part there) and records the API's requests.
+    if dash.enabled() {
+        let app = health::Probes::new(dashboard::wrap(app, dash, shared), store);
+        return serve::spawn(listener, app, limits);
+    }
     // In front of everything: the probes need no key and log nothing.
     let app = health::Probes::new(app, store);
     serve::spawn(listener, app, limits)

@@ -68,6 +68,8 @@ mod social_forward;
 mod state;
 mod store;
 mod tickets;
+// The dashboard, over the store and the API service.
+mod dashboard;
 // Settings and start, on top of everything above.
 mod builder;
 

@@ -125,6 +125,22 @@ struct Args {
     #[arg(long, env = "CLOUDMINE_EMULATOR_TEST_HOOKS", value_parser = clap::builder::BoolishValueParser::new())]
     test_hooks: bool,
 
+    /// Serve the dashboard (`/_dashboard/`: apps, objects, files, users,
+    /// activity) WITHOUT a login. Refused unless --listen is a loopback
+    /// address; elsewhere use --dashboard-password.
+    #[arg(long, env = "CLOUDMINE_EMULATOR_DASHBOARD", value_parser = clap::builder::BoolishValueParser::new())]
+    dashboard: bool,
+
+    /// Serve the dashboard behind a login form with this password. A
+    /// command line is visible to other local users: prefer the variable.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "CLOUDMINE_EMULATOR_DASHBOARD_PASSWORD",
+        hide_env_values = true
+    )]
+    dashboard_password: Option<String>,
+
     /// Seconds a client has to send a request's headers once it started;
     /// then the connection is closed.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = parse_seconds, env = "CLOUDMINE_EMULATOR_HEADER_TIMEOUT")]
@@ -436,6 +452,12 @@ fn configure(args: &Args) -> Result<EmulatorBuilder, String> {
         .auto_consent(args.auto_consent)
         .redirect_support(!args.no_redirect_support)
         .test_hooks(args.test_hooks);
+    if args.dashboard {
+        builder = builder.dashboard();
+    }
+    if let Some(password) = &args.dashboard_password {
+        builder = builder.dashboard_password(password);
+    }
     if let Some(path) = &args.provider_config {
         let providers = provider_config(path)
             .map_err(|e| format!("--provider-config {}: {e}", path.display()))?;

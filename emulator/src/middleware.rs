@@ -54,7 +54,7 @@ pub(crate) async fn intercept(
 
 /// The path for the log: a reset token or a social-login challenge in it
 /// (`…/password/reset/{token}`, `…/login/status/{challenge}`) is a secret.
-fn loggable(path: &str) -> String {
+pub(crate) fn loggable(path: &str) -> String {
     let mut out: Vec<&str> = path.split('/').collect();
     for i in 1..out.len() {
         let before = (decode(out[i - 1]), i.checked_sub(2).map(|j| decode(out[j])));

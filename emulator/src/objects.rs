@@ -430,7 +430,7 @@ impl Ctx {
 /// beyond `i64`/`u64` (it would become the nearest double) or `-0` (it
 /// would become `0`). Strings are skipped; fractions and exponents are
 /// doubles by definition and pass.
-fn inexact_integer(json: &[u8]) -> Option<String> {
+pub(crate) fn inexact_integer(json: &[u8]) -> Option<String> {
     let mut i = 0;
     while i < json.len() {
         match json[i] {

@@ -77,6 +77,11 @@ impl NodeRunner {
         }
     }
 
+    /// The snippets directory (canonical).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// `DIR/NAME.js` for a name of `[A-Za-z0-9_-]`, inside `DIR` once
     /// symlinks are resolved, and a regular file.
     pub(crate) fn resolve(&self, name: &str) -> Result<PathBuf, Fail> {

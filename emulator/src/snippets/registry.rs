@@ -39,6 +39,18 @@ impl Snippets {
         }
     }
 
+    /// The names of the snippets registered as closures, sorted.
+    pub(crate) fn closure_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.closures.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The directory of the JavaScript snippets, when there is one.
+    pub(crate) fn node_dir(&self) -> Option<&std::path::Path> {
+        self.node.as_deref().map(NodeRunner::dir)
+    }
+
     /// Runs a snippet: its value, or `None` when it runs in the background.
     pub(crate) async fn call(&self, call: SnippetCall) -> Result<Option<Value>, Fail> {
         if let Some(snippet) = self.closures.get(&call.name) {

@@ -109,6 +109,14 @@ pub trait Store: InFlight + Send + Sync {
     async fn session_user(&self, app_id: &str, token_sha256: &str) -> StoreResult<Option<String>>;
     /// Ends a session.
     async fn delete_session(&self, token_sha256: &str) -> StoreResult<()>;
+    /// A user's live sessions of `app_id`: each token's SHA-256 with its
+    /// expiry (ms since the epoch), soonest first, at most `limit`.
+    async fn user_sessions(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>>;
     /// Stores a password-reset token.
     async fn create_reset(
         &self,

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use cloudmine_emulator::{Emulator, EmulatorBuilder};
 
 pub mod binary;
+pub mod dashboard;
 pub mod log;
 pub mod postgres;
 pub mod shared;

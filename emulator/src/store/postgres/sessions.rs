@@ -60,6 +60,27 @@ impl Pg {
         Ok(())
     }
 
+    /// A user's live sessions: token SHA-256 and expiry, soonest first.
+    pub(super) async fn live_sessions_of(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT token_sha256, expires_ms FROM sessions
+                 WHERE app_id = $1 AND user_id = $2 AND expires_ms > $3
+                 ORDER BY expires_ms, token_sha256 LIMIT $4",
+                &[&app_id, &user_id, &now_ms(), &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// Stores a password-reset token.
     pub(super) async fn insert_reset(
         &self,

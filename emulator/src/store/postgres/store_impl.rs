@@ -111,6 +111,15 @@ impl Store for Pg {
         self.remove_session(token_sha256).await
     }
 
+    async fn user_sessions(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        self.live_sessions_of(app_id, user_id, limit).await
+    }
+
     async fn create_reset(
         &self,
         token_sha256: &str,

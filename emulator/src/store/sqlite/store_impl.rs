@@ -210,6 +210,16 @@ impl Store for SqliteStore {
         self.run(move |db| db.delete_session(&t)).await
     }
 
+    async fn user_sessions(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let (a, u) = (app_id.to_owned(), user_id.to_owned());
+        self.run(move |db| db.user_sessions(&a, &u, limit)).await
+    }
+
     async fn create_reset(
         &self,
         token_sha256: &str,

@@ -283,6 +283,26 @@ impl Db {
         )?;
         Ok(())
     }
+
+    /// A user's live sessions: token SHA-256 and expiry, soonest first.
+    pub fn user_sessions(
+        &self,
+        app_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare(
+            "SELECT token_sha256, expires_ms FROM sessions
+             WHERE app_id = ?1 AND user_id = ?2 AND expires_ms > ?3
+             ORDER BY expires_ms, token_sha256 LIMIT ?4",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![app_id, user_id, now_ms(), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 /// True when another user of the app has this email or username.

@@ -1,0 +1,247 @@
+//! One app's objects (its app-level data): a page of them at a time,
+//! searched with the CloudMine query language; one object's JSON in an
+//! editor, checked before it is written (invalid JSON is refused with a
+//! message and the text kept); deletion after a confirmation page.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Map, Value};
+
+use super::apps::unknown;
+use super::csrf::{self, Form};
+use super::layout::{
+    answer, app_nav, failed, page, pretty, preview, query_value, refusal, segment,
+};
+use super::session::Session;
+use super::shared::{Dash, PREFIX};
+use crate::store::ObjectSearch;
+
+/// Objects per page.
+pub(crate) const PAGE: usize = 25;
+/// The deepest page one may ask for.
+const MAX_PAGE: usize = 4000;
+
+fn base(app: &str) -> String {
+    format!("{PREFIX}/app/{}/objects", segment(app))
+}
+
+/// The page number of a query string (`page=N`, from 0, capped).
+pub(crate) fn page_number(form: &Form) -> usize {
+    form.get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_PAGE)
+}
+
+/// `GET /_dashboard/app/{app}/objects[?q=QUERY&page=N]`.
+pub(crate) async fn list(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path(app): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    let params = Form::parse(raw.unwrap_or_default().as_bytes());
+    let q = params.get("q").unwrap_or_default().trim().to_owned();
+    let number = page_number(&params);
+    let query = match q.as_str() {
+        "" => None,
+        text => match crate::query::parse(text) {
+            Ok(query) => Some(query),
+            Err(e) => {
+                let body = search_form(&app, &q, Some(&format!("The query is refused: {e}")));
+                let title = format!("Objects of {app}");
+                return answer(StatusCode::BAD_REQUEST, page(&title, Some(&session), body));
+            }
+        },
+    };
+    let search = ObjectSearch {
+        query,
+        sort: Vec::new(),
+        skip: number * PAGE,
+        limit: Some(PAGE),
+        count: true,
+    };
+    let found = match dash.app.store.search_objects(&app, "", &search).await {
+        Ok(found) => found,
+        Err(e) => return failed(&e, &session),
+    };
+    let more = found.total > (number + 1) * PAGE;
+    let link = |n: usize| format!("{}?q={}&page={n}", base(&app), query_value(&q));
+    let body = html! {
+        (search_form(&app, &q, None))
+        p class="muted" id="total" { (found.total) " match(es); page " (number + 1) }
+        table {
+            thead { tr { th { "Key" } th { "Value" } } }
+            tbody {
+                @for (key, value) in &found.items {
+                    tr {
+                        td { a href={ (base(&app)) "/" (segment(key)) } { (key) } }
+                        td { code { (preview(value, 160)) } }
+                    }
+                }
+            }
+        }
+        p class="pager" {
+            @if number > 0 { a href=(link(number - 1)) { "← Previous" } }
+            @if more { a href=(link(number + 1)) { "Next →" } }
+        }
+    };
+    answer(
+        StatusCode::OK,
+        page(&format!("Objects of {app}"), Some(&session), body),
+    )
+}
+
+fn search_form(app: &str, q: &str, error: Option<&str>) -> Markup {
+    html! {
+        (app_nav(app))
+        @if let Some(e) = error { p class="error" role="alert" { (e) } }
+        form method="get" action=(base(app)) class="search" {
+            input type="search" name="q" value=(q) placeholder="[name = \"x\", n > 2]" aria-label="query";
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+/// The editor page of one object, with `text` in the textarea.
+fn editor(app: &str, key: &str, text: &str, session: &Session, note: Option<Markup>) -> Markup {
+    let url = format!("{}/{}", base(app), segment(key));
+    let body = html! {
+        (app_nav(app))
+        @if let Some(n) = note { (n) }
+        form method="post" action=(url) {
+            (csrf::field(session))
+            label for="json" { "JSON value" }
+            textarea id="json" name="json" spellcheck="false" { (text) }
+            p {
+                button type="submit" { "Save" } " "
+                a href={ (url) "/delete" } { "Delete…" }
+            }
+        }
+    };
+    page(&format!("Object {key}"), Some(session), body)
+}
+
+/// `GET /_dashboard/app/{app}/objects/{key}`.
+pub(crate) async fn view(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path((app, key)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    let keys = [key.clone()];
+    let value = match dash.app.store.get_objects(&app, "", Some(&keys)).await {
+        Ok(mut found) => found.pop().map(|(_, v)| v),
+        Err(e) => return failed(&e, &session),
+    };
+    let Some(value) = value else {
+        let message = format!("There is no object {key:?} in {app:?}.");
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "No such object",
+            &message,
+            Some(&session),
+        );
+    };
+    let saved = Form::parse(raw.unwrap_or_default().as_bytes()).get("saved") == Some("1");
+    let note = saved.then(|| html! { p class="ok" role="status" { "Saved." } });
+    answer(
+        StatusCode::OK,
+        editor(&app, &key, &pretty(&value), &session, note),
+    )
+}
+
+/// `POST /_dashboard/app/{app}/objects/{key}`: replaces the value.
+pub(crate) async fn save(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path((app, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    let form = Form::parse(&body);
+    if let Some(refused) = csrf::refused(&session, &form) {
+        return refused;
+    }
+    let text = form.get("json").unwrap_or_default();
+    let refuse = |message: String| {
+        let note = html! { p class="error" role="alert" { (message) } };
+        answer(
+            StatusCode::BAD_REQUEST,
+            editor(&app, &key, text, &session, Some(note)),
+        )
+    };
+    if let Some(number) = crate::objects::inexact_integer(text.as_bytes()) {
+        return refuse(format!(
+            "Not saved: the number {number} cannot be stored exactly (integers must fit \
+             in 64 bits, and -0 is not kept)."
+        ));
+    }
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return refuse(format!("Not saved: this is not valid JSON ({e}).")),
+    };
+    let mut objects = Map::new();
+    objects.insert(key.clone(), value);
+    if let Err(e) = dash.app.store.put_objects(&app, "", &objects, false).await {
+        return failed(&e, &session);
+    }
+    Redirect::to(&format!("{}/{}?saved=1", base(&app), segment(&key))).into_response()
+}
+
+/// `GET /_dashboard/app/{app}/objects/{key}/delete`: the confirmation.
+pub(crate) async fn confirm(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path((app, key)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    let url = format!("{}/{}", base(&app), segment(&key));
+    let body = html! {
+        (app_nav(&app))
+        p { "Delete the object " code { (key) } " of " (app) "? This cannot be undone." }
+        form method="post" action={ (url) "/delete" } {
+            (csrf::field(&session))
+            button type="submit" class="danger" { "Delete" } " "
+            a href=(url) { "Cancel" }
+        }
+    };
+    answer(
+        StatusCode::OK,
+        page("Delete an object", Some(&session), body),
+    )
+}
+
+/// `POST /_dashboard/app/{app}/objects/{key}/delete`.
+pub(crate) async fn delete(
+    State(dash): State<Arc<Dash>>,
+    session: Session,
+    Path((app, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = unknown(&dash, &app, &session) {
+        return r;
+    }
+    if let Some(refused) = csrf::refused(&session, &Form::parse(&body)) {
+        return refused;
+    }
+    if let Err(e) = dash.app.store.delete_objects(&app, "", &[key]).await {
+        return failed(&e, &session);
+    }
+    Redirect::to(&base(&app)).into_response()
+}
