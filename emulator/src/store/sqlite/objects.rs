@@ -72,7 +72,6 @@ impl Db {
         let mut out = Vec::with_capacity(objects.len());
         let mut orphans = Orphans::default();
         for (key, value) in objects {
-            let replaced_file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
             let existing: Option<String> = tx
                 .prepare_cached(
                     "SELECT value FROM objects WHERE app_id = ?1 AND owner = ?2 AND key = ?3",
@@ -99,10 +98,17 @@ impl Db {
                         new_value.to_string(),
                         now
                     ])?;
-                    acl::sync_access(&tx, app_id, owner, key, Some(&new_value))?;
+                    // The index holds the old value's ACL ids: none when
+                    // the old text never names `__access__`.
+                    if text.contains("__access__") || new_value.get("__access__").is_some() {
+                        acl::sync_access(&tx, app_id, owner, key, Some(&new_value))?;
+                    }
                     Written::Updated
                 }
                 None => {
+                    // A key is an object or a file, never both: only a new
+                    // object can replace a file.
+                    let replaced_file = files::delete_key(&tx, app_id, owner, key, &mut orphans)?;
                     tx.prepare_cached(
                         "INSERT INTO objects (app_id, owner, key, value, created, updated)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
