@@ -160,7 +160,8 @@ impl<T> ApiCall<T> {
     }
 
     /// The request this call would send now, for debugging: method, full
-    /// URL, headers with secrets redacted, body (see [`RequestInfo`]). Built
+    /// URL (a password-reset token in it redacted), headers with secrets
+    /// redacted, body (see [`RequestInfo`]). Built
     /// from the client's current options and this call's overrides, so an
     /// invalid option or argument is the same error awaiting would give.
     /// What a call's own session step adds when it is sent (a logout's
@@ -517,7 +518,9 @@ impl Prepared {
             .body
             .as_ref()
             .map(|b| (b.bytes.as_slice(), b.content_type));
-        RequestInfo::new(self.method.as_str(), self.url.as_str(), &self.headers, body)
+        // A reset token in the path is a secret too (`trace::loggable`).
+        let url = crate::trace::loggable(self.url.as_str());
+        RequestInfo::new(self.method.as_str(), &url, &self.headers, body)
     }
 
     /// The reqwest request, built before anything is awaited.

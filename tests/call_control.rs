@@ -276,6 +276,19 @@ async fn request_info_shows_json_bodies_without_passwords() {
 }
 
 #[tokio::test]
+async fn request_info_redacts_a_reset_token_in_the_path() {
+    let emu = emulator().await;
+    let ws = client(&emu);
+    let info = ws
+        .users()
+        .confirm_reset("reset-token-4b1d9e", "new-long-password-1")
+        .request_info()
+        .unwrap();
+    assert!(info.url().contains("/password/reset/[redacted]"), "{info}");
+    assert_no_secret(&info, &["reset-token-4b1d9e", "new-long-password-1", KEY]);
+}
+
+#[tokio::test]
 async fn request_info_is_the_same_error_as_awaiting() {
     let emu = emulator().await;
     let call = client(&emu)
