@@ -24,7 +24,9 @@ use crate::state::AppState;
 use crate::store::{LoginOutcome, NewLogin, PendingLogin, SocialUser, StoreError, now_ms};
 use crate::upstream;
 
-const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
+/// How long a social login waits for the provider (device logins use the
+/// same ten minutes); the dashboard derives a login's start from it.
+pub(crate) const LOGIN_TTL_MS: i64 = 10 * 60 * 1000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -1,7 +1,8 @@
-//! One app's files (app level): a page of them with name, size and
-//! content type, and a download that is always an attachment of type
-//! `application/octet-stream` (an uploaded page never renders in the
-//! dashboard's origin).
+//! Files (app-level, or one user's: [`Scope`]): a page of them with name,
+//! size and content type, and a download that is always an attachment of
+//! type `application/octet-stream` (an uploaded page never renders in the
+//! dashboard's origin). The handlers here serve the app's own files;
+//! `user_data.rs` serves a user's through the same `*_in` functions.
 
 use std::sync::Arc;
 
@@ -12,33 +13,48 @@ use axum::response::Response;
 use maud::html;
 use serde_json::Value;
 
-use super::apps::{bytes_text, files_search, unknown};
+use super::apps::{bytes_text, files_search};
 use super::csrf::Form;
-use super::layout::{answer, app_nav, failed, page, refusal, segment};
+use super::layout::{answer, failed, page, refusal, segment};
 use super::objects::{PAGE, page_number};
+use super::scope::Scope;
 use super::session::Session;
-use super::shared::{Dash, PREFIX};
+use super::shared::Dash;
 
 /// `GET /_dashboard/app/{app}/files[?page=N]`.
 pub(crate) async fn list(
     State(dash): State<Arc<Dash>>,
     session: Session,
     Path(app): Path<String>,
+    raw: RawQuery,
+) -> Response {
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => list_in(&dash, &session, &scope, raw).await,
+        Err(refused) => *refused,
+    }
+}
+
+/// The files of `scope`, a page at a time.
+pub(crate) async fn list_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
-    }
     let number = page_number(&Form::parse(raw.unwrap_or_default().as_bytes()));
     let search = files_search(number * PAGE, PAGE);
-    let found = match dash.app.store.search_objects(&app, "", &search).await {
+    let store = &dash.app.store;
+    let found = match store
+        .search_objects(&scope.app, scope.user_id(), &search)
+        .await
+    {
         Ok(found) => found,
-        Err(e) => return failed(&e, &session),
+        Err(e) => return failed(&e, session),
     };
-    let base = format!("{PREFIX}/app/{}/files", segment(&app));
+    let base = scope.base("files");
     let text = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
     let body = html! {
-        (app_nav(&app))
+        (scope.nav())
         p class="muted" { (found.total) " file(s); page " (number + 1) }
         table {
             thead { tr {
@@ -62,7 +78,7 @@ pub(crate) async fn list(
     };
     answer(
         StatusCode::OK,
-        page(&format!("Files of {app}"), Some(&session), body),
+        page(&scope.title("Files"), Some(session), body),
     )
 }
 
@@ -72,21 +88,32 @@ pub(crate) async fn download(
     session: Session,
     Path((app, key)): Path<(String, String)>,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => download_in(&dash, &session, &scope, &key).await,
+        Err(refused) => *refused,
     }
-    let (meta, file) = match dash.app.store.open_file(&app, "", &key).await {
+}
+
+/// One file of `scope`, as an attachment.
+pub(crate) async fn download_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
+    key: &str,
+) -> Response {
+    let store = &dash.app.store;
+    let (meta, file) = match store.open_file(&scope.app, scope.user_id(), key).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            let message = format!("There is no file {key:?} in {app:?}.");
+            let message = format!("There is no file {key:?} in {}.", scope.whose());
             return refusal(
                 StatusCode::NOT_FOUND,
                 "No such file",
                 &message,
-                Some(&session),
+                Some(session),
             );
         }
-        Err(e) => return failed(&e, &session),
+        Err(e) => return failed(&e, session),
     };
     let stream = tokio_util::io::ReaderStream::new(file);
     let mut response = Response::new(Body::from_stream(stream));

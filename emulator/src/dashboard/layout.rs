@@ -83,6 +83,7 @@ pub(crate) fn app_nav(app: &str) -> Markup {
             a href={ (base) "/objects" } { "Objects" }
             a href={ (base) "/files" } { "Files" }
             a href={ (base) "/users" } { "Users" }
+            a href={ (base) "/social" } { "Social logins" }
         }
     }
 }

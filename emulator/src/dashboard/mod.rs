@@ -33,9 +33,12 @@ mod log;
 mod login;
 mod objects;
 mod outbox;
+mod scope;
 mod session;
 mod shared;
 mod snippets;
+mod social;
+mod user_data;
 mod users;
 
 use activity::Activity;
@@ -144,6 +147,18 @@ fn routes(dash: Arc<Dash>) -> Router {
             &app("users/{id}/delete"),
             get(users::confirm).post(users::delete),
         )
+        .route(&app("social"), get(social::page_handler))
+        .route(&app("users/{id}/objects"), get(user_data::list))
+        .route(
+            &app("users/{id}/objects/{key}"),
+            get(user_data::view).post(user_data::save),
+        )
+        .route(
+            &app("users/{id}/objects/{key}/delete"),
+            get(user_data::confirm).post(user_data::delete),
+        )
+        .route(&app("users/{id}/files"), get(user_data::file_list))
+        .route(&app("users/{id}/files/{key}"), get(user_data::download))
         .fallback(layout::not_found)
         .layer(axum::middleware::map_response(layout::secure_headers))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

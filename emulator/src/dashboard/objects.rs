@@ -1,7 +1,9 @@
-//! One app's objects (its app-level data): a page of them at a time,
-//! searched with the CloudMine query language; one object's JSON in an
-//! editor, checked before it is written (invalid JSON is refused with a
-//! message and the text kept); deletion after a confirmation page.
+//! Objects (app-level, or one user's: [`Scope`]): a page of them at a
+//! time, searched with the CloudMine query language; one object's JSON in
+//! an editor, checked before it is written (invalid JSON is refused with a
+//! message and the text kept); deletion after a confirmation page. The
+//! handlers here serve the app's own objects; `user_data.rs` serves a
+//! user's through the same `*_in` functions.
 
 use std::sync::Arc;
 
@@ -12,23 +14,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 
-use super::apps::unknown;
 use super::csrf::{self, Form};
-use super::layout::{
-    answer, app_nav, failed, page, pretty, preview, query_value, refusal, segment,
-};
+use super::layout::{answer, failed, page, pretty, preview, query_value, refusal, segment};
+use super::scope::Scope;
 use super::session::Session;
-use super::shared::{Dash, PREFIX};
+use super::shared::Dash;
 use crate::store::ObjectSearch;
 
 /// Objects per page.
 pub(crate) const PAGE: usize = 25;
 /// The deepest page one may ask for.
 const MAX_PAGE: usize = 4000;
-
-fn base(app: &str) -> String {
-    format!("{PREFIX}/app/{}/objects", segment(app))
-}
 
 /// The page number of a query string (`page=N`, from 0, capped).
 pub(crate) fn page_number(form: &Form) -> usize {
@@ -43,22 +39,32 @@ pub(crate) async fn list(
     State(dash): State<Arc<Dash>>,
     session: Session,
     Path(app): Path<String>,
+    raw: RawQuery,
+) -> Response {
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => list_in(&dash, &session, &scope, raw).await,
+        Err(refused) => *refused,
+    }
+}
+
+/// The objects of `scope`, a page at a time, searched.
+pub(crate) async fn list_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
-    }
     let params = Form::parse(raw.unwrap_or_default().as_bytes());
     let q = params.get("q").unwrap_or_default().trim().to_owned();
     let number = page_number(&params);
+    let title = scope.title("Objects");
     let query = match q.as_str() {
         "" => None,
         text => match crate::query::parse(text) {
             Ok(query) => Some(query),
             Err(e) => {
-                let body = search_form(&app, &q, Some(&format!("The query is refused: {e}")));
-                let title = format!("Objects of {app}");
-                return answer(StatusCode::BAD_REQUEST, page(&title, Some(&session), body));
+                let body = search_form(scope, &q, Some(&format!("The query is refused: {e}")));
+                return answer(StatusCode::BAD_REQUEST, page(&title, Some(session), body));
             }
         },
     };
@@ -69,21 +75,26 @@ pub(crate) async fn list(
         limit: Some(PAGE),
         count: true,
     };
-    let found = match dash.app.store.search_objects(&app, "", &search).await {
+    let store = &dash.app.store;
+    let found = match store
+        .search_objects(&scope.app, scope.user_id(), &search)
+        .await
+    {
         Ok(found) => found,
-        Err(e) => return failed(&e, &session),
+        Err(e) => return failed(&e, session),
     };
     let more = found.total > (number + 1) * PAGE;
-    let link = |n: usize| format!("{}?q={}&page={n}", base(&app), query_value(&q));
+    let base = scope.base("objects");
+    let link = |n: usize| format!("{base}?q={}&page={n}", query_value(&q));
     let body = html! {
-        (search_form(&app, &q, None))
+        (search_form(scope, &q, None))
         p class="muted" id="total" { (found.total) " match(es); page " (number + 1) }
         table {
             thead { tr { th { "Key" } th { "Value" } } }
             tbody {
                 @for (key, value) in &found.items {
                     tr {
-                        td { a href={ (base(&app)) "/" (segment(key)) } { (key) } }
+                        td { a href={ (base) "/" (segment(key)) } { (key) } }
                         td { code { (preview(value, 160)) } }
                     }
                 }
@@ -94,17 +105,14 @@ pub(crate) async fn list(
             @if more { a href=(link(number + 1)) { "Next →" } }
         }
     };
-    answer(
-        StatusCode::OK,
-        page(&format!("Objects of {app}"), Some(&session), body),
-    )
+    answer(StatusCode::OK, page(&title, Some(session), body))
 }
 
-fn search_form(app: &str, q: &str, error: Option<&str>) -> Markup {
+fn search_form(scope: &Scope, q: &str, error: Option<&str>) -> Markup {
     html! {
-        (app_nav(app))
+        (scope.nav())
         @if let Some(e) = error { p class="error" role="alert" { (e) } }
-        form method="get" action=(base(app)) class="search" {
+        form method="get" action=(scope.base("objects")) class="search" {
             input type="search" name="q" value=(q) placeholder="[name = \"x\", n > 2]" aria-label="query";
             button type="submit" { "Search" }
         }
@@ -112,10 +120,10 @@ fn search_form(app: &str, q: &str, error: Option<&str>) -> Markup {
 }
 
 /// The editor page of one object, with `text` in the textarea.
-fn editor(app: &str, key: &str, text: &str, session: &Session, note: Option<Markup>) -> Markup {
-    let url = format!("{}/{}", base(app), segment(key));
+fn editor(scope: &Scope, key: &str, text: &str, session: &Session, note: Option<Markup>) -> Markup {
+    let url = format!("{}/{}", scope.base("objects"), segment(key));
     let body = html! {
-        (app_nav(app))
+        (scope.nav())
         @if let Some(n) = note { (n) }
         form method="post" action=(url) {
             (csrf::field(session))
@@ -135,30 +143,45 @@ pub(crate) async fn view(
     State(dash): State<Arc<Dash>>,
     session: Session,
     Path((app, key)): Path<(String, String)>,
+    raw: RawQuery,
+) -> Response {
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => view_in(&dash, &session, &scope, key, raw).await,
+        Err(refused) => *refused,
+    }
+}
+
+/// One object of `scope` in the editor.
+pub(crate) async fn view_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
+    key: String,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
-    }
     let keys = [key.clone()];
-    let value = match dash.app.store.get_objects(&app, "", Some(&keys)).await {
+    let store = &dash.app.store;
+    let value = match store
+        .get_objects(&scope.app, scope.user_id(), Some(&keys))
+        .await
+    {
         Ok(mut found) => found.pop().map(|(_, v)| v),
-        Err(e) => return failed(&e, &session),
+        Err(e) => return failed(&e, session),
     };
     let Some(value) = value else {
-        let message = format!("There is no object {key:?} in {app:?}.");
+        let message = format!("There is no object {key:?} in {}.", scope.whose());
         return refusal(
             StatusCode::NOT_FOUND,
             "No such object",
             &message,
-            Some(&session),
+            Some(session),
         );
     };
     let saved = Form::parse(raw.unwrap_or_default().as_bytes()).get("saved") == Some("1");
     let note = saved.then(|| html! { p class="ok" role="status" { "Saved." } });
     answer(
         StatusCode::OK,
-        editor(&app, &key, &pretty(&value), &session, note),
+        editor(scope, &key, &pretty(&value), session, note),
     )
 }
 
@@ -169,11 +192,22 @@ pub(crate) async fn save(
     Path((app, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => save_in(&dash, &session, &scope, key, &body).await,
+        Err(refused) => *refused,
     }
-    let form = Form::parse(&body);
-    if let Some(refused) = csrf::refused(&session, &form) {
+}
+
+/// Replaces one object of `scope` with the form's JSON, if it is valid.
+pub(crate) async fn save_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
+    key: String,
+    body: &[u8],
+) -> Response {
+    let form = Form::parse(body);
+    if let Some(refused) = csrf::refused(session, &form) {
         return refused;
     }
     let text = form.get("json").unwrap_or_default();
@@ -181,7 +215,7 @@ pub(crate) async fn save(
         let note = html! { p class="error" role="alert" { (message) } };
         answer(
             StatusCode::BAD_REQUEST,
-            editor(&app, &key, text, &session, Some(note)),
+            editor(scope, &key, text, session, Some(note)),
         )
     };
     if let Some(number) = crate::objects::inexact_integer(text.as_bytes()) {
@@ -196,10 +230,15 @@ pub(crate) async fn save(
     };
     let mut objects = Map::new();
     objects.insert(key.clone(), value);
-    if let Err(e) = dash.app.store.put_objects(&app, "", &objects, false).await {
-        return failed(&e, &session);
+    let store = &dash.app.store;
+    if let Err(e) = store
+        .put_objects(&scope.app, scope.user_id(), &objects, false)
+        .await
+    {
+        return failed(&e, session);
     }
-    Redirect::to(&format!("{}/{}?saved=1", base(&app), segment(&key))).into_response()
+    let url = format!("{}/{}?saved=1", scope.base("objects"), segment(&key));
+    Redirect::to(&url).into_response()
 }
 
 /// `GET /_dashboard/app/{app}/objects/{key}/delete`: the confirmation.
@@ -208,22 +247,27 @@ pub(crate) async fn confirm(
     session: Session,
     Path((app, key)): Path<(String, String)>,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => confirm_in(&session, &scope, &key),
+        Err(refused) => *refused,
     }
-    let url = format!("{}/{}", base(&app), segment(&key));
+}
+
+/// The page asking to confirm the deletion of one object of `scope`.
+pub(crate) fn confirm_in(session: &Session, scope: &Scope, key: &str) -> Response {
+    let url = format!("{}/{}", scope.base("objects"), segment(key));
     let body = html! {
-        (app_nav(&app))
-        p { "Delete the object " code { (key) } " of " (app) "? This cannot be undone." }
+        (scope.nav())
+        p { "Delete the object " code { (key) } " of " (scope.whose()) "? This cannot be undone." }
         form method="post" action={ (url) "/delete" } {
-            (csrf::field(&session))
+            (csrf::field(session))
             button type="submit" class="danger" { "Delete" } " "
             a href=(url) { "Cancel" }
         }
     };
     answer(
         StatusCode::OK,
-        page("Delete an object", Some(&session), body),
+        page("Delete an object", Some(session), body),
     )
 }
 
@@ -234,14 +278,29 @@ pub(crate) async fn delete(
     Path((app, key)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = unknown(&dash, &app, &session) {
-        return r;
+    match Scope::app(&dash, app, &session) {
+        Ok(scope) => delete_in(&dash, &session, &scope, key, &body).await,
+        Err(refused) => *refused,
     }
-    if let Some(refused) = csrf::refused(&session, &Form::parse(&body)) {
+}
+
+/// Deletes one object of `scope` (a form with the CSRF token).
+pub(crate) async fn delete_in(
+    dash: &Dash,
+    session: &Session,
+    scope: &Scope,
+    key: String,
+    body: &[u8],
+) -> Response {
+    if let Some(refused) = csrf::refused(session, &Form::parse(body)) {
         return refused;
     }
-    if let Err(e) = dash.app.store.delete_objects(&app, "", &[key]).await {
-        return failed(&e, &session);
+    let store = &dash.app.store;
+    if let Err(e) = store
+        .delete_objects(&scope.app, scope.user_id(), &[key])
+        .await
+    {
+        return failed(&e, session);
     }
-    Redirect::to(&base(&app)).into_response()
+    Redirect::to(&scope.base("objects")).into_response()
 }

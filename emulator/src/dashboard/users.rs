@@ -123,6 +123,7 @@ pub(crate) async fn view(
     let end_url = format!("{}/{}/end-session", base(&app), segment(&id));
     let body = html! {
         (app_nav(&app))
+        (super::scope::user_nav(&app, &id))
         h2 { "Sessions" }
         @if sessions.is_empty() { p class="muted" id="no-sessions" { "No live session." } }
         table id="sessions" {

@@ -14,6 +14,7 @@ mod acl;
 pub(crate) mod decide;
 mod error;
 mod flight;
+mod login_list;
 pub mod postgres;
 mod search;
 pub mod sqlite;
@@ -28,6 +29,8 @@ pub use flight::{
     TicketOf,
 };
 pub(crate) use flight::{as_i64, identity_json, identity_of};
+pub(crate) use login_list::LISTED_COLUMNS;
+pub use login_list::{LoginState, LoginSummary};
 pub use search::{ObjectSearch, SearchPage};
 pub(crate) use types::now_ms;
 pub use types::{
@@ -206,6 +209,10 @@ pub trait Store: InFlight + Send + Sync {
     ) -> StoreResult<bool>;
     /// The live login with this challenge; a settled one is consumed.
     async fn take_login(&self, app_id: &str, challenge: &str) -> StoreResult<Option<PendingLogin>>;
+    /// The social logins of `app_id` the store still keeps (pending ones,
+    /// and settled ones until the client collects them or they expire),
+    /// latest expiry first, at most `limit`; nothing secret in them.
+    async fn social_logins(&self, app_id: &str, limit: usize) -> StoreResult<Vec<LoginSummary>>;
 
     /// Keeps the provider's access token of a user's social login at
     /// `network` (replacing an older one); deleted with the user.

@@ -14,6 +14,7 @@ mod download;
 mod files;
 mod flight;
 mod locks;
+mod login_list;
 mod migrate;
 mod objects;
 mod provider_tokens;

@@ -225,6 +225,14 @@ impl Store for Pg {
         Pg::take_login(self, app_id, challenge).await
     }
 
+    async fn social_logins(
+        &self,
+        app_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::store::LoginSummary>> {
+        self.list_social_logins(app_id, limit).await
+    }
+
     async fn put_provider_token(
         &self,
         app_id: &str,

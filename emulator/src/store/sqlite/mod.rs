@@ -13,6 +13,7 @@ mod db;
 mod file_identity;
 mod files;
 mod flight;
+mod login_list;
 mod migrate;
 mod objects;
 mod pool;

@@ -368,6 +368,15 @@ impl Store for SqliteStore {
         self.run(move |db| db.take_login(&a, &c)).await
     }
 
+    async fn social_logins(
+        &self,
+        app_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::store::LoginSummary>> {
+        let a = app_id.to_owned();
+        self.run(move |db| db.social_logins(&a, limit)).await
+    }
+
     async fn put_provider_token(
         &self,
         app_id: &str,
