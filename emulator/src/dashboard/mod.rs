@@ -28,6 +28,7 @@ mod auth;
 mod chart;
 mod csrf;
 mod files;
+mod host;
 mod layout;
 mod log;
 mod login;
@@ -35,6 +36,7 @@ mod objects;
 mod outbox;
 mod session;
 mod shared;
+mod sites;
 mod snippets;
 mod users;
 
@@ -145,6 +147,11 @@ fn routes(dash: Arc<Dash>) -> Router {
             get(users::confirm).post(users::delete),
         )
         .fallback(layout::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&dash),
+            host::check,
+        ))
+        .layer(axum::middleware::from_fn(sites::check))
         .layer(axum::middleware::map_response(layout::secure_headers))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(dash)
