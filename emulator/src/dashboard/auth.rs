@@ -83,13 +83,17 @@ impl Auth {
     }
 
     /// The live session a cookie names.
+    /// Every candidate cookie is tried: one tossed in for a longer path (by
+    /// another site on this host name: cookies ignore ports) and so sent
+    /// first must not hide the real one.
     pub(crate) fn find(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = cookie_value(headers)?;
-        let id_hash = sha256_hex(&id);
+        let now = Instant::now();
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let live = sessions
-            .get(&id_hash)
-            .filter(|s| s.expires > Instant::now())?;
+        let (id_hash, live) = cookie_values(headers).find_map(|id| {
+            let id_hash = sha256_hex(&id);
+            let live = sessions.get(&id_hash).filter(|s| s.expires > now)?;
+            Some((id_hash, live))
+        })?;
         Some(Session {
             csrf: live.csrf.clone(),
             id_hash,
@@ -140,13 +144,18 @@ pub(crate) enum Attempt {
     Locked,
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The session cookies tried per request, at most.
+const MAX_CANDIDATES: usize = 8;
+
+/// The well-formed values of every session cookie sent, in order.
+fn cookie_values(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && value.len() == 64)
+        .filter(|(name, value)| *name == COOKIE && value.len() == 64)
         .map(|(_, value)| value.to_owned())
+        .take(MAX_CANDIDATES)
 }

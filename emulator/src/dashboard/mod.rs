@@ -28,6 +28,7 @@ mod auth;
 mod chart;
 mod csrf;
 mod files;
+mod host;
 mod layout;
 mod log;
 mod login;
@@ -36,6 +37,7 @@ mod outbox;
 mod scope;
 mod session;
 mod shared;
+mod sites;
 mod snippets;
 mod social;
 mod user_data;
@@ -160,6 +162,11 @@ fn routes(dash: Arc<Dash>) -> Router {
         .route(&app("users/{id}/files"), get(user_data::file_list))
         .route(&app("users/{id}/files/{key}"), get(user_data::download))
         .fallback(layout::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&dash),
+            host::check,
+        ))
+        .layer(axum::middleware::from_fn(sites::check))
         .layer(axum::middleware::map_response(layout::secure_headers))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(dash)
