@@ -1,8 +1,8 @@
 //! Files (app-level, or one user's: [`Scope`]): a page of them with name,
 //! size and content type, and a download that is always an attachment of
 //! type `application/octet-stream` (an uploaded page never renders in the
-//! dashboard's origin). The handlers here serve the app's own files;
-//! `user_data.rs` serves a user's through the same `*_in` functions.
+//! dashboard's origin). The same handlers serve `…/app/{app}/files…` and
+//! `…/app/{app}/users/{id}/files…` ([`InScope`] reads which).
 
 use std::sync::Arc;
 
@@ -17,25 +17,21 @@ use super::apps::{bytes_text, files_search};
 use super::csrf::Form;
 use super::layout::{answer, failed, page, refusal, segment};
 use super::objects::{PAGE, page_number};
-use super::scope::Scope;
+use super::scope::{InScope, Key, Scope};
 use super::session::Session;
 use super::shared::Dash;
 
 /// `GET /_dashboard/app/{app}/files[?page=N]`.
 pub(crate) async fn list(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path(app): Path<String>,
+    InScope(session, scope): InScope,
     raw: RawQuery,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => list_in(&dash, &session, &scope, raw).await,
-        Err(refused) => *refused,
-    }
+    list_in(&dash, &session, &scope, raw).await
 }
 
 /// The files of `scope`, a page at a time.
-pub(crate) async fn list_in(
+async fn list_in(
     dash: &Dash,
     session: &Session,
     scope: &Scope,
@@ -85,22 +81,14 @@ pub(crate) async fn list_in(
 /// `GET /_dashboard/app/{app}/files/{key}`: the content, as a download.
 pub(crate) async fn download(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path((app, key)): Path<(String, String)>,
+    InScope(session, scope): InScope,
+    Path(Key { key }): Path<Key>,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => download_in(&dash, &session, &scope, &key).await,
-        Err(refused) => *refused,
-    }
+    download_in(&dash, &session, &scope, &key).await
 }
 
 /// One file of `scope`, as an attachment.
-pub(crate) async fn download_in(
-    dash: &Dash,
-    session: &Session,
-    scope: &Scope,
-    key: &str,
-) -> Response {
+async fn download_in(dash: &Dash, session: &Session, scope: &Scope, key: &str) -> Response {
     let store = &dash.app.store;
     let (meta, file) = match store.open_file(&scope.app, scope.user_id(), key).await {
         Ok(Some(found)) => found,

@@ -40,7 +40,6 @@ mod shared;
 mod sites;
 mod snippets;
 mod social;
-mod user_data;
 mod users;
 
 use activity::Activity;
@@ -150,17 +149,17 @@ fn routes(dash: Arc<Dash>) -> Router {
             get(users::confirm).post(users::delete),
         )
         .route(&app("social"), get(social::page_handler))
-        .route(&app("users/{id}/objects"), get(user_data::list))
+        .route(&app("users/{id}/objects"), get(objects::list))
         .route(
             &app("users/{id}/objects/{key}"),
-            get(user_data::view).post(user_data::save),
+            get(objects::view).post(objects::save),
         )
         .route(
             &app("users/{id}/objects/{key}/delete"),
-            get(user_data::confirm).post(user_data::delete),
+            get(objects::confirm).post(objects::delete),
         )
-        .route(&app("users/{id}/files"), get(user_data::file_list))
-        .route(&app("users/{id}/files/{key}"), get(user_data::download))
+        .route(&app("users/{id}/files"), get(files::list))
+        .route(&app("users/{id}/files/{key}"), get(files::download))
         .fallback(layout::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&dash),

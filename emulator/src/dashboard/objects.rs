@@ -2,8 +2,8 @@
 //! time, searched with the CloudMine query language; one object's JSON in
 //! an editor, checked before it is written (invalid JSON is refused with a
 //! message and the text kept); deletion after a confirmation page. The
-//! handlers here serve the app's own objects; `user_data.rs` serves a
-//! user's through the same `*_in` functions.
+//! same handlers serve `…/app/{app}/objects…` and
+//! `…/app/{app}/users/{id}/objects…` ([`InScope`] reads which).
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::csrf::{self, Form};
 use super::layout::{answer, failed, page, pretty, preview, query_value, refusal, segment};
-use super::scope::Scope;
+use super::scope::{InScope, Key, Scope};
 use super::session::Session;
 use super::shared::Dash;
 use crate::store::ObjectSearch;
@@ -37,18 +37,14 @@ pub(crate) fn page_number(form: &Form) -> usize {
 /// `GET /_dashboard/app/{app}/objects[?q=QUERY&page=N]`.
 pub(crate) async fn list(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path(app): Path<String>,
+    InScope(session, scope): InScope,
     raw: RawQuery,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => list_in(&dash, &session, &scope, raw).await,
-        Err(refused) => *refused,
-    }
+    list_in(&dash, &session, &scope, raw).await
 }
 
 /// The objects of `scope`, a page at a time, searched.
-pub(crate) async fn list_in(
+async fn list_in(
     dash: &Dash,
     session: &Session,
     scope: &Scope,
@@ -141,18 +137,15 @@ fn editor(scope: &Scope, key: &str, text: &str, session: &Session, note: Option<
 /// `GET /_dashboard/app/{app}/objects/{key}`.
 pub(crate) async fn view(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path((app, key)): Path<(String, String)>,
+    InScope(session, scope): InScope,
+    Path(Key { key }): Path<Key>,
     raw: RawQuery,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => view_in(&dash, &session, &scope, key, raw).await,
-        Err(refused) => *refused,
-    }
+    view_in(&dash, &session, &scope, key, raw).await
 }
 
 /// One object of `scope` in the editor.
-pub(crate) async fn view_in(
+async fn view_in(
     dash: &Dash,
     session: &Session,
     scope: &Scope,
@@ -188,18 +181,15 @@ pub(crate) async fn view_in(
 /// `POST /_dashboard/app/{app}/objects/{key}`: replaces the value.
 pub(crate) async fn save(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path((app, key)): Path<(String, String)>,
+    InScope(session, scope): InScope,
+    Path(Key { key }): Path<Key>,
     body: Bytes,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => save_in(&dash, &session, &scope, key, &body).await,
-        Err(refused) => *refused,
-    }
+    save_in(&dash, &session, &scope, key, &body).await
 }
 
 /// Replaces one object of `scope` with the form's JSON, if it is valid.
-pub(crate) async fn save_in(
+async fn save_in(
     dash: &Dash,
     session: &Session,
     scope: &Scope,
@@ -243,18 +233,14 @@ pub(crate) async fn save_in(
 
 /// `GET /_dashboard/app/{app}/objects/{key}/delete`: the confirmation.
 pub(crate) async fn confirm(
-    State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path((app, key)): Path<(String, String)>,
+    InScope(session, scope): InScope,
+    Path(Key { key }): Path<Key>,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => confirm_in(&session, &scope, &key),
-        Err(refused) => *refused,
-    }
+    confirm_in(&session, &scope, &key)
 }
 
 /// The page asking to confirm the deletion of one object of `scope`.
-pub(crate) fn confirm_in(session: &Session, scope: &Scope, key: &str) -> Response {
+fn confirm_in(session: &Session, scope: &Scope, key: &str) -> Response {
     let url = format!("{}/{}", scope.base("objects"), segment(key));
     let body = html! {
         (scope.nav())
@@ -274,18 +260,15 @@ pub(crate) fn confirm_in(session: &Session, scope: &Scope, key: &str) -> Respons
 /// `POST /_dashboard/app/{app}/objects/{key}/delete`.
 pub(crate) async fn delete(
     State(dash): State<Arc<Dash>>,
-    session: Session,
-    Path((app, key)): Path<(String, String)>,
+    InScope(session, scope): InScope,
+    Path(Key { key }): Path<Key>,
     body: Bytes,
 ) -> Response {
-    match Scope::app(&dash, app, &session) {
-        Ok(scope) => delete_in(&dash, &session, &scope, key, &body).await,
-        Err(refused) => *refused,
-    }
+    delete_in(&dash, &session, &scope, key, &body).await
 }
 
 /// Deletes one object of `scope` (a form with the CSRF token).
-pub(crate) async fn delete_in(
+async fn delete_in(
     dash: &Dash,
     session: &Session,
     scope: &Scope,

@@ -3,8 +3,13 @@
 //! gives it the store's user id (`""` for app level), its URLs, its
 //! navigation and its titles.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::apps::unknown;
@@ -99,6 +104,38 @@ impl Scope {
             }
         }
     }
+}
+
+/// A page's visitor and the [`Scope`] its path names: `{app}`, and `{id}`
+/// for one user's data (`…/users/{id}/objects…`). Refused as the pages
+/// are: the login redirect without a session (first), then the 404 page
+/// of an unknown app or user.
+pub(crate) struct InScope(pub Session, pub Scope);
+
+impl FromRequestParts<Arc<Dash>> for InScope {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, dash: &Arc<Dash>) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, dash).await?;
+        let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, dash)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let app = params.remove("app").unwrap_or_default();
+        let scope = match params.remove("id") {
+            None => Scope::app(dash, app, &session),
+            Some(user) => Scope::user(dash, app, user, &session).await,
+        };
+        scope
+            .map(|scope| InScope(session, scope))
+            .map_err(|refused| *refused)
+    }
+}
+
+/// The `{key}` of an object's or a file's path (the path's other
+/// parameters are [`InScope`]'s).
+#[derive(serde::Deserialize)]
+pub(crate) struct Key {
+    pub key: String,
 }
 
 /// The links between one user's pages.
