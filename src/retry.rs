@@ -118,7 +118,7 @@ pub(crate) async fn exchange_retrying(
             delay,
             reason,
         };
-        tracing::debug!(method = %info.method, url = %crate::trace::loggable(&info.url), attempt = number, delay_ms = delay.as_millis() as u64, reason = %notice.reason, "cloudmine call retried");
+        tracing::debug!(method = %info.method, url = %info.url, attempt = number, delay_ms = delay.as_millis() as u64, reason = %notice.reason, "cloudmine call retried");
         handlers.emit(Event::Retry, &notice.to_data(), info);
         tokio::time::sleep(delay).await;
         request = next;

@@ -115,7 +115,7 @@ fn finish(
         Ok(answer) => {
             tracing::debug!(
                 method = %info.method,
-                url = %crate::trace::loggable(&info.url),
+                url = %info.url,
                 status = answer.status,
                 elapsed_ms = info.elapsed().as_millis() as u64,
                 "cloudmine call"
@@ -131,7 +131,7 @@ fn finish(
                     limit,
                 },
             };
-            tracing::debug!(method = %info.method, url = %crate::trace::loggable(&info.url), error = %error, "cloudmine call failed");
+            tracing::debug!(method = %info.method, url = %info.url, error = %error, "cloudmine call failed");
             Err(error)
         }
     }
