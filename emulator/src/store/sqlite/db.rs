@@ -96,7 +96,7 @@ impl Db {
     pub(super) fn read(&self) -> Result<ReadConn<'_>, StoreError> {
         match &self.readers {
             Some(readers) => Ok(ReadConn::Pooled(readers.get()?)),
-            None => Ok(ReadConn::Writer(pool::lock_writer(&self.conn)?)),
+            None => Ok(ReadConn::Writer(self.writer()?)),
         }
     }
 

@@ -52,11 +52,11 @@ pub(super) fn without_waiting<T>(
     (!WOULD_WAIT.replace(false)).then_some(done)
 }
 
-/// The error a read gives when it would have had to wait under
+/// The error a call gives when it would have had to wait under
 /// [`without_waiting`] (the caller retries on a blocking thread).
 fn would_wait() -> StoreError {
     WOULD_WAIT.set(true);
-    StoreError::Invalid("no read connection is free right now".into())
+    StoreError::Invalid("no connection is free right now".into())
 }
 
 /// The writer's connection (for a write, or a read of a database in
