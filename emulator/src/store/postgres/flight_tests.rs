@@ -2,7 +2,7 @@
 //! `CLOUDMINE_TEST_PG_URL` (`postgres://user@host:port/db`, no query; the
 //! user may create databases). Each test makes a fresh database next to
 //! that one and drops it at the end. Without the variable every test says
-//! it is skipped and passes.
+//! it is skipped and passes, except on CI (`test_db::server_url`).
 
 use std::sync::Arc;
 
@@ -12,10 +12,7 @@ use crate::store::now_ms;
 /// A fresh database on the test server, and what drops it; `None` (with a
 /// note on stderr) when no server is configured.
 async fn fresh(test: &str) -> Option<(Pg, Dropper)> {
-    let Ok(url) = std::env::var("CLOUDMINE_TEST_PG_URL") else {
-        eprintln!("skipped {test}: CLOUDMINE_TEST_PG_URL is not set");
-        return None;
-    };
+    let url = super::super::test_db::server_url(test)?;
     let name = format!("cm_flight_{}", crate::crypto::random_hex(6));
     let admin = admin(&url).await;
     admin
