@@ -30,20 +30,36 @@ const POOL_SIZE: usize = 16;
 
 /// How long one statement may run before the server cancels it
 /// (`statement_timeout`, set on every connection of the pool).
-const STATEMENT_TIMEOUT: &str = "30s";
+pub(super) const STATEMENT_TIMEOUT: &str = "30s";
 
 /// Session settings every pooled connection starts with: no statement
 /// runs longer than [`STATEMENT_TIMEOUT`] and none waits for a lock longer
-/// than [`super::locks::LOCK_WAIT`], so nothing waits for ever. Options the
-/// URL already sets come first; these win over them.
+/// than [`super::locks::LOCK_WAIT`], so nothing waits for ever; and
+/// prepared statements run a generic plan (planned once per connection:
+/// the fixed statements are key lookups, and re-planning each call was
+/// half of the server's work on a GET). Searches, whose best plan depends
+/// on the values, ask for custom plans in their own transaction
+/// (`search.rs`). These win over options the URL sets.
+const MINE: &str = "-c plan_cache_mode=force_generic_plan";
+
+/// Defaults the URL's `options` may change: one backend per statement, no
+/// parallel workers. On a server shared by many clients a long search
+/// fanning out over every core takes them from everyone's short calls
+/// (docs/PERFORMANCE.md, round 4: another user's GET beside four
+/// searches); `?options=-c%20max_parallel_workers_per_gather%3D2` turns
+/// them back on.
+const DEFAULTS: &str = "-c max_parallel_workers_per_gather=0";
+
+/// The connection options: [`DEFAULTS`], then the URL's, then [`MINE`]
+/// and the time limits (a later `-c` wins).
 fn bounded(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
     let mine = format!(
-        "-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={}",
+        "-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={} {MINE}",
         super::locks::LOCK_WAIT
     );
     let options = match config.get_options() {
-        Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {mine}"),
-        _ => mine,
+        Some(theirs) if !theirs.trim().is_empty() => format!("{DEFAULTS} {theirs} {mine}"),
+        _ => format!("{DEFAULTS} {mine}"),
     };
     config.options(&options);
     config
@@ -114,5 +130,50 @@ impl Pg {
     pub async fn ping(&self) -> StoreResult<()> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_may_change_the_defaults_but_not_the_limits() {
+        let url = "postgres://u@h/db?options=-c%20max_parallel_workers_per_gather%3D2%20-c%20statement_timeout%3D0";
+        let options = bounded(super::super::url::parse(url).unwrap())
+            .get_options()
+            .unwrap()
+            .to_owned();
+        let at = |needle: &str| {
+            options
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {options}"))
+        };
+        // Later `-c` options win: the URL's parallelism after the default,
+        // the emulator's limits after the URL's.
+        assert!(at("max_parallel_workers_per_gather=2") > at("max_parallel_workers_per_gather=0"));
+        assert!(at(&format!("statement_timeout={STATEMENT_TIMEOUT}")) > at("statement_timeout=0"));
+        assert!(options.ends_with(MINE), "{options}");
+    }
+
+    #[tokio::test]
+    async fn pooled_connections_plan_generically_and_serially() {
+        let Some(pg) = super::super::test_db::fresh("connection_settings").await else {
+            return;
+        };
+        let client = pg.client().await.unwrap();
+        let show = |name: &'static str| {
+            let client = &client;
+            async move {
+                let row = client
+                    .query_one(&format!("SHOW {name}"), &[])
+                    .await
+                    .unwrap();
+                row.get::<_, String>(0)
+            }
+        };
+        assert_eq!(show("plan_cache_mode").await, "force_generic_plan");
+        assert_eq!(show("max_parallel_workers_per_gather").await, "0");
+        assert_eq!(show("statement_timeout").await, "30s");
     }
 }

@@ -36,14 +36,17 @@ impl Pg {
         app_id: &str,
         token_sha256: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(self
-            .client()
-            .await?
-            .query_opt(
+        // Every call checks a session: the statement is prepared once per
+        // connection (one round trip a call instead of two).
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
                 "SELECT user_id FROM sessions
                  WHERE token_sha256 = $1 AND app_id = $2 AND expires_ms > $3",
-                &[&token_sha256, &app_id, &now_ms()],
             )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&token_sha256, &app_id, &now_ms()])
             .await?
             .map(|r| r.get(0)))
     }
