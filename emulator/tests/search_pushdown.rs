@@ -109,6 +109,8 @@ const PAGES: &[&[(&str, &str)]] = &[
     &[],
     &[("sort", "v")],
     &[("sort", "v:desc"), ("limit", "3"), ("skip", "1")],
+    &[("sort", "v"), ("limit", "1")],
+    &[("sort", "v:desc"), ("limit", "0")],
     &[
         ("sort", "__class__"),
         ("sort", "__id__:desc"),

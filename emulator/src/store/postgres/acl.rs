@@ -10,8 +10,8 @@
 //! (never another owner's row); either holds the ACL row's lock until the
 //! members are replaced, so two writers of one ACL cannot mix members.
 
+use deadpool_postgres::Transaction;
 use serde_json::Value;
-use tokio_postgres::Transaction;
 
 use super::db::Pg;
 use super::locks::begin;
@@ -33,11 +33,10 @@ pub(super) async fn sync_access(
     if owner.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "DELETE FROM object_access WHERE app_id = $1 AND owner = $2 AND key = $3",
-        &[&app_id, &owner, &key],
-    )
-    .await?;
+    let clear = tx
+        .prepare_cached("DELETE FROM object_access WHERE app_id = $1 AND owner = $2 AND key = $3")
+        .await?;
+    tx.execute(&clear, &[&app_id, &owner, &key]).await?;
     let ids = value.map(access_ids).unwrap_or_default();
     if !ids.is_empty() {
         tx.execute(

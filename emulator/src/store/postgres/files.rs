@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio::io::AsyncReadExt;
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::Row;
 
 use super::db::Pg;
 use crate::store::{FileMeta, StoreError, StoreResult, Written, now_ms};
@@ -35,37 +36,17 @@ pub(super) fn meta_from_row(r: &Row) -> FileMeta {
 
 /// Every file of one owner, by key.
 pub(super) async fn all(
-    client: &tokio_postgres::Client,
+    client: &impl GenericClient,
     app_id: &str,
     owner: &str,
 ) -> StoreResult<Vec<FileMeta>> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM files WHERE app_id = $1 AND owner = $2
-                 ORDER BY key COLLATE \"C\""
-            ),
-            &[&app_id, &owner],
-        )
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM files WHERE app_id = $1 AND owner = $2
+             ORDER BY key COLLATE \"C\""
+        ))
         .await?;
-    Ok(rows.iter().map(meta_from_row).collect())
-}
-
-/// The files of one owner among `keys`.
-pub(super) async fn some(
-    client: &tokio_postgres::Client,
-    app_id: &str,
-    owner: &str,
-    keys: &[String],
-) -> StoreResult<Vec<FileMeta>> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM files WHERE app_id = $1 AND owner = $2 AND key = ANY($3)"
-            ),
-            &[&app_id, &owner, &keys],
-        )
-        .await?;
+    let rows = client.query(&stmt, &[&app_id, &owner]).await?;
     Ok(rows.iter().map(meta_from_row).collect())
 }
 
@@ -76,12 +57,10 @@ pub(super) async fn delete_key(
     owner: &str,
     key: &str,
 ) -> StoreResult<bool> {
-    let n = tx
-        .execute(
-            "DELETE FROM files WHERE app_id = $1 AND owner = $2 AND key = $3",
-            &[&app_id, &owner, &key],
-        )
+    let stmt = tx
+        .prepare_cached("DELETE FROM files WHERE app_id = $1 AND owner = $2 AND key = $3")
         .await?;
+    let n = tx.execute(&stmt, &[&app_id, &owner, &key]).await?;
     Ok(n > 0)
 }
 

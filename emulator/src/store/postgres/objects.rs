@@ -5,14 +5,27 @@
 
 use std::collections::HashMap;
 
+use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
-use tokio_postgres::Transaction;
 
 use super::acl;
 use super::db::Pg;
 use super::files;
 use crate::store::values::{deep_merge, parse_stored};
 use crate::store::{StoreResult, Written, now_ms};
+
+/// Objects and files among the keys `$3`: the files' columns in the order
+/// `files::meta_from_row` reads them, then the object's value (NULL for a
+/// file).
+const BY_KEYS: &str = "
+SELECT key, NULL::text, NULL::int8, NULL::text, NULL::text, NULL::int8, NULL::int8, value
+  FROM objects WHERE app_id = $1 AND owner = $2 AND key = ANY($3)
+UNION ALL
+SELECT key, sha256, size, content_type, filename, created, updated, NULL::text
+  FROM files WHERE app_id = $1 AND owner = $2 AND key = ANY($3)";
+
+/// The column of [`BY_KEYS`] holding an object's value.
+const BY_KEYS_VALUE: usize = 7;
 
 impl Pg {
     /// Objects of one owner, ordered by key: all, or the given keys that
@@ -25,13 +38,13 @@ impl Pg {
     ) -> StoreResult<Vec<(String, Value)>> {
         let client = self.client().await?;
         let Some(keys) = keys else {
-            let rows = client
-                .query(
+            let stmt = client
+                .prepare_cached(
                     "SELECT key, value FROM objects WHERE app_id = $1 AND owner = $2
                      ORDER BY key COLLATE \"C\"",
-                    &[&app_id, &owner],
                 )
                 .await?;
+            let rows = client.query(&stmt, &[&app_id, &owner]).await?;
             let mut out: Vec<(String, Value)> = rows
                 .iter()
                 .map(|r| (r.get(0), parse_stored(r.get::<_, &str>(1))))
@@ -43,30 +56,29 @@ impl Pg {
             }
             return Ok(out);
         };
-        let rows = client
-            .query(
-                "SELECT key, value FROM objects WHERE app_id = $1 AND owner = $2 AND key = ANY($3)",
-                &[&app_id, &owner, &keys],
-            )
-            .await?;
-        let found: HashMap<String, Value> = rows
-            .iter()
-            .map(|r| (r.get(0), parse_stored(r.get::<_, &str>(1))))
-            .collect();
-        let files: HashMap<String, Value> = files::some(&client, app_id, owner, keys)
-            .await?
-            .into_iter()
-            .map(|f| (f.key.clone(), f.to_value()))
-            .collect();
-        let mut out = Vec::new();
-        for key in keys {
-            if let Some(value) = found.get(key) {
-                out.push((key.clone(), value.clone()));
-            } else if let Some(file) = files.get(key) {
-                out.push((key.clone(), file.clone()));
+        // Objects and files in one statement (one snapshot, one round trip).
+        let stmt = client.prepare_cached(BY_KEYS).await?;
+        let rows = client.query(&stmt, &[&app_id, &owner, &keys]).await?;
+        let mut found: HashMap<String, Value> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            match row.get::<_, Option<&str>>(BY_KEYS_VALUE) {
+                Some(text) => {
+                    found.insert(row.get(0), parse_stored(text));
+                }
+                // A key is an object or a file; the object wins if a race
+                // ever left both.
+                None => {
+                    let file = files::meta_from_row(row);
+                    found
+                        .entry(file.key.clone())
+                        .or_insert_with(|| file.to_value());
+                }
             }
         }
-        Ok(out)
+        Ok(keys
+            .iter()
+            .filter_map(|key| found.get(key).map(|v| (key.clone(), v.clone())))
+            .collect())
     }
 
     /// Writes objects in one transaction; `merge` deep-merges into existing
@@ -82,13 +94,7 @@ impl Pg {
         let tx = client.transaction().await?;
         let mut out = Vec::with_capacity(objects.len());
         for (key, value) in objects {
-            let replaced_file = files::delete_key(&tx, app_id, owner, key).await?;
-            let existed = write_one(&tx, [app_id, owner, key], value, merge).await?;
-            let written = if existed || replaced_file {
-                Written::Updated
-            } else {
-                Written::Created
-            };
+            let written = write_one(&tx, [app_id, owner, key], value, merge).await?;
             out.push((key.clone(), written));
         }
         tx.commit().await?;
@@ -122,54 +128,114 @@ impl Pg {
     }
 }
 
-/// Writes one object (`[app_id, owner, key]`); true when it existed. The
-/// row is locked while it is merged; an insert that races another
-/// instance's insert of the same key falls back to the update.
+/// Writes one object (`[app_id, owner, key]`). The row is locked while
+/// it is merged; an insert that races another instance's insert of the
+/// same key falls back to the update. A key is an object or a file, never
+/// both: a file of that key goes first (also on an update, which mends a
+/// key another instance's race left as both); only a value that names
+/// `__access__` (or replaces one that did) touches the ACL index.
 async fn write_one(
     tx: &Transaction<'_>,
     [app_id, owner, key]: [&str; 3],
     value: &Value,
     merge: bool,
-) -> StoreResult<bool> {
+) -> StoreResult<Written> {
     let now = now_ms();
+    let replaced_file = files::delete_key(tx, app_id, owner, key).await?;
+    let select = tx
+        .prepare_cached(
+            "SELECT value FROM objects WHERE app_id = $1 AND owner = $2 AND key = $3
+             FOR UPDATE",
+        )
+        .await?;
     for _ in 0..2 {
-        let existing = tx
-            .query_opt(
-                "SELECT value FROM objects WHERE app_id = $1 AND owner = $2 AND key = $3
-                 FOR UPDATE",
-                &[&app_id, &owner, &key],
-            )
-            .await?;
-        if let Some(row) = existing {
+        if let Some(row) = tx.query_opt(&select, &[&app_id, &owner, &key]).await? {
+            let text: &str = row.get(0);
             let new_value = if merge {
-                let mut current = parse_stored(row.get::<_, &str>(0));
+                let mut current = parse_stored(text);
                 deep_merge(&mut current, value);
                 current
             } else {
                 value.clone()
             };
+            let update = tx
+                .prepare_cached(
+                    "UPDATE objects SET value = $4, updated = $5
+                     WHERE app_id = $1 AND owner = $2 AND key = $3",
+                )
+                .await?;
             tx.execute(
-                "UPDATE objects SET value = $4, updated = $5
-                 WHERE app_id = $1 AND owner = $2 AND key = $3",
+                &update,
                 &[&app_id, &owner, &key, &new_value.to_string(), &now],
             )
             .await?;
-            acl::sync_access(tx, app_id, owner, key, Some(&new_value)).await?;
-            return Ok(true);
+            if text.contains("__access__") || new_value.get("__access__").is_some() {
+                acl::sync_access(tx, app_id, owner, key, Some(&new_value)).await?;
+            }
+            return Ok(Written::Updated);
         }
-        let n = tx
-            .execute(
+        let insert = tx
+            .prepare_cached(
                 "INSERT INTO objects (app_id, owner, key, value, created, updated)
                  VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
-                &[&app_id, &owner, &key, &value.to_string(), &now],
             )
+            .await?;
+        let n = tx
+            .execute(&insert, &[&app_id, &owner, &key, &value.to_string(), &now])
             .await?;
         if n == 1 {
             acl::sync_access(tx, app_id, owner, key, Some(value)).await?;
-            return Ok(false);
+            return Ok(if replaced_file {
+                Written::Updated
+            } else {
+                Written::Created
+            });
         }
     }
     Err(crate::store::StoreError::Invalid(format!(
         "the object {key:?} changed while it was written; try again"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_db;
+    use super::*;
+
+    /// A key left as both an object and a file (two instances racing an
+    /// upload and a write) is read as the object and mended by the next
+    /// write, also when that write is an update.
+    #[tokio::test]
+    async fn a_write_mends_a_key_left_as_object_and_file() {
+        let Some(pg) = test_db::fresh("object_and_file").await else {
+            return;
+        };
+        let objects = |v: Value| v.as_object().unwrap().clone();
+        pg.write_objects("app", "o", &objects(json!({"k": {"n": 1}})), false)
+            .await
+            .unwrap();
+        let client = pg.client().await.unwrap();
+        client
+            .execute(
+                "INSERT INTO files VALUES ('app', 'o', 'k', 'x', 1, 'text/plain', 'k.txt', 1, 1)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let keys = ["k".to_owned()];
+        let read = pg.read_objects("app", "o", Some(&keys)).await.unwrap();
+        assert_eq!(read, vec![("k".to_owned(), json!({"n": 1}))]);
+        let written = pg
+            .write_objects("app", "o", &objects(json!({"k": {"n": 2}})), true)
+            .await
+            .unwrap();
+        assert_eq!(written, vec![("k".to_owned(), Written::Updated)]);
+        let files = client
+            .query_one("SELECT count(*) FROM files WHERE key = 'k'", &[])
+            .await
+            .unwrap();
+        assert_eq!(files.get::<_, i64>(0), 0);
+    }
 }

@@ -16,9 +16,10 @@
 //! the evaluator orders arrays and objects by their JSON text, which jsonb
 //! does not keep, so a sort field holding one in a match is sorted in Rust.
 
+use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Transaction};
 
 use super::db::Pg;
 use super::files;
@@ -30,12 +31,17 @@ use crate::store::{ObjectSearch, SearchPage, StoreResult};
 /// A bound parameter.
 type Arg = Box<dyn ToSql + Sync + Send>;
 
+/// A search is planned for its values (the pool's connections use generic
+/// plans, see `db.rs`: an equality on a rare class and on a common one
+/// want different plans) and bounded in time by itself too (the
+/// connection's own limit, `db.rs`, is lost behind a pooler that drops
+/// startup options).
+const SEARCH_SETTINGS: &str =
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = '30s'";
+
 /// Rows fetched from the portal at a time (memory is bounded by this and
 /// the page, not by the namespace).
 const BATCH: i32 = 500;
-
-/// How long one search may run in the database.
-const STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = '30s'";
 
 impl Pg {
     /// One page of a namespace's matches (see [`crate::store::Store::search_objects`]),
@@ -48,25 +54,18 @@ impl Pg {
     ) -> StoreResult<SearchPage> {
         let plan = pg_plan(search);
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        tx.batch_execute(STATEMENT_TIMEOUT).await?;
+        let tx = begin_search(&mut client).await?;
         let mut args: Vec<Arg> = vec![Box::new(app_id.to_owned()), Box::new(owner.to_owned())];
         let filter = plan.filter.render::<Dialect>(&mut args);
         let sort = plan.exact.then(|| sort_targets(&search.sort)).flatten();
-        let sort = match sort {
+        let sorted = match sort {
             Some(sort) if !has_files(&tx, app_id, owner).await? => {
-                let odd = odd_sort_values(&tx, &filter, &sort, &args).await?;
-                (!odd).then_some(sort)
+                exact_page(&tx, &filter, &sort, &args, search).await?
             }
             _ => None,
         };
-        let page = match sort {
-            Some(sort) => exact_page(&tx, &filter, &sort, args, search).await?,
+        let page = match sorted {
+            Some(page) => page,
             None => {
                 let mut collector = search.collector();
                 let sql = format!(
@@ -83,7 +82,7 @@ impl Pg {
                         break;
                     }
                 }
-                for file in files::all(tx.client(), app_id, owner).await? {
+                for file in files::all(&tx, app_id, owner).await? {
                     let value = file.to_value();
                     collector.offer(file.key, value);
                 }
@@ -124,24 +123,33 @@ fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect()
 }
 
-async fn has_files(tx: &Transaction<'_>, app_id: &str, owner: &str) -> StoreResult<bool> {
-    let row = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM files WHERE app_id = $1 AND owner = $2)",
-            &[&app_id, &owner],
-        )
+/// Starts a search's snapshot: repeatable read, read-only, with
+/// [`SEARCH_SETTINGS`].
+pub(super) async fn begin_search(
+    client: &mut deadpool_postgres::Object,
+) -> StoreResult<Transaction<'_>> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
         .await?;
+    tx.batch_execute(SEARCH_SETTINGS).await?;
+    Ok(tx)
+}
+
+async fn has_files(tx: &Transaction<'_>, app_id: &str, owner: &str) -> StoreResult<bool> {
+    let stmt = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE app_id = $1 AND owner = $2)")
+        .await?;
+    let row = tx.query_one(&stmt, &[&app_id, &owner]).await?;
     Ok(row.get(0))
 }
 
-/// Whether a match holds an array or an object at a sort field (which the
-/// evaluator orders by JSON text, and jsonb cannot).
-async fn odd_sort_values(
-    tx: &Transaction<'_>,
-    filter: &str,
-    sort: &[(Target, bool)],
-    args: &[Arg],
-) -> StoreResult<bool> {
+/// The condition "this row holds an array or an object at a sort field"
+/// (which the evaluator orders by JSON text, and jsonb cannot); `None` when
+/// only the key sorts.
+fn odd_condition(sort: &[(Target, bool)]) -> Option<String> {
     let odd: Vec<String> = sort
         .iter()
         .filter_map(|(target, _)| match target {
@@ -152,50 +160,62 @@ async fn odd_sort_values(
             Target::Key => None,
         })
         .collect();
-    if odd.is_empty() {
-        return Ok(false);
-    }
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM objects WHERE app_id = $1 AND owner = $2 AND ({filter})
-         AND ({}))",
-        odd.join(" OR ")
-    );
-    let row = tx.query_one(&sql, &refs(args)).await?;
-    Ok(row.get(0))
+    (!odd.is_empty()).then(|| format!("COALESCE(({}), FALSE)", odd.join(" OR ")))
 }
 
-/// The page and count when SQL selects exactly the matches.
+/// The page and count when SQL selects exactly the matches; `None` when a
+/// match holds an array or an object at a sort field (sorted in Rust then).
+/// For a first page of a limited size one statement does both: rows
+/// holding such a value sort first, so the first row says whether there is
+/// any (one pass over the matches instead of two); otherwise a check that
+/// stops at the first such row comes first.
 async fn exact_page(
     tx: &Transaction<'_>,
     filter: &str,
     sort: &[(Target, bool)],
-    mut args: Vec<Arg>,
+    args: &[Arg],
     search: &ObjectSearch,
-) -> StoreResult<SearchPage> {
+) -> StoreResult<Option<SearchPage>> {
     let from = format!("FROM objects WHERE app_id = $1 AND owner = $2 AND ({filter})");
+    let odd = odd_condition(sort);
+    let folded = search.skip == 0 && search.limit.is_some();
+    if let Some(odd) = odd.as_deref().filter(|_| !folded) {
+        let sql = format!("SELECT EXISTS (SELECT 1 {from} AND {odd})");
+        if tx.query_one(&sql, &refs(args)).await?.get::<_, bool>(0) {
+            return Ok(None);
+        }
+    }
+    let limit = search.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let skip = i64::try_from(search.skip).unwrap_or(i64::MAX);
+    let (l, s) = (args.len() + 1, args.len() + 2);
+    let mut params = refs(args);
+    params.push(&limit);
+    params.push(&skip);
+    let (first, flag) = match odd.as_deref().filter(|_| folded) {
+        Some(odd) => (format!("{odd} DESC, "), format!(", {odd}")),
+        None => (String::new(), String::new()),
+    };
+    let sql = format!(
+        "SELECT key, value{flag} {from} ORDER BY {first}{} LIMIT ${l}::int8 OFFSET ${s}::int8",
+        order(sort)
+    );
+    let rows = tx.query(&sql, &params).await?;
+    if !flag.is_empty() && rows.first().is_some_and(|r| r.get::<_, bool>(2)) {
+        return Ok(None);
+    }
+    let items = rows
+        .iter()
+        .map(|r| (r.get(0), parse_stored(r.get::<_, &str>(1))))
+        .collect();
     let total = if search.count {
         let row = tx
-            .query_one(&format!("SELECT count(*) {from}"), &refs(&args))
+            .query_one(&format!("SELECT count(*) {from}"), &refs(args))
             .await?;
         usize::try_from(row.get::<_, i64>(0)).unwrap_or(0)
     } else {
         0
     };
-    let limit = search.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    let skip = i64::try_from(search.skip).unwrap_or(i64::MAX);
-    let (l, s) = (args.len() + 1, args.len() + 2);
-    args.push(Box::new(limit));
-    args.push(Box::new(skip));
-    let sql = format!(
-        "SELECT key, value {from} ORDER BY {} LIMIT ${l}::int8 OFFSET ${s}::int8",
-        order(sort)
-    );
-    let rows = tx.query(&sql, &refs(&args)).await?;
-    let items = rows
-        .iter()
-        .map(|r| (r.get(0), parse_stored(r.get::<_, &str>(1))))
-        .collect();
-    Ok(SearchPage { items, total })
+    Ok(Some(SearchPage { items, total }))
 }
 
 /// The field as jsonb: `doc->'a'->'b'` (parts are plain identifiers).
@@ -299,7 +319,7 @@ fn render_atom(atom: &Atom, args: &mut Vec<Arg>) -> String {
 
 /// The `ORDER BY` of the sort fields then the key, in the evaluator's
 /// order (missing/null < booleans < numbers < strings; arrays and objects
-/// are kept out by [`odd_sort_values`]).
+/// are kept out by [`exact_page`]).
 fn order(sort: &[(Target, bool)]) -> String {
     let mut terms = Vec::new();
     for (target, desc) in sort {

@@ -69,9 +69,10 @@ fn paths_nest_and_sorts_end_with_the_key() {
 /// The plan PostgreSQL picks for a search's `WHERE`, sequential scans off
 /// (the test tables are too small for the planner to want an index).
 async fn explain(pg: &Pg, q: &str) -> String {
-    let client = pg.client().await.unwrap();
+    let mut client = pg.client().await.unwrap();
+    let client = begin_search(&mut client).await.unwrap();
     client
-        .batch_execute("SET enable_seqscan = off")
+        .batch_execute("SET LOCAL enable_seqscan = off")
         .await
         .unwrap();
     let mut args: Vec<Arg> = vec![Box::new("app".to_owned()), Box::new("o".to_owned())];
@@ -83,7 +84,7 @@ async fn explain(pg: &Pg, q: &str) -> String {
     );
     let rows = client.query(&sql, &refs(&args)).await.unwrap();
     let lines: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-    client.batch_execute("RESET enable_seqscan").await.unwrap();
+    client.rollback().await.unwrap();
     lines.join("\n")
 }
 
@@ -98,4 +99,38 @@ async fn class_searches_use_the_class_index() {
     // is that the containment reaches the plan in the GIN-usable form.
     let nested = explain(&pg, r#"[spec.color = "red", done = true]"#).await;
     assert!(nested.contains("doc @> "), "{nested}");
+}
+
+#[tokio::test]
+async fn a_search_plans_for_its_values_in_a_bounded_read_only_snapshot() {
+    let Some(pg) = test_db::fresh("search_settings").await else {
+        return;
+    };
+    async fn show(tx: &Transaction<'_>, name: &str) -> String {
+        let row = tx.query_one(&format!("SHOW {name}"), &[]).await.unwrap();
+        row.get(0)
+    }
+    let mut client = pg.client().await.unwrap();
+    // As behind a pooler that dropped the connection's own limit.
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    let tx = begin_search(&mut client).await.unwrap();
+    assert_eq!(show(&tx, "plan_cache_mode").await, "force_custom_plan");
+    assert_eq!(
+        show(&tx, "statement_timeout").await,
+        super::super::db::STATEMENT_TIMEOUT
+    );
+    assert_eq!(show(&tx, "transaction_read_only").await, "on");
+    assert_eq!(show(&tx, "transaction_isolation").await, "repeatable read");
+    tx.rollback().await.unwrap();
+    // The settings end with the search: the connection goes back to the
+    // pool planning generically.
+    let row = client.query_one("SHOW plan_cache_mode", &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>(0), "force_generic_plan");
+    client
+        .batch_execute("RESET statement_timeout")
+        .await
+        .unwrap();
 }
