@@ -162,16 +162,7 @@ mod tests {
             return;
         };
         let client = pg.client().await.unwrap();
-        let show = |name: &'static str| {
-            let client = &client;
-            async move {
-                let row = client
-                    .query_one(&format!("SHOW {name}"), &[])
-                    .await
-                    .unwrap();
-                row.get::<_, String>(0)
-            }
-        };
+        let show = |name| super::super::test_db::show(&client, name);
         assert_eq!(show("plan_cache_mode").await, "force_generic_plan");
         assert_eq!(show("max_parallel_workers_per_gather").await, "0");
         assert_eq!(show("statement_timeout").await, "30s");

@@ -11,8 +11,8 @@ use crate::store::now_ms;
 
 /// A fresh database on the test server, and what drops it; `None` (with a
 /// note on stderr) when no server is configured.
-async fn fresh(test: &str) -> Option<(Pg, Dropper)> {
-    let url = super::super::test_db::server_url(test)?;
+async fn fresh() -> Option<(Pg, Dropper)> {
+    let url = super::super::test_db::server_url()?;
     let name = format!("cm_flight_{}", crate::crypto::random_hex(6));
     let admin = admin(&url).await;
     admin
@@ -60,7 +60,7 @@ fn ticket(hash: &str, user: &str, expires_ms: i64) -> NewTicket {
 
 #[tokio::test]
 async fn tickets_are_single_use_app_bound_expiring_and_capped() {
-    let Some((pg, dropper)) = fresh("tickets").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     let (now, later) = (now_ms(), now_ms() + 60_000);
@@ -101,7 +101,7 @@ async fn tickets_are_single_use_app_bound_expiring_and_capped() {
 
 #[tokio::test]
 async fn a_ticket_redeemed_at_once_by_many_is_given_once() {
-    let Some((pg, dropper)) = fresh("ticket race").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     let limits = TicketLimits {
@@ -145,7 +145,7 @@ const DEVICE_LIMITS: DeviceLimits = DeviceLimits {
 
 #[tokio::test]
 async fn device_logins_are_bounded_even_when_reserved_at_once() {
-    let Some((pg, dropper)) = fresh("device race").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     let pg = Arc::new(pg);
@@ -174,7 +174,7 @@ async fn device_logins_are_bounded_even_when_reserved_at_once() {
 
 #[tokio::test]
 async fn device_logins_settle_count_misses_and_are_forgotten() {
-    let Some((pg, dropper)) = fresh("device").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     let now = now_ms();
@@ -210,7 +210,7 @@ async fn device_logins_settle_count_misses_and_are_forgotten() {
 
 #[tokio::test]
 async fn provider_codes_are_single_use_and_tokens_expire() {
-    let Some((pg, dropper)) = fresh("provider").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     let identity = Identity::new("github", "Ada", "ada@example.com");
@@ -241,7 +241,7 @@ async fn provider_codes_are_single_use_and_tokens_expire() {
 
 #[tokio::test]
 async fn the_sent_log_keeps_the_newest_of_each_kind() {
-    let Some((pg, dropper)) = fresh("sent").await else {
+    let Some((pg, dropper)) = fresh().await else {
         return;
     };
     for i in 0..5 {

@@ -106,10 +106,6 @@ async fn a_search_plans_for_its_values_in_a_bounded_read_only_snapshot() {
     let Some(pg) = test_db::fresh("search_settings").await else {
         return;
     };
-    async fn show(tx: &Transaction<'_>, name: &str) -> String {
-        let row = tx.query_one(&format!("SHOW {name}"), &[]).await.unwrap();
-        row.get(0)
-    }
     let mut client = pg.client().await.unwrap();
     // As behind a pooler that dropped the connection's own limit.
     client
@@ -117,18 +113,26 @@ async fn a_search_plans_for_its_values_in_a_bounded_read_only_snapshot() {
         .await
         .unwrap();
     let tx = begin_search(&mut client).await.unwrap();
-    assert_eq!(show(&tx, "plan_cache_mode").await, "force_custom_plan");
     assert_eq!(
-        show(&tx, "statement_timeout").await,
+        test_db::show(&tx, "plan_cache_mode").await,
+        "force_custom_plan"
+    );
+    assert_eq!(
+        test_db::show(&tx, "statement_timeout").await,
         super::super::db::STATEMENT_TIMEOUT
     );
-    assert_eq!(show(&tx, "transaction_read_only").await, "on");
-    assert_eq!(show(&tx, "transaction_isolation").await, "repeatable read");
+    assert_eq!(test_db::show(&tx, "transaction_read_only").await, "on");
+    assert_eq!(
+        test_db::show(&tx, "transaction_isolation").await,
+        "repeatable read"
+    );
     tx.rollback().await.unwrap();
     // The settings end with the search: the connection goes back to the
     // pool planning generically.
-    let row = client.query_one("SHOW plan_cache_mode", &[]).await.unwrap();
-    assert_eq!(row.get::<_, String>(0), "force_generic_plan");
+    assert_eq!(
+        test_db::show(&client, "plan_cache_mode").await,
+        "force_generic_plan"
+    );
     client
         .batch_execute("RESET statement_timeout")
         .await
