@@ -105,6 +105,27 @@ async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Clicks `target` and waits for the page it loads: a mark set on the old
+/// page must be gone, so an element of the page being left is never taken
+/// for one of the next (a stale element otherwise).
+async fn click_to_next_page(c: &Client, target: fantoccini::elements::Element) {
+    c.execute("window.__leaving = true;", vec![]).await.unwrap();
+    target.click().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let check = "return window.__leaving === undefined && document.readyState === 'complete';";
+    loop {
+        // Errors while the page changes are "not yet".
+        if let Ok(Value::Bool(true)) = c.execute(check, vec![]).await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no new page after the click"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Asserts that nothing stored ran on the page now shown.
 async fn nothing_ran(c: &Client, what: &str) {
     let title = c.title().await.unwrap();
@@ -136,12 +157,11 @@ async fn log_in(c: &Client, base: &str, password: &str) {
         .send_keys(password)
         .await
         .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(
+        c,
+        c.find(Locator::Css("button[type=submit]")).await.unwrap(),
+    )
+    .await;
 }
 
 async fn seed(emu: &Emulator) {
@@ -199,11 +219,11 @@ async fn the_dashboard_in_headless_chromium() {
     assert_eq!(me(&emu, &doomed_token).await, 200);
 
     log_in(c, &base, PASSWORD).await;
-    wait_css(c, "a[href='/_dashboard/app/shop/objects']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(
+        c,
+        wait_css(c, "a[href='/_dashboard/app/shop/objects']").await,
+    )
+    .await;
     wait_css(c, "#total").await;
     nothing_ran(c, "objects list").await;
     screenshot(c, "dashboard-objects.png").await;
@@ -211,20 +231,10 @@ async fn the_dashboard_in_headless_chromium() {
     // Find an object by a query.
     let q = wait_css(c, "input[name=q]").await;
     q.send_keys("[name = \"needle\"]").await.unwrap();
-    c.find(Locator::Css("form.search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(c, c.find(Locator::Css("form.search button")).await.unwrap()).await;
     let total = wait_css(c, "#total").await.text().await.unwrap();
     assert!(total.starts_with("1 match"), "{total}");
-    c.find(Locator::LinkText("target"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(c, c.find(Locator::LinkText("target")).await.unwrap()).await;
 
     // Edit it; the API sees the change.
     let area = wait_css(c, "#json").await;
@@ -232,12 +242,13 @@ async fn the_dashboard_in_headless_chromium() {
     area.send_keys("{\"name\": \"needle\", \"price\": 8}")
         .await
         .unwrap();
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(
+        c,
+        c.find(Locator::Css("main button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
     wait_css(c, "p.ok").await;
     assert_eq!(
         value_of(&emu, "target").await,
@@ -248,12 +259,13 @@ async fn the_dashboard_in_headless_chromium() {
     let area = wait_css(c, "#json").await;
     area.clear().await.unwrap();
     area.send_keys("{\"price\": 9,").await.unwrap();
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(
+        c,
+        c.find(Locator::Css("main button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let error = wait_css(c, "p.error").await.text().await.unwrap();
     assert!(error.contains("not valid JSON"), "{error}");
     let kept = wait_css(c, "#json").await.prop("value").await.unwrap();
@@ -295,13 +307,14 @@ async fn the_dashboard_in_headless_chromium() {
     c.goto(&format!("{base}/_dashboard/app/{APP}/users/{doomed_id}"))
         .await
         .unwrap();
-    c.find(Locator::LinkText("Delete this user…"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_css(c, "button.danger").await.click().await.unwrap();
+    click_to_next_page(
+        c,
+        c.find(Locator::LinkText("Delete this user…"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    click_to_next_page(c, wait_css(c, "button.danger").await).await;
     wait_css(c, "#total, main table").await;
     assert_eq!(me(&emu, &doomed_token).await, 401);
 
@@ -329,12 +342,13 @@ async fn area_without_csrf(c: &Client, text: &str) {
     let area = wait_css(c, "#json").await;
     area.clear().await.unwrap();
     area.send_keys(text).await.unwrap();
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(
+        c,
+        c.find(Locator::Css("main button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
 }
 
 /// Some API calls over about half a minute, so the chart has several bars.
