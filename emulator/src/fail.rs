@@ -40,7 +40,14 @@ impl From<EmulatorError> for Fail {
 
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Self {
-        Fail::internal(&e)
+        match e {
+            StoreError::Unstorable(message) => Fail::bad(message),
+            StoreError::Busy(message) => {
+                tracing::warn!(reason = %message, "storage busy");
+                Fail::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+            other => Fail::internal(&other),
+        }
     }
 }
 

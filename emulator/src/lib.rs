@@ -119,6 +119,9 @@ impl From<store::StoreError> for EmulatorError {
             store::StoreError::Backend(source) => EmulatorError::Storage(source),
             store::StoreError::Io(e) => EmulatorError::Io(e),
             store::StoreError::Invalid(message) => EmulatorError::Config(message),
+            store::StoreError::Unstorable(message) | store::StoreError::Busy(message) => {
+                EmulatorError::Storage(message.into())
+            }
         }
     }
 }

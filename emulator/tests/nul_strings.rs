@@ -79,3 +79,52 @@ async fn a_users_object_with_a_nul_escape_reads_back() {
     assert_eq!(s, StatusCode::OK, "{got}");
     assert_eq!(got["success"]["n"]["v"], "\u{0}");
 }
+
+/// U+0000 in a key, an id, a user name or a file name. SQLite keeps it;
+/// PostgreSQL's text cannot hold it, so there every such request is a 400
+/// saying so (never a 500), a write refused stores nothing of its batch,
+/// and the app is served as before.
+#[tokio::test]
+async fn a_nul_in_keys_and_names_is_kept_or_refused_with_a_message() {
+    let emu = support::builder().app(CM.0, CM.1).start().await.unwrap();
+    let on_postgres = support::postgres::requested();
+    let attempts: [(Method, &str, Option<&str>); 5] = [
+        (
+            Method::PUT,
+            "text",
+            Some(r#"{"a\u0000b": {"v": 1}, "fine": {"v": 2}}"#),
+        ),
+        (Method::GET, "text?keys=a%00b", None),
+        (
+            Method::POST,
+            "account/create",
+            Some(r#"{"credentials": {"username": "x\u0000y", "password": "pw"}}"#),
+        ),
+        (Method::POST, "binary/f%00x", Some("hi")),
+        (Method::POST, "binary/fx?filename=a%00b", Some("hi")),
+    ];
+    for (method, path, body) in attempts {
+        let (s, answer) = CM.call(&emu, method.clone(), path, body).await;
+        if on_postgres {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+            let message = support::message(&answer);
+            assert!(
+                message.starts_with("the NUL character (U+0000) is not accepted"),
+                "{method} {path}: {answer}"
+            );
+        } else {
+            assert!(s.is_success(), "{method} {path}: {s} {answer}");
+        }
+    }
+    let (s, got) = CM.call(&emu, Method::GET, "text?keys=fine", None).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    if on_postgres {
+        assert_eq!(got["success"], json!({}), "nothing of the batch: {got}");
+    } else {
+        assert_eq!(got["success"]["fine"]["v"], 2, "{got}");
+    }
+    let (s, _) = CM
+        .call(&emu, Method::PUT, "text", Some(r#"{"later": {"v": 3}}"#))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}

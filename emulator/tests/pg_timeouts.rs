@@ -1,9 +1,9 @@
 //! On PostgreSQL no statement waits for ever: every pooled connection has
 //! a `lock_timeout` (5 s) and a `statement_timeout` (30 s), so a row held
 //! by someone else or a statement that does not end makes the request fail
-//! with the error envelope instead of hanging, and the emulator serves
-//! again once the obstacle is gone. PostgreSQL only (skipped outside CI
-//! when none can be started).
+//! with a 503 saying why (and `Retry-After`) instead of hanging, and the
+//! emulator serves again once the obstacle is gone. PostgreSQL only
+//! (skipped outside CI when none can be started).
 
 use std::time::Duration;
 
@@ -28,7 +28,8 @@ async fn start(url: &str) -> Emulator {
         .unwrap()
 }
 
-/// Writes `body` to `text` with the emulator; the status and answer.
+/// Writes `body` to `text` with the emulator; the status and answer (with
+/// the `Retry-After` header as `"retry_after"`).
 async fn write(emu: &Emulator, method: Method, body: &str) -> (StatusCode, Value) {
     let r = CM
         .request(emu, method, "text")
@@ -37,15 +38,23 @@ async fn write(emu: &Emulator, method: Method, body: &str) -> (StatusCode, Value
         .send()
         .await
         .expect("an answer, not a hang");
-    json_of(r).await
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (s, mut body) = json_of(r).await;
+    body["retry_after"] = retry_after.into();
+    (s, body)
 }
 
-fn assert_refused(s: StatusCode, body: &Value) {
-    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
-    assert_eq!(
-        body["errors"][0], "internal error in the emulator",
-        "{body}"
-    );
+/// A 503 saying why, with `Retry-After`: the client may try again.
+fn assert_busy(s: StatusCode, body: &Value, why: &str) {
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let message = body["errors"][0].as_str().unwrap_or_default();
+    assert!(message.starts_with("the database is busy: "), "{body}");
+    assert!(message.contains(why), "{body}");
+    assert_eq!(body["retry_after"], "1", "{body}");
 }
 
 #[tokio::test]
@@ -66,7 +75,7 @@ async fn a_row_held_elsewhere_fails_the_write_after_the_lock_wait() {
         .await
         .unwrap();
     let (s, body) = write(&emu, Method::POST, r#"{"k": {"v": 2}}"#).await;
-    assert_refused(s, &body);
+    assert_busy(s, &body, "a record stayed locked for 5s");
     holder.batch_execute("ROLLBACK").await.unwrap();
     let (s, body) = write(&emu, Method::POST, r#"{"k": {"v": 3}}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -90,7 +99,7 @@ async fn a_statement_that_does_not_end_is_cancelled() {
     ))
     .unwrap();
     let (s, body) = write(&emu, Method::PUT, r#"{"new": {"v": 1}}"#).await;
-    assert_refused(s, &body);
+    assert_busy(s, &body, "ran longer than 30s and was cancelled");
     postgres::psql(&format!("DROP TRIGGER stall ON {schema}.objects")).unwrap();
     let (s, body) = write(&emu, Method::PUT, r#"{"new": {"v": 2}}"#).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");

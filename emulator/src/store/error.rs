@@ -13,6 +13,15 @@ pub enum StoreError {
     /// The request cannot be done as asked (no such user, a newer schema...).
     #[error("{0}")]
     Invalid(String),
+    /// The request holds text this backend cannot keep (U+0000 in a key or
+    /// a name on PostgreSQL): the client's to change, answered 400.
+    #[error("{0}")]
+    Unstorable(String),
+    /// The backend gave up waiting (a lock, a statement over its time
+    /// limit, no free connection, a conflicting transaction): nothing was
+    /// changed and the same request may succeed later, answered 503.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// What a [`Store`](super::Store) method returns.

@@ -3,25 +3,78 @@
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
 use super::migrate;
 use crate::store::{StoreError, StoreResult};
 
 impl From<tokio_postgres::Error> for StoreError {
     // The server's message (never its detail, which may quote values) is
-    // kept: `tokio_postgres::Error` alone shows only "db error".
+    // kept: `tokio_postgres::Error` alone shows only "db error". What the
+    // client can change or retry gets its own variant and a fixed message.
     fn from(e: tokio_postgres::Error) -> Self {
-        let text = match e.as_db_error() {
-            Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
-            None => format!("PostgreSQL: {e}"),
+        let Some(db) = e.as_db_error() else {
+            return StoreError::Backend(format!("PostgreSQL: {e}").into());
         };
-        StoreError::Backend(text.into())
+        match classify(db.code()) {
+            Some(known) => known,
+            None => {
+                let text = format!("PostgreSQL: {} ({})", db.message(), db.code().code());
+                StoreError::Backend(text.into())
+            }
+        }
     }
 }
 
+/// The refusal for a server error the client can act on, if it is one.
+fn classify(code: &SqlState) -> Option<StoreError> {
+    let busy = |what: String| Some(StoreError::Busy(format!("the database is busy: {what}")));
+    if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *code == SqlState::UNTRANSLATABLE_CHARACTER
+    {
+        // Rust strings are UTF-8, so the one character PostgreSQL's text
+        // refuses is U+0000.
+        Some(StoreError::Unstorable(NUL_REFUSED.into()))
+    } else if *code == SqlState::LOCK_NOT_AVAILABLE {
+        busy(format!(
+            "a record stayed locked for {}; try again",
+            super::locks::LOCK_WAIT
+        ))
+    } else if *code == SqlState::QUERY_CANCELED {
+        busy(format!(
+            "the statement ran longer than {STATEMENT_TIMEOUT} and was cancelled"
+        ))
+    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+    {
+        busy("a concurrent change conflicted with this one; try again".into())
+    } else {
+        None
+    }
+}
+
+/// The answer to text holding U+0000 where PostgreSQL keeps text.
+const NUL_REFUSED: &str = "the NUL character (U+0000) is not accepted in keys, ids, \
+    names, file names or content types on this server (PostgreSQL); strings inside object \
+    values may hold it";
+
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Backend(Box::new(e))
+        use deadpool_postgres::{PoolError, TimeoutType};
+        match e {
+            // A new connection failed before any statement: unreachable.
+            PoolError::Backend(e) if e.as_db_error().is_none() => {
+                tracing::warn!(error = %e, "cannot connect to PostgreSQL");
+                StoreError::Busy("the database cannot be reached; try again".into())
+            }
+            PoolError::Backend(e) => e.into(),
+            PoolError::Timeout(TimeoutType::Wait) => StoreError::Busy(
+                "the database is busy: no connection became free in time; try again".into(),
+            ),
+            PoolError::Timeout(_) => {
+                StoreError::Busy("the database did not answer in time; try again".into())
+            }
+            other => StoreError::Backend(Box::new(other)),
+        }
     }
 }
 

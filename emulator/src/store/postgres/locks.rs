@@ -72,9 +72,10 @@ mod tests {
     use super::super::test_db;
     use super::*;
 
-    /// Whether the error is PostgreSQL's lock timeout (SQLSTATE 55P03).
+    /// Whether the error is PostgreSQL's lock timeout (SQLSTATE 55P03),
+    /// told to the client as "busy".
     fn timed_out(err: &crate::store::StoreError) -> bool {
-        matches!(err, crate::store::StoreError::Backend(_)) && err.to_string().contains("55P03")
+        matches!(err, crate::store::StoreError::Busy(m) if m.contains("stayed locked for 5s"))
     }
 
     #[tokio::test]

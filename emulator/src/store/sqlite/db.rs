@@ -14,8 +14,16 @@ use super::pool::{self, READERS, ReadConn, Readers, STATEMENT_CACHE, WAIT};
 use crate::store::StoreError;
 
 impl From<rusqlite::Error> for StoreError {
+    // Another process holding the file's lock past the busy timeout is a
+    // wait the client may retry; everything else is the backend's failure.
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(Box::new(e))
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(
+                "the database is busy: its file stayed locked for 5 s; try again".into(),
+            ),
+            _ => StoreError::Backend(Box::new(e)),
+        }
     }
 }
 
@@ -49,6 +57,11 @@ impl Db {
         };
         let mut conn = conn;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Transactions take the write lock when they begin: one that read
+        // first and then wrote while another process held the lock would
+        // fail at once (SQLite cannot wait there without risking a
+        // deadlock), where one that begins by asking waits up to 5 s.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate::migrate(&mut conn)?;
         let (readers, checkpointer) = if path.as_os_str() == ":memory:" || is_uri(path) {

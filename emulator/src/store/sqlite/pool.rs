@@ -128,7 +128,7 @@ impl Readers {
                 pool: self,
                 conn: Some(conn),
             }),
-            None if timeout.timed_out() => Err(StoreError::Invalid(format!(
+            None if timeout.timed_out() => Err(StoreError::Busy(format!(
                 "the database is busy: no read connection became free within {} ms",
                 self.wait.as_millis()
             ))),
