@@ -124,7 +124,7 @@ pub struct Pg {
     pool: Pool,
     /// A private directory where uploads are spooled before their commit
     /// (removed with the last clone).
-    spool: std::sync::Arc<tempfile::TempDir>,
+    spool: std::sync::Arc<super::spool::Spool>,
 }
 
 impl std::fmt::Debug for Pg {
@@ -154,12 +154,9 @@ impl Pg {
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Invalid(format!("the PostgreSQL pool: {e}")))?;
-        let spool = tempfile::Builder::new()
-            .prefix("cloudmine-emulator-uploads-")
-            .tempdir()?;
         let pg = Pg {
             pool,
-            spool: std::sync::Arc::new(spool),
+            spool: std::sync::Arc::new(super::spool::Spool::create()?),
         };
         let mut client =
             pg.pool.get().await.map_err(|e| {

@@ -21,6 +21,7 @@ mod provider_tokens;
 mod search;
 mod sessions;
 mod social;
+mod spool;
 mod store_impl;
 #[cfg(test)]
 mod test_db;
