@@ -83,6 +83,9 @@ impl Pg {
 
     /// Writes objects in one transaction; `merge` deep-merges into existing
     /// values. An object written under a file's key replaces the file.
+    /// Keys are written (and their rows locked) in sorted order, so two
+    /// batches naming the same keys in different orders never deadlock;
+    /// the answer keeps the request's order.
     pub(super) async fn write_objects(
         &self,
         app_id: &str,
@@ -93,12 +96,12 @@ impl Pg {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let mut out = Vec::with_capacity(objects.len());
-        for (key, value) in objects {
+        for (at, (key, value)) in in_key_order(objects.iter(), |(k, _)| k.as_str()) {
             let written = write_one(&tx, [app_id, owner, key], value, merge).await?;
-            out.push((key.clone(), written));
+            out.push((at, (key.clone(), written)));
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(in_request_order(out))
     }
 
     /// Deletes objects and files in one transaction; each key with whether
@@ -112,7 +115,7 @@ impl Pg {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
+        for (at, key) in in_key_order(keys.iter(), |k| k.as_str()) {
             let n = tx
                 .execute(
                     "DELETE FROM objects WHERE app_id = $1 AND owner = $2 AND key = $3",
@@ -121,11 +124,25 @@ impl Pg {
                 .await?;
             let file = files::delete_key(&tx, app_id, owner, key).await?;
             acl::sync_access(&tx, app_id, owner, key, None).await?;
-            out.push((key.clone(), n > 0 || file));
+            out.push((at, (key.clone(), n > 0 || file)));
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(in_request_order(out))
     }
+}
+
+/// `items` with their positions, sorted by key (bytewise): the order rows
+/// are locked in.
+fn in_key_order<T>(items: impl Iterator<Item = T>, key: impl Fn(&T) -> &str) -> Vec<(usize, T)> {
+    let mut sorted: Vec<(usize, T)> = items.enumerate().collect();
+    sorted.sort_by(|a, b| key(&a.1).cmp(key(&b.1)));
+    sorted
+}
+
+/// Results back in the order of their positions.
+fn in_request_order<T>(mut done: Vec<(usize, T)>) -> Vec<T> {
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Writes one object (`[app_id, owner, key]`). The row is locked while
