@@ -17,15 +17,20 @@ impl From<rusqlite::Error> for StoreError {
     // Another process holding the file's lock past the busy timeout is a
     // wait the client may retry; everything else is the backend's failure.
     fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
         match e.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(
-                "the database is busy: its file stayed locked for 5 s; try again".into(),
+            Some(rusqlite::ErrorCode::DatabaseBusy) => StoreError::Busy(
+                "the database is busy: another process held its file's write lock for 5 s; \
+                 try again"
+                    .into(),
             ),
             _ => StoreError::Backend(Box::new(e)),
         }
     }
 }
+
+/// How long a statement waits for a lock another process holds on the
+/// database file before failing as busy.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The database.
 pub struct Db {
@@ -48,6 +53,9 @@ impl Db {
                 create_private(path)?;
             }
             let conn = Connection::open(path)?;
+            // Before anything that locks the file: another process starting
+            // on it at the same time is waited for, not an error.
+            conn.busy_timeout(BUSY_WAIT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             // Checkpoints run on their own thread (`checkpoint.rs`).
@@ -56,7 +64,7 @@ impl Db {
             conn
         };
         let mut conn = conn;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_WAIT)?;
         // Transactions take the write lock when they begin: one that read
         // first and then wrote while another process held the lock would
         // fail at once (SQLite cannot wait there without risking a
@@ -182,5 +190,49 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     match options.open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         other => other.map(drop),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transaction of the writer takes the file's write lock when it
+    /// begins (not at its first write): no other process can commit
+    /// between what it reads and what it writes, and it waits for one
+    /// that holds the lock instead of failing when it starts writing.
+    #[test]
+    fn a_writer_transaction_holds_the_write_lock_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock.sqlite");
+        let db = Db::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let mut conn = db.conn();
+        let tx = conn.transaction().unwrap();
+        let n: i64 = tx
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        let e = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        assert_eq!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy),
+            "the other process must wait: {e}"
+        );
+        drop(tx);
+        other.execute_batch("BEGIN IMMEDIATE; ROLLBACK").unwrap();
+    }
+
+    #[test]
+    fn a_busy_file_is_told_as_busy() {
+        let e = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        let StoreError::Busy(message) = StoreError::from(e) else {
+            panic!("not busy");
+        };
+        assert!(message.starts_with("the database is busy: "), "{message}");
     }
 }
