@@ -52,7 +52,6 @@ async fn write(emu: &Emulator, method: Method, body: &str) -> (StatusCode, Value
 fn assert_busy(s: StatusCode, body: &Value, why: &str) {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let message = body["errors"][0].as_str().unwrap_or_default();
-    assert!(message.starts_with("the database is busy: "), "{body}");
     assert!(message.contains(why), "{body}");
     assert_eq!(body["retry_after"], "1", "{body}");
 }
@@ -75,7 +74,11 @@ async fn a_row_held_elsewhere_fails_the_write_after_the_lock_wait() {
         .await
         .unwrap();
     let (s, body) = write(&emu, Method::POST, r#"{"k": {"v": 2}}"#).await;
-    assert_busy(s, &body, "a record stayed locked for 5s");
+    assert_busy(
+        s,
+        &body,
+        "the database is busy: a record stayed locked for 5s",
+    );
     holder.batch_execute("ROLLBACK").await.unwrap();
     let (s, body) = write(&emu, Method::POST, r#"{"k": {"v": 3}}"#).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -99,7 +102,7 @@ async fn a_statement_that_does_not_end_is_cancelled() {
     ))
     .unwrap();
     let (s, body) = write(&emu, Method::PUT, r#"{"new": {"v": 1}}"#).await;
-    assert_busy(s, &body, "ran longer than 30s and was cancelled");
+    assert_busy(s, &body, "cancelled the statement: it ran longer than 30s");
     postgres::psql(&format!("DROP TRIGGER stall ON {schema}.objects")).unwrap();
     let (s, body) = write(&emu, Method::PUT, r#"{"new": {"v": 2}}"#).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");

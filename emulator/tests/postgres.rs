@@ -1,7 +1,8 @@
 //! The PostgreSQL backend over real HTTP: objects, files (chunked in the
 //! database, streamed back) and users on a real server; two emulators on
 //! one database; and the refusals at start (a bad URL, an unreachable
-//! server, a schema newer than the binary), none showing the password.
+//! server, a schema newer than the binary, a database not in UTF8), none
+//! showing the password.
 //! Skipped outside CI when no PostgreSQL can be started here.
 
 use std::process::{Command, Stdio};
@@ -201,6 +202,31 @@ async fn a_schema_newer_than_the_binary_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("schema version 999 is newer"), "{e}");
+}
+
+/// A LATIN1 database would refuse an emoji (or, SQL_ASCII, keep anything
+/// unchecked): refused at start, naming the encoding.
+#[tokio::test]
+async fn a_database_not_in_utf8_is_refused() {
+    let Some(port) = postgres::port() else { return };
+    let name = format!("latin1_{}", std::process::id());
+    postgres::psql(&format!(
+        "CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' \
+         TEMPLATE template0"
+    ))
+    .unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/{name}");
+    let e = Emulator::builder()
+        .app(CM.0, CM.1)
+        .database(&url)
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    // The refused start's connection may not have closed yet.
+    postgres::psql(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+    assert!(e.contains("encoding is LATIN1"), "{e}");
+    assert!(e.contains("needs UTF8"), "{e}");
 }
 
 #[tokio::test]

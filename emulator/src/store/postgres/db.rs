@@ -28,25 +28,33 @@ impl From<tokio_postgres::Error> for StoreError {
 
 /// The refusal for a server error the client can act on, if it is one.
 fn classify(code: &SqlState) -> Option<StoreError> {
-    let busy = |what: String| Some(StoreError::Busy(format!("the database is busy: {what}")));
+    let busy = |why: String| Some(StoreError::Busy(why));
     if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *code == SqlState::UNTRANSLATABLE_CHARACTER
     {
-        // Rust strings are UTF-8, so the one character PostgreSQL's text
-        // refuses is U+0000.
+        // The database is UTF8 (checked at start), so the one character
+        // its text refuses is U+0000.
         Some(StoreError::Unstorable(NUL_REFUSED.into()))
     } else if *code == SqlState::LOCK_NOT_AVAILABLE {
         busy(format!(
-            "a record stayed locked for {}; try again",
+            "the database is busy: a record stayed locked for {}; try again",
             super::locks::LOCK_WAIT
         ))
     } else if *code == SqlState::QUERY_CANCELED {
         busy(format!(
-            "the statement ran longer than {STATEMENT_TIMEOUT} and was cancelled"
+            "the database cancelled the statement: it ran longer than {STATEMENT_TIMEOUT}, or \
+             an operator cancelled it"
         ))
     } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
     {
-        busy("a concurrent change conflicted with this one; try again".into())
+        busy("the database is busy: a concurrent change conflicted with this one; try again".into())
+    } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+        busy("the database is busy: it takes no more connections; try again".into())
+    } else if *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+    {
+        busy("the database is not available: it is starting or stopping; try again".into())
     } else {
         None
     }
@@ -54,8 +62,7 @@ fn classify(code: &SqlState) -> Option<StoreError> {
 
 /// The answer to text holding U+0000 where PostgreSQL keeps text.
 const NUL_REFUSED: &str = "the NUL character (U+0000) is not accepted in keys, ids, \
-    names, file names or content types on this server (PostgreSQL); strings inside object \
-    values may hold it";
+    names or file names on this server (strings inside object values may hold it)";
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {

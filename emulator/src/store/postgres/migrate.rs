@@ -241,15 +241,25 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// this one is "cloudmin" in ASCII).
 const MIGRATION_LOCK: i64 = 0x636c_6f75_646d_696e;
 
-/// Checks the server's version, then brings the schema to
-/// [`SCHEMA_VERSION`]: the missing steps and the new version in one
-/// transaction, so a failed step leaves the database as it was.
+/// Checks the server's version and the database's encoding, then brings
+/// the schema to [`SCHEMA_VERSION`]: the missing steps and the new version
+/// in one transaction, so a failed step leaves the database as it was.
 pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> StoreResult<()> {
     let row = client.query_one("SHOW server_version_num", &[]).await?;
     let version_num: i32 = row.get::<_, String>(0).trim().parse().unwrap_or(0);
     if version_num < MIN_SERVER_VERSION {
         return Err(StoreError::Invalid(format!(
             "PostgreSQL {version_num} is too old: cloudmine-emulator needs 12 or newer"
+        )));
+    }
+    // Clients send any Unicode text: another encoding would refuse some of
+    // it (LATIN1 an emoji) or keep it unchecked (SQL_ASCII).
+    let row = client.query_one("SHOW server_encoding", &[]).await?;
+    let encoding: String = row.get(0);
+    if !encoding.eq_ignore_ascii_case("UTF8") {
+        return Err(StoreError::Invalid(format!(
+            "the PostgreSQL database's encoding is {encoding}: cloudmine-emulator needs UTF8 \
+             (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)"
         )));
     }
     let tx = client.transaction().await?;
