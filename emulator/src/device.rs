@@ -21,10 +21,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::fail::Fail;
 use crate::pages::{self, escape};
 use crate::store::{
     DeviceEntry, DeviceLimits, LoginOutcome, NewLogin, Reserved, Store, StoreResult, now_ms,
@@ -148,14 +148,13 @@ enum Gate {
     Wrong(bool),
 }
 
-/// Room for one more in the database; `Err` is the refusal's status and
-/// message.
+/// Room for one more in the database; `Err` is the refusal.
 async fn reserve(
     store: &dyn Store,
     app_id: &str,
     challenge: &str,
     started: &Started,
-) -> Result<(), (StatusCode, &'static str)> {
+) -> Result<(), Fail> {
     let now = now_ms();
     let entry = DeviceEntry {
         challenge_sha256: sha256_hex(challenge),
@@ -166,18 +165,12 @@ async fn reserve(
     };
     match store.device_reserve(&entry, LIMITS, now).await {
         Ok(Reserved::Yes) => Ok(()),
-        Ok(Reserved::Full) => Err((
+        Ok(Reserved::Full) => Err(Fail::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many device or paste-back logins are waiting: finish or let some expire first.",
         )),
-        Ok(Reserved::Taken) => Err((StatusCode::BAD_REQUEST, "This challenge was already used.")),
-        Err(e) => {
-            tracing::error!(error = %e, "device login storage error");
-            Err((
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal error in the emulator.",
-            ))
-        }
+        Ok(Reserved::Taken) => Err(Fail::bad("This challenge was already used.")),
+        Err(e) => Err(Fail::storage("device login", e)),
     }
 }
 
@@ -213,10 +206,6 @@ async fn check(
     ))
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "errors": [message] }))).into_response()
-}
-
 /// The status call's gate: `Some` refusal for a device or paste-back login
 /// asked without its verifier (the login is cancelled at the limit).
 pub(crate) async fn gate(
@@ -227,17 +216,10 @@ pub(crate) async fn gate(
 ) -> Option<Response> {
     match check(store, app_id, challenge, param(query, "code_verifier")).await {
         Ok(Gate::Pass) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "device login storage error");
-            Some(json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error in the emulator",
-            ))
+        Err(e) => Some(Fail::storage("device login", e).into_response()),
+        Ok(Gate::Wrong(false)) => {
+            Some(Fail::new(StatusCode::UNAUTHORIZED, "invalid code_verifier").into_response())
         }
-        Ok(Gate::Wrong(false)) => Some(json_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid code_verifier",
-        )),
         Ok(Gate::Wrong(true)) => {
             let cancelled = LoginOutcome::Failed {
                 error: "too_many_attempts".into(),
@@ -252,10 +234,13 @@ pub(crate) async fn gate(
             {
                 tracing::error!("could not cancel a device login");
             }
-            Some(json_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid code_verifier; too many attempts: the login was cancelled",
-            ))
+            Some(
+                Fail::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid code_verifier; too many attempts: the login was cancelled",
+                )
+                .into_response(),
+            )
         }
     }
 }
@@ -271,13 +256,13 @@ pub(crate) async fn insert_login(
     if let Some(s) = started {
         reserve(store, &login.app_id, &login.challenge, s)
             .await
-            .map_err(|(status, why)| pages::error(status, why))?;
+            .map_err(pages::refusal)?;
     }
     let inserted = store.insert_login(login).await;
     if started.is_some() && !matches!(inserted, Ok(true)) {
         forget(store, None, &login.challenge).await;
     }
-    inserted.map_err(|e| pages::storage_failed("social login", &e))
+    inserted.map_err(|e| pages::storage_failed("social login", e))
 }
 
 pub(crate) fn onward(started: Option<&Started>, to_provider: Response) -> Response {

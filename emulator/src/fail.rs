@@ -38,30 +38,50 @@ impl From<EmulatorError> for Fail {
     }
 }
 
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Self {
+impl Fail {
+    /// The one answer to a storage failure, for every front end (JSON, the
+    /// sign-in pages, BaasBox): text the database cannot keep is a 400 and
+    /// a database that gave up waiting a 503, both saying so; anything
+    /// else a 500 whose cause is logged with `what` failed.
+    pub(crate) fn storage(what: &str, e: StoreError) -> Self {
         match e {
             StoreError::Unstorable(message) => Fail::bad(message),
             StoreError::Busy(message) => {
-                tracing::warn!(reason = %message, "storage busy");
+                tracing::warn!(reason = %message, "{what}: storage busy");
                 Fail::new(StatusCode::SERVICE_UNAVAILABLE, message)
             }
-            other => Fail::internal(&other),
+            other => {
+                tracing::error!(error = %other, "{what}: storage error");
+                Fail::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error in the emulator",
+                )
+            }
         }
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::storage("request", e)
     }
 }
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
         let mut response = json_response(self.0, json!({ "errors": [self.1] }));
-        // A busy server says when to come back.
-        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-        }
+        retry_after(&mut response);
         response
+    }
+}
+
+/// A busy server (503) says when to come back: `Retry-After: 1`.
+pub(crate) fn retry_after(response: &mut Response) {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
     }
 }
 

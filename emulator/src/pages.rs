@@ -3,6 +3,9 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::fail::Fail;
+use crate::store::StoreError;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -104,14 +107,18 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     )
 }
 
-/// The error page for a storage failure, logged with `what` failed (the
-/// error's text never reaches the browser).
-pub fn storage_failed(what: &str, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "{what} storage error");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal error in the emulator.",
-    )
+/// The error page for a storage failure, answered as
+/// [`Fail::storage`](crate::fail::Fail::storage) decides (a 500's cause is
+/// logged with `what` failed, never shown).
+pub fn storage_failed(what: &str, e: StoreError) -> Response {
+    refusal(Fail::storage(what, e))
+}
+
+/// A refusal as the error page (a 503 with `Retry-After`).
+pub fn refusal(Fail(status, message): Fail) -> Response {
+    let mut response = error(status, &message);
+    crate::fail::retry_after(&mut response);
+    response
 }
 
 /// A 302 to `location`.

@@ -182,7 +182,7 @@ async fn authorize_page(shared: &AppState, network: &str, q: &[(String, String)]
         );
         let code = match code.await {
             Ok(code) => code,
-            Err(e) => return pages::storage_failed("provider code", &e),
+            Err(e) => return pages::storage_failed("provider code", e),
         };
         return match with_query(redirect_uri, &[("code", &code), ("state", state)]) {
             Some(location) => pages::redirect(&location),
@@ -286,7 +286,7 @@ async fn consent_answer(shared: &AppState, network: &str, form: &[(String, Strin
         );
         let code = match code.await {
             Ok(code) => code,
-            Err(e) => return pages::storage_failed("provider code", &e),
+            Err(e) => return pages::storage_failed("provider code", e),
         };
         with_query(redirect_uri, &[("code", &code), ("state", state)])
     };
@@ -367,4 +367,36 @@ pub(crate) async fn exchange_builtin(
         .await
         .ok_or("invalid_token")?;
     Ok((identity, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_http_redirects() {
+        for ok in [
+            "http://127.0.0.1:1234/callback",
+            "http://[::1]:9/x",
+            "http://localhost:80/",
+            "http://127.0.0.1/",
+        ] {
+            assert!(is_loopback_redirect(ok), "{ok}");
+        }
+        for bad in [
+            "https://127.0.0.1/cb",
+            "http://evil.example/cb",
+            "http://10.0.0.1/cb",
+            "http://127.0.0.1.evil.com/cb",
+            "javascript:alert(1)",
+            "http://user@127.0.0.1/cb",
+            "http://127.0.0.1/cb#frag",
+            "http://127.0.0.2/cb",
+            "http://0.0.0.0/cb",
+            "not a url",
+            "http://localhost.evil.com/",
+        ] {
+            assert!(!is_loopback_redirect(bad), "{bad}");
+        }
+    }
 }

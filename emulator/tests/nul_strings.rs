@@ -92,7 +92,9 @@ async fn a_nul_in_keys_and_names_is_kept_or_refused_with_a_message() {
         (
             Method::PUT,
             "text",
-            Some(r#"{"a\u0000b": {"v": 1}, "fine": {"v": 2}}"#),
+            // The bad key last: the good one before it is written first, so
+            // nothing stored proves the batch is one transaction.
+            Some(r#"{"fine": {"v": 2}, "a\u0000b": {"v": 1}}"#),
         ),
         (Method::GET, "text?keys=a%00b", None),
         (
@@ -127,4 +129,52 @@ async fn a_nul_in_keys_and_names_is_kept_or_refused_with_a_message() {
         .call(&emu, Method::PUT, "text", Some(r#"{"later": {"v": 3}}"#))
         .await;
     assert_eq!(s, StatusCode::CREATED);
+}
+
+/// The social login's pages and status call answer U+0000 as the JSON API
+/// does (a review found them answering 500): a start whose scope holds one
+/// is a 400 page on PostgreSQL (SQLite stores it and goes on to the
+/// provider); a callback `state` or a status challenge that the emulator
+/// never issues is "unknown", without a lookup, on both.
+#[tokio::test]
+async fn the_social_login_answers_a_nul_without_a_500() {
+    let emu = support::builder()
+        .app(CM.0, CM.1)
+        .identity("Ada", "ada@example.com")
+        .start()
+        .await
+        .unwrap();
+    let start = CM.start_url(
+        &emu,
+        &support::challenge(1),
+        "github",
+        None,
+        &[("scope", "a\u{0}b")],
+    );
+    let resp = support::http().get(&start).send().await.unwrap();
+    if support::postgres::requested() {
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("U+0000) is not accepted"), "{page}");
+    } else {
+        assert!(resp.status().is_redirection(), "{}", resp.status());
+    }
+
+    let callback = CM.url(&emu, "account/social/callback?state=a%00b");
+    let resp = support::http().get(&callback).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("This sign-in is unknown or expired."),
+        "{page}"
+    );
+
+    let (s, body) = CM
+        .status(&emu, &format!("{}%00", support::challenge(2)), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(
+        support::message(&body),
+        "unknown or expired login challenge"
+    );
 }

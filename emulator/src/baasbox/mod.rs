@@ -96,7 +96,9 @@ impl BbError {
         if let Some(code) = self.bb_code {
             body["bb_code"] = Value::from(code);
         }
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        crate::fail::retry_after(&mut response);
+        response
     }
 }
 
