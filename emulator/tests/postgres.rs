@@ -38,6 +38,17 @@ async fn start(url: &str) -> Emulator {
         .unwrap()
 }
 
+/// The error of a start on `url` that must fail.
+async fn refused(url: &str) -> String {
+    Emulator::builder()
+        .app(CM.0, CM.1)
+        .database(url)
+        .start()
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 fn count(schema: &str, table: &str) -> u64 {
     postgres::psql(&format!("SELECT count(*) FROM {schema}.{table}"))
         .unwrap()
@@ -194,13 +205,7 @@ async fn a_schema_newer_than_the_binary_is_refused() {
         schema_of(&url)
     ))
     .unwrap();
-    let e = Emulator::builder()
-        .app(CM.0, CM.1)
-        .database(&url)
-        .start()
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = refused(&url).await;
     assert!(e.contains("schema version 999 is newer"), "{e}");
 }
 
@@ -216,13 +221,7 @@ async fn a_database_not_in_utf8_is_refused() {
     ))
     .unwrap();
     let url = format!("postgres://postgres@127.0.0.1:{port}/{name}");
-    let e = Emulator::builder()
-        .app(CM.0, CM.1)
-        .database(&url)
-        .start()
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = refused(&url).await;
     // The refused start's connection may not have closed yet.
     postgres::psql(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
     assert!(e.contains("encoding is LATIN1"), "{e}");
@@ -237,13 +236,7 @@ async fn an_unreachable_server_is_a_clear_error_without_the_password() {
         .unwrap()
         .port(); // closed again when the listener is dropped here
     let url = format!("postgres://me:sekrit-pw@127.0.0.1:{port}/db");
-    let e = Emulator::builder()
-        .app(CM.0, CM.1)
-        .database(&url)
-        .start()
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = refused(&url).await;
     assert!(e.contains("cannot reach the PostgreSQL server"), "{e}");
     assert!(!e.contains("sekrit-pw"), "{e}");
 }
