@@ -34,7 +34,7 @@ impl Checkpointer {
     /// `wal_autocheckpoint` off.
     pub(super) fn start(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(super::pool::BUSY_WAIT)?;
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())

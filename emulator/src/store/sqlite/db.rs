@@ -10,7 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::checkpoint::{Checkpointer, WAL_SIZE_LIMIT};
 use super::migrate;
-use super::pool::{self, READERS, ReadConn, Readers, STATEMENT_CACHE, WAIT};
+use super::pool::{self, BUSY_WAIT, READERS, ReadConn, Readers, STATEMENT_CACHE, WAIT};
 use crate::store::StoreError;
 
 impl From<rusqlite::Error> for StoreError {
@@ -18,19 +18,15 @@ impl From<rusqlite::Error> for StoreError {
     // wait the client may retry; everything else is the backend's failure.
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy) => StoreError::Busy(
-                "the database is busy: another process held its file's write lock for 5 s; \
-                 try again"
-                    .into(),
-            ),
+            Some(rusqlite::ErrorCode::DatabaseBusy) => StoreError::Busy(format!(
+                "the database is busy: another process held its file's write lock for {} s; \
+                 try again",
+                BUSY_WAIT.as_secs()
+            )),
             _ => StoreError::Backend(Box::new(e)),
         }
     }
 }
-
-/// How long a statement waits for a lock another process holds on the
-/// database file before failing as busy.
-const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The database.
 pub struct Db {
@@ -64,11 +60,10 @@ impl Db {
             conn
         };
         let mut conn = conn;
-        conn.busy_timeout(BUSY_WAIT)?;
         // Transactions take the write lock when they begin: one that read
         // first and then wrote while another process held the lock would
         // fail at once (SQLite cannot wait there without risking a
-        // deadlock), where one that begins by asking waits up to 5 s.
+        // deadlock), where one that begins by asking waits [`BUSY_WAIT`].
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate::migrate(&mut conn)?;

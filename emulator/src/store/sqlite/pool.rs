@@ -20,6 +20,10 @@ pub(super) const READERS: usize = 8;
 /// their own, so more than rusqlite's 16).
 pub(super) const STATEMENT_CACHE: usize = 64;
 
+/// How long a statement waits for a lock another process holds on the
+/// database file before failing as busy (every connection to a file).
+pub(super) const BUSY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long a read waits for a free connection before it is refused.
 pub(super) const WAIT: Duration = Duration::from_secs(10);
 
@@ -91,7 +95,7 @@ impl Readers {
         let free = (0..n)
             .map(|_| {
                 let conn = Connection::open_with_flags(path, flags)?;
-                conn.busy_timeout(Duration::from_secs(5))?;
+                conn.busy_timeout(BUSY_WAIT)?;
                 conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(conn)
             })
