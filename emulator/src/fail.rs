@@ -50,13 +50,7 @@ impl Fail {
                 tracing::warn!(reason = %message, "{what}: storage busy");
                 Fail::new(StatusCode::SERVICE_UNAVAILABLE, message)
             }
-            other => {
-                tracing::error!(error = %other, "{what}: storage error");
-                Fail::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error in the emulator",
-                )
-            }
+            other => Fail::internal(&format_args!("{what}: {other}")),
         }
     }
 }

@@ -95,16 +95,19 @@ pub fn login_complete() -> Response {
 const CLOSE_POPUP: &str =
     "if(window.opener){document.getElementById('hint').textContent='Closing...';window.close();}";
 
-/// An error page with a heading and one escaped message.
+/// An error page with a heading and one escaped message (a 503 with
+/// `Retry-After`, as every busy answer).
 pub fn error(status: StatusCode, message: &str) -> Response {
-    page(
+    let mut response = page(
         status,
         "Sign-in error",
         &format!(
             "<h1 id=\"error\">Sign-in error</h1><p id=\"message\">{}</p>",
             escape(message)
         ),
-    )
+    );
+    crate::fail::retry_after(&mut response);
+    response
 }
 
 /// The error page for a storage failure, answered as
@@ -114,11 +117,9 @@ pub fn storage_failed(what: &str, e: StoreError) -> Response {
     refusal(Fail::storage(what, e))
 }
 
-/// A refusal as the error page (a 503 with `Retry-After`).
+/// A refusal as the error page.
 pub fn refusal(Fail(status, message): Fail) -> Response {
-    let mut response = error(status, &message);
-    crate::fail::retry_after(&mut response);
-    response
+    error(status, &message)
 }
 
 /// A 302 to `location`.

@@ -18,8 +18,8 @@ pub enum StoreError {
     #[error("{0}")]
     Unstorable(String),
     /// The backend gave up waiting (a lock, a statement over its time
-    /// limit, no free connection, a conflicting transaction): nothing was
-    /// changed and the same request may succeed later, answered 503.
+    /// limit, no free connection, a conflicting transaction): the operation
+    /// that failed changed nothing and may succeed later, answered 503.
     #[error("{0}")]
     Busy(String),
 }
